@@ -90,6 +90,24 @@ class Step:
         return any(req.met_by(agent) for req in self.requirements)
 
 
+def merge_skills(steps: tuple[Step, ...], extra: tuple[tuple[str, int], ...]) -> tuple[Step, ...]:
+    """`steps` with the skill minimums `extra` added to every requirement
+    (per skill the higher minimum wins): how a rule's skills, such as a
+    language, follow its calls through every escalation step and queue."""
+    if not extra:
+        return steps
+    out = []
+    for step in steps:
+        reqs = []
+        for req in step.requirements:
+            levels = dict(req.skills)
+            for skill, minimum in extra:
+                levels[skill] = max(levels.get(skill, 0), minimum)
+            reqs.append(Requirement(tuple(sorted(levels.items())), req.teams))
+        out.append(Step(step.after, tuple(reqs), step.action, step.source))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class ServiceLevel:
     """`percent` of calls answered within `within` seconds."""

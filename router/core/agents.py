@@ -1,0 +1,151 @@
+"""Agent state changes and config replacement, as part of the engine.
+
+Agent states: logged_out -> available <-> reserved (ringing) -> on_call ->
+wrapup -> available; paused (with a reason) from any logged-in state.
+
+Rules:
+- A pause or logout asked for while the agent is on a call takes effect when
+  the call ends (`pending`); during a ring it withdraws the offer at once and
+  the call goes back to its place in line, no fault of the call.
+- A missed offer counts against the agent; `max_no_answer` misses in a row
+  pause the agent with reason "no-answer"; otherwise the agent rests
+  `settings.no_answer_rest` seconds (shown as wrapup) before the next offer.
+- Only agents in the routing table can become available.
+"""
+
+from __future__ import annotations
+
+from router.core import events as ev
+from router.core.classify import classify
+from router.core.commands import CancelTimer, StartTimer
+from router.core.state import AgentRec, AgentStatus
+from router.core.table import merge_skills
+
+_LOGGED_IN_IDLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.WRAPUP)
+
+
+class AgentOps:
+    """Mixin of Engine: the agent half of the event handlers."""
+
+    def _set(self, rec: AgentRec, status: AgentStatus, reason: str = "", keep_idle: bool = False) -> None:
+        if status is AgentStatus.AVAILABLE and rec.id not in self.table.agents:
+            status, reason = AgentStatus.LOGGED_OUT, "removed from config"
+        if status is AgentStatus.AVAILABLE:
+            if rec.status is not AgentStatus.AVAILABLE and not keep_idle:
+                rec.idle_since = self._now
+            self._available[rec.id] = rec
+        else:
+            self._available.pop(rec.id, None)
+        if rec.status is AgentStatus.WRAPUP and status is not AgentStatus.WRAPUP:
+            self._emit(CancelTimer("wrapup", rec.id))
+        changed = (rec.status, rec.reason) != (status, reason)
+        rec.status, rec.reason = status, reason
+        if changed:
+            self._publish("agent.state", agent=rec.id, state=status.value, reason=reason)
+
+    def _release(self, rec: AgentRec, keep_idle: bool = False) -> None:
+        """The agent's call, wrap-up or rest is over: apply a pending pause or
+        logout, else make the agent available."""
+        if rec.pending is not None:
+            status, reason = rec.pending
+            rec.pending = None
+            self._set(rec, status, reason)
+        else:
+            self._set(rec, AgentStatus.AVAILABLE, keep_idle=keep_idle)
+
+    def _rest(self, rec: AgentRec, seconds: float) -> None:
+        if seconds <= 0 or rec.pending is not None:
+            return self._release(rec)
+        rec.rest_until = self._now + seconds
+        self._set(rec, AgentStatus.WRAPUP)
+        self._emit(StartTimer("wrapup", rec.id, rec.rest_until))
+
+    def _rest_over(self, e: ev.TimerFired) -> None:
+        rec = self.agents.get(e.ref)
+        if rec is not None and rec.status is AgentStatus.WRAPUP and self._now >= rec.rest_until:
+            self._release(rec)
+
+    def _agent(self, e) -> AgentRec | None:
+        rec = self.agents.get(e.agent_id)
+        if rec is None or e.agent_id not in self.table.agents:
+            self._ignored(e, "unknown agent")
+            return None
+        return rec
+
+    def _withdraw_offer(self, rec: AgentRec) -> None:
+        call = self.calls[rec.call]
+        rec.call = None
+        self._requeue(call)
+
+    def _on_login(self, e: ev.AgentLogin) -> None:
+        rec = self._agent(e)
+        if rec is None:
+            return
+        if rec.status is AgentStatus.LOGGED_OUT:
+            rec.misses = rec.calls_taken = 0
+            self._set(rec, AgentStatus.AVAILABLE)
+        elif rec.pending is not None and rec.pending[0] is AgentStatus.LOGGED_OUT:
+            rec.pending = None
+
+    def _go(self, rec: AgentRec, status: AgentStatus, reason: str) -> None:
+        """Logout or pause, now or (on a call) when the call ends."""
+        if rec.status is AgentStatus.ON_CALL:
+            rec.pending = (status, reason)
+            return
+        if rec.status is AgentStatus.RESERVED:
+            self._set(rec, status, reason)
+            self._withdraw_offer(rec)
+        else:
+            self._set(rec, status, reason)
+
+    def _on_logout(self, e: ev.AgentLogout) -> None:
+        rec = self._agent(e)
+        if rec is not None and rec.status is not AgentStatus.LOGGED_OUT:
+            self._go(rec, AgentStatus.LOGGED_OUT, "")
+
+    def _on_pause(self, e: ev.AgentPause) -> None:
+        rec = self._agent(e)
+        if rec is None:
+            return
+        if rec.status is AgentStatus.LOGGED_OUT:
+            return self._ignored(e, "agent is logged out")
+        self._go(rec, AgentStatus.PAUSED, e.reason)
+
+    def _on_unpause(self, e: ev.AgentUnpause) -> None:
+        rec = self._agent(e)
+        if rec is None:
+            return
+        if rec.status is AgentStatus.PAUSED:
+            rec.misses = 0
+            self._set(rec, AgentStatus.AVAILABLE)
+        elif rec.pending is not None and rec.pending[0] is AgentStatus.PAUSED:
+            rec.pending = None
+        else:
+            self._ignored(e, f"agent is {rec.status.value}, not paused")
+
+    def _on_config(self, e: ev.ConfigReplaced) -> None:
+        """Swap the table. Agents keep their state (removed ones log out,
+        after their call if on one); waiting calls keep their place and
+        elapsed time and are re-classified under the new rules."""
+        self.table = table = e.table
+        for aid in table.agents:
+            self.agents.setdefault(aid, AgentRec(aid))
+        for rec in list(self.agents.values()):
+            if rec.id in table.agents:
+                continue
+            if rec.status in _LOGGED_IN_IDLE or rec.status is AgentStatus.RESERVED:
+                self._go(rec, AgentStatus.LOGGED_OUT, "removed from config")
+            elif rec.status is AgentStatus.ON_CALL:
+                rec.pending = (AgentStatus.LOGGED_OUT, "removed from config")
+        for call in self.line():
+            self._line_remove(call)
+            rule = classify(table, call.info, call.arrived)
+            if call.hops == 0 or call.queue not in table.queues:
+                call.queue, call.steps = rule.queue, rule.steps
+            else:  # moved by an action: stays where the action sent it
+                call.steps = merge_skills(table.queues[call.queue].steps, rule.skills)
+            call.rule, call.priority = rule, rule.priority
+            call.step = min(call.step, len(call.steps) - 1)
+            self._line_add(call)
+        for call in self.line():
+            self._apply_step(call)

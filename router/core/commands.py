@@ -1,0 +1,73 @@
+"""Commands: what the engine asks the outside world to do. Frozen dataclasses;
+adapters carry them out (AMI for rings and actions, a scheduler for timers,
+MQTT and logs for Publish).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from router.core.table import Action
+
+
+@dataclass(frozen=True)
+class RingAgent:
+    """Ring the agent's endpoint and, when answered, bridge it to the call.
+    The PBX reports back with AgentOffered / AgentAnswered / AgentNoAnswer."""
+
+    call_id: str
+    agent_id: str
+    endpoint: str
+    timeout: float  # seconds
+    queue: str
+    caller_num: str = ""
+    caller_name: str = ""
+
+
+@dataclass(frozen=True)
+class CancelRing:
+    """Hang up the agent leg of this offer (the caller left, the agent paused,
+    or the agent answered a call that is no longer theirs)."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    """Deliver TimerFired(kind, ref) at time `at`. A timer with the same kind
+    and ref replaces the earlier one."""
+
+    kind: str
+    ref: str
+    at: float
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    kind: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class RunAction:
+    """Take the call out of routing this way (voicemail, callback, transfer,
+    hangup). reason: closed, full or max-wait."""
+
+    call_id: str
+    action: Action
+    reason: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class Publish:
+    """Tell the world (MQTT, logs, metrics): kind such as 'call.answered' or
+    'agent.state', data a flat JSON-able mapping."""
+
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+Command = RingAgent | CancelRing | StartTimer | CancelTimer | RunAction | Publish

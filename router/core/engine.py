@@ -1,0 +1,303 @@
+"""The routing engine: `Engine.handle(event, now) -> list[Command]`.
+
+Rules the engine keeps after every event (the property tests check each):
+
+1. A call is in exactly one of: waiting, ringing one agent, connected to one
+   agent; it leaves routing with exactly one outcome (answered, abandoned,
+   overflowed, closed), published as `call.<outcome>`.
+2. An agent is offered at most one call at a time, and a call rings at most
+   one agent at a time.
+3. Work conservation: after the event, no available agent is eligible for a
+   waiting call. (`_dispatch` runs after every event, greedily, in line order.)
+4. Line order: calls are served by priority, then by arrival (`CallRec.order`).
+   A call keeps its place through no-answers and queue moves.
+5. Determinism: no clock, no randomness, no iteration over hash-ordered sets;
+   the same events at the same times give the same commands.
+
+Timers are commands (`StartTimer`) that come back as `TimerFired`. A timer
+firing late, twice, or after its reason is gone is harmless: each handler
+re-derives what to do from the state and the time.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from router.core import events as ev
+from router.core.agents import AgentOps
+from router.core.calendar import is_open
+from router.core.classify import classify
+from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
+from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
+from router.core.strategy import choose
+from router.core.table import Action, RoutingTable, merge_skills
+
+#: Extra seconds past an offer's ring timeout before the engine gives up on
+#: hearing from the PBX and treats the offer as unanswered.
+RING_GRACE = 5.0
+#: Queue-to-queue moves one call may make; config checks forbid loops, this
+#: is the belt to those braces.
+MAX_HOPS = 8
+
+
+class Engine(AgentOps):
+    """Owns the calls and agents of one routing table. Not thread-safe: feed
+    it events one at a time, in order."""
+
+    def __init__(self, table: RoutingTable) -> None:
+        self.table = table
+        self.calls: dict[str, CallRec] = {}
+        self.agents: dict[str, AgentRec] = {aid: AgentRec(aid) for aid in table.agents}
+        self._line: list[tuple[tuple[int, float, int], str]] = []  # sorted; waiting + ringing
+        self._available: dict[str, AgentRec] = {}
+        self._in_queue: dict[str, int] = {}  # queue -> calls waiting or ringing
+        self._last_rr: dict[str, str] = {}
+        self._seq = 0
+        self._now = 0.0
+        self._out: list = []
+
+    # ------------------------------------------------------------------ API
+    def handle(self, event: ev.Event, now: float) -> list:
+        """Apply one event at time `now`; return the commands it causes."""
+        self._now = now
+        self._out = []
+        handler = self._HANDLERS.get(type(event))
+        if handler is None:
+            self._ignored(event, "unknown event type")
+        else:
+            handler(self, event)
+        self._dispatch()
+        return self._out
+
+    def waiting_in(self, queue: str) -> int:
+        return self._in_queue.get(queue, 0)
+
+    def line(self) -> list[CallRec]:
+        """Calls not yet answered, in the order they are served."""
+        return [self.calls[cid] for _, cid in self._line]
+
+    # ------------------------------------------------------------ internals
+    def _emit(self, command) -> None:
+        self._out.append(command)
+
+    def _publish(self, kind: str, **data) -> None:
+        self._out.append(Publish(kind, data))
+
+    def _ignored(self, event, why: str) -> None:
+        self._publish("router.ignored", event=type(event).__name__, why=why)
+
+    def _line_add(self, call: CallRec) -> None:
+        bisect.insort(self._line, (call.order, call.id))
+        self._in_queue[call.queue] = self._in_queue.get(call.queue, 0) + 1
+
+    def _line_remove(self, call: CallRec) -> None:
+        i = bisect.bisect_left(self._line, (call.order, call.id))
+        del self._line[i]
+        self._in_queue[call.queue] -= 1
+
+    # ---------------------------------------------------------- call events
+    def _on_waiting(self, e: ev.CallWaiting) -> None:
+        if e.call_id in self.calls:
+            return self._ignored(e, "call already known")
+        rule = classify(self.table, e, self._now)
+        self._seq += 1
+        call = CallRec(id=e.call_id, info=e, rule=rule, queue=rule.queue, priority=rule.priority,
+                       arrived=self._now, entered=self._now, seq=self._seq, steps=rule.steps)
+        self._publish("call.waiting", call=e.call_id, queue=rule.queue, rule=rule.name,
+                      priority=rule.priority, dnis=e.dnis, caller_num=e.caller_num,
+                      caller_name=e.caller_name, pbx=e.pbx)
+        self.calls[call.id] = call
+        self._enter_queue(call, rule.queue)
+
+    def _enter_queue(self, call: CallRec, name: str) -> None:
+        """Put a call (not in the line) into queue `name`, unless the queue
+        is closed or full: then its closed/overflow action applies."""
+        queue = self.table.queues[name]
+        call.queue = name
+        if queue.hours and not is_open(self.table.calendars[queue.hours], self._now):
+            return self._leave(call, queue.closed, "closed")
+        if queue.max_waiting is not None and self.waiting_in(name) >= queue.max_waiting:
+            return self._leave(call, queue.overflow, "full")
+        call.entered = self._now
+        call.step = 0
+        self._line_add(call)
+        self._apply_step(call)
+
+    def _apply_step(self, call: CallRec) -> None:
+        """Bring the call to the escalation step its time in queue calls for."""
+        elapsed = self._now - call.entered
+        index = 0
+        while index + 1 < len(call.steps) and call.steps[index + 1].after <= elapsed:
+            index += 1
+        if index != call.step:
+            call.step = index
+            self._publish("call.escalated", call=call.id, queue=call.queue, step=index,
+                          source=call.steps[index].source)
+        step = call.steps[index]
+        if step.action is not None:
+            if call.status is CallStatus.WAITING:  # a ringing call is decided when the ring ends
+                self._line_remove(call)
+                self._leave(call, step.action, "max-wait")
+            return
+        if index + 1 < len(call.steps):
+            self._emit(StartTimer("step", call.id, call.entered + call.steps[index + 1].after))
+
+    def _leave(self, call: CallRec, action: Action | None, reason: str) -> None:
+        """The call (not in the line) leaves its queue by `action`."""
+        if action is None:  # config checks prevent this; never strand a call
+            action = Action("hangup")
+        if action.kind == "queue" and call.hops < MAX_HOPS:
+            call.hops += 1
+            self._publish("call.moved", call=call.id, source=call.queue, to=action.target, reason=reason)
+            call.steps = merge_skills(self.table.queues[action.target].steps, call.rule.skills)
+            return self._enter_queue(call, action.target)
+        if action.kind == "queue":
+            action = Action("hangup")
+        self._emit(RunAction(call.id, action, reason, call.queue))
+        self._finish(call, "closed" if reason == "closed" else "overflowed",
+                     reason=reason, action=action.describe())
+
+    def _finish(self, call: CallRec, outcome: str, **data) -> None:
+        """Remove a call that is out of the line from routing, with its outcome."""
+        self.calls.pop(call.id, None)
+        self._emit(CancelTimer("step", call.id))
+        self._publish(f"call.{outcome}", call=call.id, queue=call.queue,
+                      wait=round(self._now - call.arrived, 3), **data)
+
+    def _on_left(self, e: ev.CallLeft | ev.CallEnded) -> None:
+        call = self.calls.get(e.call_id)
+        if call is None:
+            return self._ignored(e, "unknown call")
+        if call.status is CallStatus.CONNECTED:
+            return self._end(call)
+        if call.status is CallStatus.RINGING:
+            rec = self.agents[call.agent]
+            self._emit(CancelRing(call.id, rec.id))
+            self._emit(CancelTimer("ring", call.id))
+            rec.call = None
+            self._release(rec, keep_idle=True)
+        self._line_remove(call)
+        self._finish(call, "abandoned")
+
+    def _end(self, call: CallRec) -> None:
+        self.calls.pop(call.id)
+        rec = self.agents[call.agent]
+        self._publish("call.ended", call=call.id, queue=call.queue, agent=rec.id)
+        rec.call = None
+        config = self.table.agents.get(rec.id)
+        queue = self.table.queues.get(call.queue)
+        wrapup = config.wrapup if config and config.wrapup is not None else (queue.wrapup if queue else 0)
+        self._rest(rec, wrapup)
+
+    def _on_offered(self, e: ev.AgentOffered) -> None:
+        call = self.calls.get(e.call_id)
+        if call is None or call.status is not CallStatus.RINGING or call.agent != e.agent_id:
+            return self._ignored(e, "not the offer in progress")
+        self._publish("call.ringing", call=call.id, agent=e.agent_id)
+
+    def _on_answered(self, e: ev.AgentAnswered) -> None:
+        call = self.calls.get(e.call_id)
+        if call is not None and call.agent == e.agent_id and call.status is CallStatus.CONNECTED:
+            return self._ignored(e, "already answered")
+        if call is None or call.status is not CallStatus.RINGING or call.agent != e.agent_id:
+            # A late answer to an offer already withdrawn: hang that leg up,
+            # or the agent would be bridged to nobody (or to a taken call).
+            self._emit(CancelRing(e.call_id, e.agent_id))
+            return self._ignored(e, "answer to an offer no longer open; agent leg hung up")
+        rec = self.agents[e.agent_id]
+        self._emit(CancelTimer("ring", call.id))
+        self._line_remove(call)
+        call.status = CallStatus.CONNECTED
+        rec.calls_taken += 1
+        rec.misses = 0
+        self._set(rec, AgentStatus.ON_CALL)
+        self._emit(CancelTimer("step", call.id))
+        self._publish("call.answered", call=call.id, queue=call.queue, agent=rec.id,
+                      wait=round(self._now - call.arrived, 3))
+
+    def _on_no_answer(self, e: ev.AgentNoAnswer) -> None:
+        call = self.calls.get(e.call_id)
+        if call is None or call.status is not CallStatus.RINGING or call.agent != e.agent_id:
+            return self._ignored(e, "not the offer in progress")
+        self._missed(call, e.reason)
+
+    def _missed(self, call: CallRec, reason: str) -> None:
+        """The ringing offer failed: the call is back at its place in line."""
+        rec = self.agents[call.agent]
+        self._emit(CancelTimer("ring", call.id))
+        call.status, call.agent, rec.call = CallStatus.WAITING, None, None
+        rec.misses += 1
+        self._publish("call.no_answer", call=call.id, agent=rec.id, reason=reason)
+        config = self.table.agents.get(rec.id)
+        if rec.pending is None and config and config.max_no_answer and rec.misses >= config.max_no_answer:
+            self._set(rec, AgentStatus.PAUSED, "no-answer")
+        else:
+            self._rest(rec, self.table.settings.no_answer_rest)
+        self._apply_step(call)
+
+    def _on_timer(self, e: ev.TimerFired) -> None:
+        if e.kind in ("wrapup", "rest"):
+            return self._rest_over(e)
+        call = self.calls.get(e.ref)
+        if call is None or call.status is CallStatus.CONNECTED:
+            return
+        if e.kind == "step":
+            self._apply_step(call)
+        elif e.kind == "ring" and call.status is CallStatus.RINGING:
+            self._emit(CancelRing(call.id, call.agent))
+            self._missed(call, "timeout")
+
+    # ------------------------------------------------------------- dispatch
+    def _dispatch(self) -> None:
+        """Offer waiting calls, in line order, to the best eligible free agent."""
+        if not self._available:
+            return
+        agents = self.table.agents
+        for _, call_id in self._line:
+            call = self.calls[call_id]
+            if call.status is not CallStatus.WAITING:
+                continue
+            step = call.steps[call.step]
+            candidates = [(rec, agents[rec.id]) for rec in self._available.values()
+                          if step.eligible(agents[rec.id])]
+            if candidates:
+                queue = self.table.queues[call.queue]
+                rec = choose(queue.strategy, candidates, call, step, self._last_rr.get(call.queue))
+                self._offer(call, rec)
+                if not self._available:
+                    return
+
+    def _offer(self, call: CallRec, rec: AgentRec) -> None:
+        queue = self.table.queues[call.queue]
+        config = self.table.agents[rec.id]
+        call.status, call.agent = CallStatus.RINGING, rec.id
+        call.offers += 1
+        rec.call = call.id
+        self._last_rr[call.queue] = rec.id
+        self._set(rec, AgentStatus.RESERVED)
+        self._emit(RingAgent(call.id, rec.id, config.endpoint, queue.ring_timeout, queue.name,
+                             call.info.caller_num, call.info.caller_name))
+        self._emit(StartTimer("ring", call.id, self._now + queue.ring_timeout + RING_GRACE))
+        self._publish("call.offered", call=call.id, queue=call.queue, agent=rec.id, offer=call.offers)
+
+    def _requeue(self, call: CallRec) -> None:
+        """Withdraw a ringing offer that is not the agent's fault."""
+        self._emit(CancelRing(call.id, call.agent))
+        self._emit(CancelTimer("ring", call.id))
+        call.status, call.agent = CallStatus.WAITING, None
+        self._apply_step(call)
+
+    _HANDLERS = {
+        ev.CallWaiting: _on_waiting,
+        ev.CallLeft: _on_left,
+        ev.CallEnded: _on_left,
+        ev.AgentOffered: _on_offered,
+        ev.AgentAnswered: _on_answered,
+        ev.AgentNoAnswer: _on_no_answer,
+        ev.TimerFired: _on_timer,
+        ev.AgentLogin: AgentOps._on_login,
+        ev.AgentLogout: AgentOps._on_logout,
+        ev.AgentPause: AgentOps._on_pause,
+        ev.AgentUnpause: AgentOps._on_unpause,
+        ev.ConfigReplaced: AgentOps._on_config,
+    }

@@ -1,0 +1,110 @@
+"""Events: what the engine is told. Frozen, so a recorded stream replays
+exactly; adapters (AMI, MQTT, timers) translate the outside world into these.
+
+Every event names its call and/or agent by id. An event that does not fit the
+engine's state (an unknown call, an answer from an agent the call is not
+ringing) is not an error: the engine answers it safely and carries on, because
+real PBX traffic is full of late and duplicated messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.core.table import RoutingTable
+
+#: AgentNoAnswer.reason values (from OriginateResponse's Reason on Asterisk).
+NO_ANSWER_REASONS = ("no-answer", "busy", "congestion", "failed")
+
+
+@dataclass(frozen=True)
+class CallWaiting:
+    """The dialplan handed a call to the router; the caller is on hold."""
+
+    call_id: str
+    dnis: str = ""
+    caller_num: str = ""
+    caller_name: str = ""
+    variables: tuple[tuple[str, str], ...] = ()  # IVR variables, in order
+    pbx: str = ""
+
+
+@dataclass(frozen=True)
+class CallLeft:
+    """The caller hung up before being answered (an abandon)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class AgentOffered:
+    """The agent's phone is ringing with the call (the PBX confirmed it)."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentAnswered:
+    """The agent answered and is being bridged to the caller."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentNoAnswer:
+    """The offer failed: reason is one of NO_ANSWER_REASONS."""
+
+    call_id: str
+    agent_id: str
+    reason: str = "no-answer"
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """The call is over (either side hung up after the answer)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class AgentLogin:
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentLogout:
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentPause:
+    agent_id: str
+    reason: str = "break"
+
+
+@dataclass(frozen=True)
+class AgentUnpause:
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """A StartTimer came due. kind and ref are those of the StartTimer."""
+
+    kind: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class ConfigReplaced:
+    """A new, fully validated routing table is to be used from now on."""
+
+    table: RoutingTable
+
+
+Event = (
+    CallWaiting | CallLeft | AgentOffered | AgentAnswered | AgentNoAnswer | CallEnded
+    | AgentLogin | AgentLogout | AgentPause | AgentUnpause | TimerFired | ConfigReplaced
+)

@@ -1,0 +1,71 @@
+"""The engine's own records of calls and agents.
+
+These are mutable and private to the engine (events and commands are the
+frozen, public surface). Read them through `Engine.calls` / `Engine.agents`
+for explain, metrics and tests; never change them from outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from router.core.events import CallWaiting
+from router.core.table import Rule, Step
+
+
+class AgentStatus(str, Enum):
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    RESERVED = "reserved"  # ringing with an offer
+    ON_CALL = "on_call"
+    WRAPUP = "wrapup"
+    PAUSED = "paused"
+
+
+class CallStatus(str, Enum):
+    WAITING = "waiting"
+    RINGING = "ringing"
+    CONNECTED = "connected"
+
+
+#: The outcomes that end a call's time in routing; each call gets exactly one.
+OUTCOMES = ("answered", "abandoned", "overflowed", "closed")
+
+
+@dataclass
+class CallRec:
+    id: str
+    info: CallWaiting
+    rule: Rule
+    queue: str
+    priority: int
+    arrived: float  # when the router got the call: its place in line
+    entered: float  # when it entered its current queue: the escalation clock
+    seq: int  # arrival counter: the last tie-break of the order
+    steps: tuple[Step, ...]
+    step: int = 0
+    status: CallStatus = CallStatus.WAITING
+    agent: str | None = None  # ringing or connected agent
+    offers: int = 0
+    hops: int = 0  # queue-to-queue moves, a guard against loops
+
+    @property
+    def order(self) -> tuple[int, float, int]:
+        """Sort key of the line: higher priority first, then longest waiting."""
+        return (-self.priority, self.arrived, self.seq)
+
+
+@dataclass
+class AgentRec:
+    id: str
+    status: AgentStatus = AgentStatus.LOGGED_OUT
+    reason: str = ""  # pause reason
+    idle_since: float = 0.0
+    calls_taken: int = 0
+    misses: int = 0  # consecutive missed offers
+    call: str | None = None
+    rest_until: float = 0.0  # end of wrap-up / rest
+    # What to do when the current call or wrap-up ends (a pause or logout
+    # asked for mid-call): (status, reason) or None.
+    pending: tuple[AgentStatus, str] | None = field(default=None)
