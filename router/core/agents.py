@@ -130,13 +130,8 @@ class AgentOps:
         self.table = table = e.table
         for aid in table.agents:
             self.agents.setdefault(aid, AgentRec(aid))
-        for rec in list(self.agents.values()):
-            if rec.id in table.agents:
-                continue
-            if rec.status in _LOGGED_IN_IDLE or rec.status is AgentStatus.RESERVED:
-                self._go(rec, AgentStatus.LOGGED_OUT, "removed from config")
-            elif rec.status is AgentStatus.ON_CALL:
-                rec.pending = (AgentStatus.LOGGED_OUT, "removed from config")
+        # Calls first, so that an offer withdrawn below is judged by the
+        # new rules, never by the old table's steps or queues.
         for call in self.line():
             self._line_remove(call)
             rule = classify(table, call.info, call.arrived)
@@ -147,5 +142,12 @@ class AgentOps:
             call.rule, call.priority = rule, rule.priority
             call.step = min(call.step, len(call.steps) - 1)
             self._line_add(call)
+        for rec in list(self.agents.values()):
+            if rec.id in table.agents:
+                continue
+            if rec.status in _LOGGED_IN_IDLE or rec.status is AgentStatus.RESERVED:
+                self._go(rec, AgentStatus.LOGGED_OUT, "removed from config")
+            elif rec.status is AgentStatus.ON_CALL:
+                rec.pending = (AgentStatus.LOGGED_OUT, "removed from config")
         for call in self.line():
             self._apply_step(call)

@@ -146,7 +146,7 @@ class Engine(AgentOps):
         """The call (not in the line) leaves its queue by `action`."""
         if action is None:  # config checks prevent this; never strand a call
             action = Action("hangup")
-        if action.kind == "queue" and call.hops < MAX_HOPS:
+        if action.kind == "queue" and call.hops < MAX_HOPS and action.target in self.table.queues:
             call.hops += 1
             self._publish("call.moved", call=call.id, source=call.queue, to=action.target, reason=reason)
             call.steps = merge_skills(self.table.queues[action.target].steps, call.rule.skills)
@@ -243,7 +243,8 @@ class Engine(AgentOps):
             return
         if e.kind == "step":
             self._apply_step(call)
-        elif e.kind == "ring" and call.status is CallStatus.RINGING:
+        elif e.kind == "ring" and call.status is CallStatus.RINGING and self._now >= call.ring_until:
+            # (an earlier offer's guard, delivered late, is not this offer's)
             self._emit(CancelRing(call.id, call.agent))
             self._missed(call, "timeout")
 
@@ -277,7 +278,8 @@ class Engine(AgentOps):
         self._set(rec, AgentStatus.RESERVED)
         self._emit(RingAgent(call.id, rec.id, config.endpoint, queue.ring_timeout, queue.name,
                              call.info.caller_num, call.info.caller_name))
-        self._emit(StartTimer("ring", call.id, self._now + queue.ring_timeout + RING_GRACE))
+        call.ring_until = self._now + queue.ring_timeout + RING_GRACE
+        self._emit(StartTimer("ring", call.id, call.ring_until))
         self._publish("call.offered", call=call.id, queue=call.queue, agent=rec.id, offer=call.offers)
 
     def _requeue(self, call: CallRec) -> None:

@@ -48,6 +48,7 @@ class CallRec:
     status: CallStatus = CallStatus.WAITING
     agent: str | None = None  # ringing or connected agent
     offers: int = 0
+    ring_until: float = 0.0  # when the current offer's ring guard is due
     hops: int = 0  # queue-to-queue moves, a guard against loops
 
     @property
