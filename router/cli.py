@@ -1,0 +1,173 @@
+"""The `router` command.
+
+Exit codes: 0 success; 1 the configuration has errors (printed one per line
+as file:line:col: key.path: message); 2 bad command-line usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from router import __version__
+from router.config import check_config
+from router.core.events import CallWaiting
+from router.core.table import RoutingTable
+
+EXIT_OK, EXIT_CONFIG, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad flag value: printed as `router <cmd>: message`, exit 2."""
+
+
+def _load(path: str) -> RoutingTable | None:
+    result = check_config(path)
+    for problem in result.errors + result.warnings:
+        print(problem, file=sys.stderr)
+    if result.table is None:
+        print(f"{path}: {len(result.errors)} error(s); configuration rejected", file=sys.stderr)
+    return result.table
+
+
+def summary(table: RoutingTable) -> str:
+    return (f"{len(table.agents)} agents in {len(table.teams)} teams, {len(table.queues)} queues, "
+            f"{len(table.rules)} rules + default, {len(table.skills)} skills, "
+            f"{len(table.calendars)} calendars; digest {table.digest[:12]}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    table = _load(args.config)
+    if table is None:
+        return EXIT_CONFIG
+    print(f"{args.config}: OK: {summary(table)}")
+    return EXIT_OK
+
+
+def _zone_of(table: RoutingTable) -> ZoneInfo:
+    """The calendars' time zone when they all share one, else UTC."""
+    zones = {c.timezone for c in table.calendars.values()}
+    return ZoneInfo(zones.pop()) if len(zones) == 1 else ZoneInfo("UTC")
+
+
+def parse_at(text: str | None, tz: ZoneInfo) -> float:
+    if text is None:
+        return time.time()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at {text!r} is not an ISO date-time such as 2026-11-23T09:30 "
+                         "or 2026-11-23T09:30+08:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.timestamp()
+
+
+def parse_vars(items: list[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var {item!r} must be KEY=VALUE, e.g. --var lang=yue")
+        out.append((key, value))
+    return tuple(out)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from router.explain import explain
+
+    table = _load(args.config)
+    if table is None:
+        return EXIT_CONFIG
+    tz = _zone_of(table)
+    call = CallWaiting("explain", dnis=args.dnis, caller_num=args.caller or "",
+                       variables=parse_vars(args.var or []))
+    print(explain(table, call, parse_at(args.at, tz), tz))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if not args.simulate:
+        raise UsageError("connecting to Asterisk over AMI is not built yet; use --simulate")
+    from router.sim.run import run_simulation
+
+    table = _load(args.config)
+    if table is None:
+        return EXIT_CONFIG
+    tz = _zone_of(table)
+    start = parse_at(args.start or "2026-11-23T09:00", tz)
+    return run_simulation(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
+                          seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet)
+
+
+def _duration(text: str) -> float:
+    from router.config.values import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="router", description="Skills-based call router for Asterisk.")
+    parser.add_argument("--version", action="version", version=f"router {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate a config directory (or file)")
+    check.add_argument("config", metavar="CONFIG_DIR")
+    check.set_defaults(func=cmd_check)
+
+    exp = sub.add_parser("explain", help="show how a call would be routed")
+    exp.add_argument("config", metavar="CONFIG_DIR")
+    exp.add_argument("--dnis", required=True, help="the dialled number")
+    exp.add_argument("--caller", help="the caller's number")
+    exp.add_argument("--var", action="append", metavar="KEY=VALUE", help="an IVR variable (repeatable)")
+    exp.add_argument("--at", metavar="ISO-TIME",
+                     help="when the call arrives (default now; without an offset, in the calendars' time zone)")
+    exp.set_defaults(func=cmd_explain)
+
+    run = sub.add_parser("run", help="run the router")
+    run.add_argument("config", metavar="CONFIG_DIR")
+    run.add_argument("--simulate", action="store_true", help="route a simulated contact centre")
+    run.add_argument("--duration", type=_duration, default=600.0, help="simulated time (e.g. 10m, 8h)")
+    run.add_argument("--speed", type=_positive, default=60.0,
+                     help="simulated seconds per real second (0 = as fast as possible)")
+    run.add_argument("--calls-per-hour", type=_positive, default=450.0)
+    run.add_argument("--seed", type=int, default=1)
+    run.add_argument("--start", metavar="ISO-TIME", help="simulated start (default Monday 2026-11-23 09:00)")
+    run.add_argument("--quiet", action="store_true", help="only the per-queue summary lines")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as err:
+        print(f"router {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `router ... | head`: the reader left, not an error
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

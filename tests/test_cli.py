@@ -1,0 +1,109 @@
+"""The `router` command as an admin uses it: exit codes and output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from router.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = str(ROOT / "config")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # argparse usage errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_accepts_the_sample_with_a_one_line_summary(capsys):
+    code, out, err = run(capsys, "check", SAMPLE)
+    assert code == 0, err
+    assert out.count("\n") == 1
+    assert "OK: 42 agents in 3 teams, 6 queues, 13 rules + default" in out
+    assert err == ""
+
+
+def test_check_rejects_a_broken_config_with_every_error(capsys, tmp_path):
+    broken = tmp_path / "router.yaml"
+    broken.write_text((ROOT / "tests/broken/many_errors.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    code, out, err = run(capsys, "check", str(broken))
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) >= 4, lines
+    assert all(line.startswith(str(broken) + ":") for line in lines)
+    assert lines[-1].endswith("configuration rejected")
+    assert out == ""
+
+
+def test_check_on_a_missing_directory_is_a_config_error(capsys, tmp_path):
+    code, _, err = run(capsys, "check", str(tmp_path / "nope"))
+    assert code == 1
+    assert str(tmp_path / "nope") in err
+
+
+def test_explain_shows_rules_queue_steps_and_eligible_agents(capsys):
+    code, out, err = run(capsys, "explain", SAMPLE, "--dnis", "4008001000", "--var", "lang=yue",
+                         "--at", "2026-11-23T10:00")
+    assert code == 0, err
+    assert "5. sales-cantonese [" in out and ": MATCHED" in out
+    assert "1. vip-tier [" in out and "no, var tier=None is not one of ['gold', 'platinum']" in out
+    assert "queue: sales (销售热线)" in out
+    assert "extra skills from the rule: cantonese>=5" in out
+    assert "from     0s  cantonese>=5 & sales>=7 & team in sales" in out
+    assert "eligible agents (2): 1002 王芳, 1005 陈静" in out
+    assert "from  1m30s  leave the queue: voicemail 8000@sales" in out
+
+
+def test_explain_out_of_hours_goes_to_the_after_hours_rule(capsys):
+    code, out, _ = run(capsys, "explain", SAMPLE, "--dnis", "4008002000", "--at", "2026-11-22T23:30+08:00")
+    assert code == 0
+    assert "after-hours [" in out and ": MATCHED" in out
+    assert "hours: calendar business is CLOSED at that time" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", SAMPLE, "--dnis", "1", "--var", "lang"], "--var 'lang' must be KEY=VALUE"),
+    (["explain", SAMPLE, "--dnis", "1", "--at", "tomorrow"], "--at 'tomorrow' is not an ISO date-time"),
+    (["run", SAMPLE, "--simulate", "--speed", "fast"], "argument --speed: 'fast' is not a number"),
+    (["run", SAMPLE, "--simulate", "--duration", "1:30"], "argument --duration: '1:30' is not a duration"),
+    (["run", SAMPLE], "use --simulate"),
+    (["explain", SAMPLE], "the following arguments are required: --dnis"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_flags_exit_2_with_a_clear_message(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_run_simulate_routes_calls_and_prints_queue_summaries(capsys):
+    code, out, _ = run(capsys, "run", SAMPLE, "--simulate", "--duration", "3m", "--speed", "0")
+    assert code == 0
+    assert " -> general (rule default, priority 0)" in out
+    assert "  ring   " in out and "  answer " in out
+    summaries = [line for line in out.splitlines() if " waiting " in line and " free agents " in line]
+    assert len(summaries) == 3 * 6  # three minutes, six queues
+
+
+def test_run_simulate_is_reproducible_for_a_seed(capsys):
+    _, first, _ = run(capsys, "run", SAMPLE, "--simulate", "--duration", "5m", "--speed", "0", "--seed", "7")
+    _, second, _ = run(capsys, "run", SAMPLE, "--simulate", "--duration", "5m", "--speed", "0", "--seed", "7")
+    _, other, _ = run(capsys, "run", SAMPLE, "--simulate", "--duration", "5m", "--speed", "0", "--seed", "8")
+    assert first == second
+    assert first != other
+
+
+def test_console_script_version_and_check():
+    script = Path(sys.executable).with_name("router")
+    version = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.strip() == "router 0.1.0"
+    check = subprocess.run([str(script), "check", SAMPLE], capture_output=True, text=True)
+    assert check.returncode == 0 and "OK:" in check.stdout
