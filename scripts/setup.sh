@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Create .venv (once) and install the router with its test dependencies.
+# Safe to run again: pip only installs what is missing or changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if ! command -v "$PY" >/dev/null; then
+    echo "setup: $PY not found; installing python3 with apt-get" >&2
+    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+fi
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv 2>/dev/null || {
+        echo "setup: python3 -m venv failed; installing python3-venv" >&2
+        apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+        rm -rf .venv && "$PY" -m venv .venv
+    }
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
