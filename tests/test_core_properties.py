@@ -68,6 +68,7 @@ step_st = st.one_of(
     st.tuples(st.just("bogus_miss"), st.sampled_from(CALLS), st.sampled_from(AGENTS)),
     st.tuples(st.sampled_from(["login", "logout", "pause", "unpause"]), st.sampled_from(AGENTS)),
     st.tuples(st.just("advance"), st.floats(0.1, 30.0)),
+    st.tuples(st.just("device"), st.sampled_from(AGENTS), st.booleans()),
     st.tuples(st.just("spurious_timer"), st.sampled_from(["step", "ring", "wrapup", "bogus"]),
               st.sampled_from(CALLS + AGENTS)),
     st.tuples(st.just("reload"), st.integers(0, 1)),
@@ -170,6 +171,8 @@ class World:
             self.feed(ev.AgentUnpause(action[1]))
         elif kind == "advance":
             self.advance(action[1])
+        elif kind == "device":
+            self.feed(ev.AgentDevice(action[1], action[2]))
         elif kind == "spurious_timer":
             self.feed(ev.TimerFired(action[1], action[2]))
         elif kind == "reload":

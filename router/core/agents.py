@@ -11,6 +11,10 @@ Rules:
   pause the agent with reason "no-answer"; otherwise the agent rests
   `settings.no_answer_rest` seconds (shown as wrapup) before the next offer.
 - Only agents in the routing table can become available.
+- An agent whose phone is busy outside routing (a personal call) is shown
+  paused with reason "device-busy" and comes back when the phone is free.
+  Device state caused by our own offers is ignored while reserved or on a
+  call; a stale "busy" after a call only delays the agent until "free".
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from router.core.commands import CancelTimer, StartTimer
 from router.core.state import AgentRec, AgentStatus
 from router.core.table import merge_skills
 
+DEVICE_BUSY = "device-busy"
 _LOGGED_IN_IDLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.WRAPUP)
 
 
@@ -30,6 +35,8 @@ class AgentOps:
     def _set(self, rec: AgentRec, status: AgentStatus, reason: str = "", keep_idle: bool = False) -> None:
         if status is AgentStatus.AVAILABLE and rec.id not in self.table.agents:
             status, reason = AgentStatus.LOGGED_OUT, "removed from config"
+        elif status is AgentStatus.AVAILABLE and rec.device_busy:
+            status, reason = AgentStatus.PAUSED, DEVICE_BUSY
         if status is AgentStatus.AVAILABLE:
             if rec.status is not AgentStatus.AVAILABLE and not keep_idle:
                 rec.idle_since = self._now
@@ -122,6 +129,16 @@ class AgentOps:
             rec.pending = None
         else:
             self._ignored(e, f"agent is {rec.status.value}, not paused")
+
+    def _on_device(self, e: ev.AgentDevice) -> None:
+        rec = self._agent(e)
+        if rec is None or rec.device_busy == e.busy:
+            return
+        rec.device_busy = e.busy
+        if e.busy and rec.status is AgentStatus.AVAILABLE:
+            self._set(rec, AgentStatus.PAUSED, DEVICE_BUSY)
+        elif not e.busy and rec.status is AgentStatus.PAUSED and rec.reason == DEVICE_BUSY:
+            self._set(rec, AgentStatus.AVAILABLE)
 
     def _on_config(self, e: ev.ConfigReplaced) -> None:
         """Swap the table. Agents keep their state (removed ones log out,

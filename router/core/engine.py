@@ -301,5 +301,6 @@ class Engine(AgentOps):
         ev.AgentLogout: AgentOps._on_logout,
         ev.AgentPause: AgentOps._on_pause,
         ev.AgentUnpause: AgentOps._on_unpause,
+        ev.AgentDevice: AgentOps._on_device,
         ev.ConfigReplaced: AgentOps._on_config,
     }

@@ -90,6 +90,15 @@ class AgentUnpause:
 
 
 @dataclass(frozen=True)
+class AgentDevice:
+    """The agent's phone is busy (in use, ringing) or free, whoever caused
+    it: an agent on a personal call must not be offered a queue call."""
+
+    agent_id: str
+    busy: bool
+
+
+@dataclass(frozen=True)
 class TimerFired:
     """A StartTimer came due. kind and ref are those of the StartTimer."""
 
@@ -106,5 +115,5 @@ class ConfigReplaced:
 
 Event = (
     CallWaiting | CallLeft | AgentOffered | AgentAnswered | AgentNoAnswer | CallEnded
-    | AgentLogin | AgentLogout | AgentPause | AgentUnpause | TimerFired | ConfigReplaced
+    | AgentLogin | AgentLogout | AgentPause | AgentUnpause | AgentDevice | TimerFired | ConfigReplaced
 )
