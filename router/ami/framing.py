@@ -1,0 +1,81 @@
+"""AMI wire framing: bytes in, messages (lists of headers) out.
+
+Why not panoramisk's own parsing: it decodes every TCP chunk on its own with
+errors ignored, so a Chinese name split across two reads loses characters,
+and it splits messages only on CRLF CRLF. Here:
+
+- one incremental UTF-8 decoder for the whole connection (invalid bytes
+  become U+FFFD, never an exception);
+- messages end at a blank line, whatever mix of CRLF and LF makes it
+  (Asterisk's `CoreShowChannelMap` ends with `\\r\\n\\n`: issue 761);
+- the banner line (`Asterisk Call Manager/...`) is recognised and reported;
+- a message may not grow past `max_message` characters: hostile or broken
+  input raises FramingError instead of eating memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+BANNER = "Asterisk Call Manager/"
+_END = re.compile(r"\r?\n\r?\n")
+_LINE = re.compile(r"\r?\n")
+
+Headers = list[tuple[str, str]]
+
+
+class FramingError(Exception):
+    """The peer sent something that is not AMI (e.g. a message too large)."""
+
+
+class Framer:
+    def __init__(self, max_message: int = 1 << 20) -> None:
+        self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+        self._buffer = ""
+        self._max = max_message
+        self.banner: str | None = None
+
+    def feed(self, data: bytes) -> list[Headers]:
+        """Add bytes; return the messages they complete, in order."""
+        self._buffer += self._decode(data)
+        if self.banner is None:
+            if not self._take_banner():
+                return []
+        messages: list[Headers] = []
+        start = 0
+        for end in _END.finditer(self._buffer):
+            block = self._buffer[start:end.start()]
+            start = end.end()
+            headers = parse_block(block)
+            if headers:
+                messages.append(headers)
+        self._buffer = self._buffer[start:]
+        if len(self._buffer) > self._max:
+            self._buffer = ""
+            raise FramingError(f"AMI message over {self._max} characters")
+        return messages
+
+    def _take_banner(self) -> bool:
+        newline = self._buffer.find("\n")
+        if newline < 0:
+            if len(self._buffer) > 1024:
+                raise FramingError("no AMI banner")
+            return False
+        line = self._buffer[:newline].rstrip("\r")
+        if line.startswith(BANNER):
+            self.banner = line[len(BANNER):]
+            self._buffer = self._buffer[newline + 1:]
+        else:  # no banner (a test server, or a resumed stream): carry on
+            self.banner = ""
+        return True
+
+
+def parse_block(block: str) -> Headers:
+    """`Key: Value` lines to headers; lines without a colon are dropped."""
+    headers: Headers = []
+    for line in _LINE.split(block.strip("\r\n")):
+        key, sep, value = line.partition(":")
+        if sep and key:
+            headers.append((key.strip(), value[1:] if value.startswith(" ") else value))
+    return headers

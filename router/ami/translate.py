@@ -1,0 +1,219 @@
+"""Translation between AMI and the engine, for one PBX. Pure: no I/O.
+
+In: AMI events (case-insensitive mappings, as panoramisk's Message) become
+domain events through a handler table, as in VoIPGRID/cacofonisk. Out:
+engine commands become AMI actions (plain dicts). The translator remembers
+only what it needs to connect the two: each waiting call's channel, and each
+agent leg the router originated (by the Uniqueid the router chose for it).
+
+Rules (docs/ASTERISK.md is the contract):
+- Handlers never raise on odd input: a missing header reads as "", an event
+  about a channel we do not know is ignored and counted in `ignored`.
+- Every value copied from outside into an action goes through `clean()`: no
+  CR, LF or other control characters can reach the wire, so a caller name
+  cannot add headers or actions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from router.core import events as ev
+from router.core.commands import CancelRing, RingAgent, RunAction
+from router.core.table import RoutingTable
+
+AGENT_CONTEXT = "router-agent"
+ACTION_CONTEXT = "router-action"
+MAX_VALUE = 256
+MAX_VARS = 32
+MAX_OPEN_ORIGINATES = 100_000
+#: OriginateResponse Reason -> AgentNoAnswer reason (Asterisk's AST_CONTROL_*).
+FAILURE_REASONS = {"3": "no-answer", "5": "busy", "8": "congestion"}
+#: DeviceStateChange states that mean the phone is in use.
+BUSY_STATES = {"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"}
+AGENT_COMMANDS = {"login", "logout", "pause", "unpause"}
+
+
+def clean(value: Any, limit: int = MAX_VALUE) -> str:
+    """Text safe to put in an AMI header value: control characters dropped,
+    length bounded."""
+    text = "" if value is None else str(value)
+    return "".join(ch for ch in text if ch >= " " and ch != "\x7f")[:limit]
+
+
+def header(msg: Mapping, key: str) -> str:
+    """A header's value ("" when missing; the first one when repeated)."""
+    value = msg.get(key, "")
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return value if isinstance(value, str) else ""
+
+
+def parse_vars(text: str) -> tuple[tuple[str, str], ...]:
+    """`menu=3&lang=yue` -> (("menu", "3"), ("lang", "yue"))."""
+    out = []
+    for item in text.split("&"):
+        key, sep, value = item.partition("=")
+        if sep and key.strip():
+            out.append((key.strip(), value.strip()))
+    return tuple(out[:MAX_VARS])
+
+
+def _caller_id(value: str) -> str:
+    return "" if value == "<unknown>" else value
+
+
+@dataclass
+class Leg:
+    """An agent leg the router originated."""
+
+    leg_id: str
+    call_id: str
+    agent_id: str
+    channel: str = ""  # learnt from Newchannel
+    answered: bool = False
+
+
+class Translator:
+    def __init__(self, table: RoutingTable, pbx: str = "") -> None:
+        self.pbx = pbx
+        self.calls: dict[str, str] = {}  # call id -> caller channel name
+        self.legs: dict[str, Leg] = {}  # leg id -> leg, until the leg hangs up
+        # ActionID of each Originate -> its leg, until its OriginateResponse.
+        # A failed Originate's response has "Uniqueid: <unknown>" and comes
+        # after the leg's Hangup (agent_no_answer.ami), so only this finds it.
+        self.originates: dict[str, Leg] = {}
+        self.ignored: Counter[str] = Counter()
+        self._seq = 0
+        self.set_table(table)
+
+    def set_table(self, table: RoutingTable) -> None:
+        self._devices = {a.endpoint: a.id for a in table.agents.values()}
+
+    # ------------------------------------------------------------ AMI -> core
+    def event(self, msg: Mapping) -> list:
+        """Domain events for one AMI event (often none)."""
+        name = header(msg, "Event")
+        handler = self._HANDLERS.get(name.lower())
+        if handler is None:
+            self.ignored[name or "(no Event)"] += 1
+            return []
+        return handler(self, msg)
+
+    def _user_event(self, msg: Mapping) -> list:
+        kind = header(msg, "UserEvent")
+        if kind == "RouterCallWaiting":
+            call_id = header(msg, "Uniqueid")
+            if not call_id:
+                return self._ignore("RouterCallWaiting without Uniqueid")
+            self.calls[call_id] = header(msg, "Channel")
+            return [ev.CallWaiting(call_id, dnis=header(msg, "DNIS"),
+                                   caller_num=_caller_id(header(msg, "CallerIDNum")),
+                                   caller_name=_caller_id(header(msg, "CallerIDName")),
+                                   variables=parse_vars(header(msg, "Vars")), pbx=self.pbx)]
+        if kind == "RouterAgent":
+            agent, command = header(msg, "Agent"), header(msg, "Command").lower()
+            if not agent or command not in AGENT_COMMANDS:
+                return self._ignore(f"RouterAgent {command or '(no Command)'}")
+            if command == "pause":
+                return [ev.AgentPause(agent, header(msg, "Reason") or "break")]
+            return [{"login": ev.AgentLogin, "logout": ev.AgentLogout, "unpause": ev.AgentUnpause}[command](agent)]
+        return self._ignore(f"UserEvent {kind}")
+
+    def _new_channel(self, msg: Mapping) -> list:
+        leg = self.legs.get(header(msg, "Uniqueid"))
+        if leg is None:
+            return []
+        leg.channel = header(msg, "Channel")
+        return [ev.AgentOffered(leg.call_id, leg.agent_id)]
+
+    def _originate_response(self, msg: Mapping) -> list:
+        leg = self.originates.pop(header(msg, "ActionID"), None) or self.legs.get(header(msg, "Uniqueid"))
+        if leg is None:
+            return self._ignore("OriginateResponse for an unknown leg")
+        if header(msg, "Response") == "Success":
+            leg.answered = True
+            return [ev.AgentAnswered(leg.call_id, leg.agent_id)]
+        self.legs.pop(leg.leg_id, None)
+        reason = FAILURE_REASONS.get(header(msg, "Reason"), "failed")
+        return [ev.AgentNoAnswer(leg.call_id, leg.agent_id, reason)]
+
+    def _hangup(self, msg: Mapping) -> list:
+        uid = header(msg, "Uniqueid")
+        if uid in self.calls:
+            del self.calls[uid]
+            return [ev.CallLeft(uid)]
+        leg = self.legs.pop(uid, None)
+        if leg is not None and leg.answered:
+            return [ev.CallEnded(leg.call_id)]
+        return []  # an unanswered leg: its OriginateResponse says why
+
+    def _device_state(self, msg: Mapping) -> list:
+        agent = self._devices.get(header(msg, "Device"))
+        if agent is None:
+            return []
+        return [ev.AgentDevice(agent, header(msg, "State").upper() in BUSY_STATES)]
+
+    def _ignore(self, what: str) -> list:
+        self.ignored[what] += 1
+        return []
+
+    _HANDLERS = {
+        "userevent": _user_event,
+        "newchannel": _new_channel,
+        "originateresponse": _originate_response,
+        "hangup": _hangup,
+        "devicestatechange": _device_state,
+    }
+
+    # ------------------------------------------------------------ core -> AMI
+    def ring(self, cmd: RingAgent) -> dict:
+        """The Originate for a RingAgent; remembers the leg."""
+        self._seq += 1
+        leg = Leg(f"rtr-{self.pbx or 'pbx'}-{self._seq}", cmd.call_id, cmd.agent_id)
+        self.legs[leg.leg_id] = leg
+        self.originates[leg.leg_id] = leg  # the leg id doubles as the ActionID
+        if len(self.originates) > MAX_OPEN_ORIGINATES:  # responses lost with a connection
+            del self.originates[next(iter(self.originates))]
+        name = clean(cmd.caller_name, 80).replace('"', "'")
+        number = clean(cmd.caller_num, 40).replace("<", "").replace(">", "")
+        return {
+            "Action": "Originate",
+            "ActionID": leg.leg_id,
+            "Channel": clean(cmd.endpoint),
+            "Context": AGENT_CONTEXT,
+            "Exten": clean(cmd.agent_id),
+            "Priority": "1",
+            "Timeout": str(int(cmd.timeout * 1000)),
+            "Async": "true",
+            "ChannelId": leg.leg_id,
+            "CallerID": f'"{name}" <{number}>',
+            "Variable": [f"ROUTER_CALLER={clean(self.calls.get(cmd.call_id, ''))}",
+                         f"ROUTER_CALL={clean(cmd.call_id)}", f"ROUTER_AGENT={clean(cmd.agent_id)}"],
+        }
+
+    def leg_for(self, call_id: str, agent_id: str) -> Leg | None:
+        return next((leg for leg in self.legs.values()
+                     if leg.call_id == call_id and leg.agent_id == agent_id), None)
+
+    def cancel(self, cmd: CancelRing) -> dict | None:
+        """The Hangup for a CancelRing (None if no such leg is up)."""
+        leg = self.leg_for(cmd.call_id, cmd.agent_id)
+        if leg is None:
+            return None
+        return {"Action": "Hangup", "Channel": clean(leg.channel or leg.leg_id), "Cause": "16"}
+
+    def run_action(self, cmd: RunAction) -> list[dict]:
+        """Setvar + Redirect of the caller channel into router-action."""
+        channel = self.calls.get(cmd.call_id)
+        if not channel:
+            return []
+        channel = clean(channel)
+        return [
+            {"Action": "Setvar", "Channel": channel, "Variable": "ROUTER_TARGET", "Value": clean(cmd.action.target)},
+            {"Action": "Setvar", "Channel": channel, "Variable": "ROUTER_ANNOUNCE", "Value": clean(cmd.action.announce)},
+            {"Action": "Redirect", "Channel": channel, "Context": ACTION_CONTEXT,
+             "Exten": clean(cmd.action.kind), "Priority": "1"},
+        ]
