@@ -13,6 +13,8 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
 from router.core.engine import RING_GRACE, Engine
@@ -287,6 +289,19 @@ def test_no_answer_reason_from_pbx_is_published():
     assert published(commands, "call.no_answer") == [{"call": "c1", "agent": "a1", "reason": "busy"}]
 
 
+@pytest.mark.parametrize("reason", ["busy", "congestion", "failed"])
+def test_technical_failures_rest_the_agent_but_never_auto_pause(reason):
+    """A PBX or network fault must not pause agents: only no-answers count."""
+    engine = engine_for(simple_table(), "a1")
+    for n in range(5):
+        arrive(engine, f"c{n}", T0 + 10 * n)
+        engine.handle(ev.AgentNoAnswer(f"c{n}", "a1", reason), T0 + 10 * n + 1)
+        engine.handle(ev.TimerFired("wrapup", "a1"), T0 + 10 * n + 7)
+        engine.handle(ev.CallLeft(f"c{n}"), T0 + 10 * n + 8)
+    assert engine.agents["a1"].misses == 0
+    assert status(engine, "a1") is AgentStatus.AVAILABLE
+
+
 def test_rest_after_no_answer_ends_on_wrapup_timer_and_agent_is_offered_again():
     engine = engine_for(simple_table(), "a1")
     arrive(engine, "c1", T0)
@@ -358,7 +373,7 @@ def test_ring_guard_withdraws_an_offer_the_pbx_never_reported():
         agent_state("a1", "wrapup"),
         StartTimer("wrapup", "a1", T0 + 20 + 5.0),
     ]
-    assert engine.agents["a1"].misses == 1
+    assert engine.agents["a1"].misses == 0  # a lost PBX reply is not the agent's miss
     assert engine.calls["c1"].status is CallStatus.WAITING
 
 

@@ -7,9 +7,10 @@ Rules:
 - A pause or logout asked for while the agent is on a call takes effect when
   the call ends (`pending`); during a ring it withdraws the offer at once and
   the call goes back to its place in line, no fault of the call.
-- A missed offer counts against the agent; `max_no_answer` misses in a row
-  pause the agent with reason "no-answer"; otherwise the agent rests
-  `settings.no_answer_rest` seconds (shown as wrapup) before the next offer.
+- After a failed offer the agent rests `settings.no_answer_rest` seconds
+  (shown as wrapup) before the next one. Only a real no-answer counts
+  against the agent: `max_no_answer` of them in a row pause the agent with
+  reason "no-answer" (busy, congestion and technical failures do not).
 - Only agents in the routing table can become available.
 - An agent whose phone is busy outside routing (a personal call) is shown
   paused with reason "device-busy" and comes back when the phone is free.

@@ -35,6 +35,11 @@ from router.core.table import Action, RoutingTable, merge_skills
 #: Extra seconds past an offer's ring timeout before the engine gives up on
 #: hearing from the PBX and treats the offer as unanswered.
 RING_GRACE = 5.0
+#: AgentNoAnswer reasons that count towards `max_no_answer`. The others
+#: (busy, congestion, failed, and a ring the PBX never reported) are the
+#: phone's or the network's doing: counting them would let one PBX outage
+#: auto-pause every agent.
+AGENT_FAULTS = ("no-answer",)
 #: Queue-to-queue moves one call may make; config checks forbid loops, this
 #: is the belt to those braces.
 MAX_HOPS = 8
@@ -226,7 +231,8 @@ class Engine(AgentOps):
         rec = self.agents[call.agent]
         self._emit(CancelTimer("ring", call.id))
         call.status, call.agent, rec.call = CallStatus.WAITING, None, None
-        rec.misses += 1
+        if reason in AGENT_FAULTS:  # busy, congestion, a lost reply: not the agent's miss
+            rec.misses += 1
         self._publish("call.no_answer", call=call.id, agent=rec.id, reason=reason)
         config = self.table.agents.get(rec.id)
         if rec.pending is None and config and config.max_no_answer and rec.misses >= config.max_no_answer:

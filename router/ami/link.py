@@ -1,0 +1,188 @@
+"""One AMI connection to one Asterisk, on panoramisk, with the workarounds
+for its known faults (../shared/FIELD-NOTES.md):
+
+- framing and UTF-8 decoding are ours (router.ami.framing): a Chinese name
+  split across two TCP reads stays intact;
+- nothing raised while handling a message reaches panoramisk (an exception
+  there would close the connection and drop the rest of the chunk);
+- a watchdog pings and, when no answer comes in time, closes the transport
+  so that panoramisk reconnects (its own ping never checks the answer);
+- no action is ever re-sent after a reconnect (an Originate sent twice
+  rings two agents): every action we use is "forgetable";
+- every action is bounded by `asyncio.wait_for` (some replies never
+  resolve);
+- a failed login is reported (panoramisk retries silently forever), and
+  `close()` really stops reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from panoramisk import Manager
+from panoramisk.ami_protocol import AMIProtocol
+
+from router.ami.framing import Framer, FramingError
+from router.ami.trace import to_message
+
+log = logging.getLogger("router.ami")
+
+#: Never re-send any of these after a reconnect: state is rebuilt instead.
+FORGETABLE = ("login", "logoff", "ping", "originate", "hangup", "redirect", "setvar", "getvar",
+              "coreshowchannels", "status", "devicestatelist", "command")
+
+
+class RouterProtocol(AMIProtocol):
+    """panoramisk's protocol with our framing and decoding."""
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._framer = Framer()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            messages = self._framer.feed(data)
+        except FramingError as err:
+            self.log.error("AMI: %s; dropping the connection", err)
+            self.transport.close()
+            return
+        if self.version is None and self._framer.banner is not None:
+            self.version = self._framer.banner
+        for headers in messages:
+            message = to_message(headers)
+            if "event" not in message and "response" not in message:
+                continue
+            try:
+                self.handle_message(message)
+            except Exception:  # never let one message take the connection down
+                self.log.exception("AMI: error handling %r", message)
+
+
+    def handle_message(self, message) -> None:
+        # An async Originate's OriginateResponse would go only to the
+        # action's future, and whoever awaits it runs after the rest of this
+        # chunk (say, the leg's Hangup) was dispatched. Dispatch it in stream
+        # order like any event; let the future resolve too, quietly.
+        if message.get("Event") == "OriginateResponse":
+            self.factory.dispatch(message)
+            if message.action_id in self.responses:
+                super().handle_message(message)
+            return
+        super().handle_message(message)
+
+
+class _Manager(Manager):
+    """panoramisk's Manager, told about our Link."""
+
+    link: "Link"
+
+    def connect(self, *args, **kwargs):
+        if self.link.closing:  # panoramisk's close() leaves a reconnect pending
+            return None
+        return super().connect(*args, **kwargs)
+
+    def login(self, future):
+        try:
+            ok = super().login(future)
+        except Exception as err:  # connection lost mid-login, cancelled, ...
+            log.warning("AMI %s: login did not complete: %s", self.link.name, err)
+            return False
+        if not ok:
+            self.link.login_failed(future.result())
+        return ok
+
+
+class Link:
+    """Connection to one PBX. Calls `on_message(link, message)` for every
+    AMI event and `on_up(link)` after every successful login."""
+
+    def __init__(self, name: str, host: str, port: int, username: str, secret: str, *,
+                 on_message: Callable[["Link", Any], None], on_up: Callable[["Link"], Any],
+                 on_down: Callable[["Link"], Any] = lambda link: None,
+                 action_timeout: float = 5.0, ping_interval: float = 5.0, ping_timeout: float = 3.0,
+                 reconnect: float = 1.0) -> None:
+        self.name = name
+        self.closing = False
+        self.up = False
+        self.action_timeout = action_timeout
+        self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
+        self._on_message, self._on_up, self._on_down = on_message, on_up, on_down
+        self._watchdog: asyncio.Task | None = None
+        self.manager = _Manager(host=host, port=port, username=username, secret=secret,
+                                protocol_factory=RouterProtocol, forgetable_actions=FORGETABLE,
+                                ping_delay=10 ** 9, ping_interval=10 ** 9,  # our watchdog pings
+                                reconnect_timeout=max(1, round(reconnect)), log=log,
+                                on_login=self._logged_in, on_disconnect=self._disconnected)
+        self.manager.link = self
+        self.manager.register_event("*", self._dispatch)
+
+    # -- lifecycle
+    async def start(self) -> None:
+        self.manager.loop = asyncio.get_running_loop()
+        self.manager.connect()
+        self._watchdog = asyncio.create_task(self._watch(), name=f"ami-watchdog-{self.name}")
+
+    async def close(self) -> None:
+        self.closing = True
+        if self._watchdog:
+            self._watchdog.cancel()
+        self.manager.close()
+        self.up = False
+
+    def _logged_in(self, manager) -> None:
+        self.up = True
+        log.info("AMI %s: logged in (AMI %s)", self.name, getattr(manager.protocol, "version", "?"))
+        result = self._on_up(self)
+        if asyncio.iscoroutine(result):
+            asyncio.ensure_future(result)
+
+    def login_failed(self, response) -> None:
+        log.error("AMI %s: login refused: %s", self.name, response.get("Message", "no reason given"))
+
+    def _disconnected(self, manager, exc) -> None:
+        if self.up:
+            log.warning("AMI %s: connection lost; reconnecting", self.name)
+        self.up = False
+        self._on_down(self)
+
+    def _dispatch(self, manager, message) -> None:
+        try:
+            self._on_message(self, message)
+        except Exception:
+            log.exception("AMI %s: error handling %s", self.name, message.get("Event"))
+
+    async def _watch(self) -> None:
+        """Ping; no answer in time means a hung Asterisk: drop the
+        connection so that panoramisk reconnects."""
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            if not self.up or self.manager.protocol is None:
+                continue
+            try:
+                await asyncio.wait_for(self.manager.send_action({"Action": "Ping"}), self.ping_timeout)
+            except (asyncio.TimeoutError, Exception) as err:
+                log.error("AMI %s: no answer to Ping within %.1fs (%s); reconnecting",
+                          self.name, self.ping_timeout, type(err).__name__)
+                self.up = False
+                transport = getattr(self.manager.protocol, "transport", None)
+                if transport is not None:
+                    transport.close()
+
+    # -- actions
+    async def send(self, action: dict, timeout: float | None = None):
+        """Send one action and wait (bounded) for its reply. Returns the
+        reply, or None when the link is down or no reply came in time."""
+        if not self.up or self.manager.protocol is None:
+            log.warning("AMI %s: link down; not sent: %s", self.name, action.get("Action"))
+            return None
+        try:
+            return await asyncio.wait_for(self.manager.send_action(dict(action)),
+                                          timeout or self.action_timeout)
+        except asyncio.TimeoutError:
+            log.error("AMI %s: no reply to %s within %.1fs", self.name, action.get("Action"),
+                      timeout or self.action_timeout)
+        except Exception as err:
+            log.error("AMI %s: %s failed: %s", self.name, action.get("Action"), err)
+        return None
