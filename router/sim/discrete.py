@@ -16,28 +16,9 @@ from typing import Callable
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
-from router.core.state import AgentStatus, CallStatus
 from router.core.table import RoutingTable
 from router.sim import traffic
-
-
-@dataclass
-class QueueRecord:
-    """What the simulation saw happen to one queue's calls."""
-
-    offered: int = 0
-    answered: int = 0
-    answered_in_sl: int = 0
-    abandoned: int = 0
-    overflowed: int = 0
-    closed: int = 0
-    wait_total: float = 0.0
-
-    def service_level(self) -> float | None:
-        """Answered within the target / calls that finished (answered,
-        abandoned or overflowed); None before any call finished."""
-        done = self.answered + self.abandoned + self.overflowed
-        return None if done == 0 else 100.0 * self.answered_in_sl / done
+from router.stats import Tally, queue_now
 
 
 @dataclass(order=True)
@@ -50,7 +31,7 @@ class _Due:
 class Simulation:
     def __init__(self, table: RoutingTable, *, seed: int = 1, calls_per_hour: float = 600.0,
                  start: float = 0.0, behaviour: traffic.Behaviour = traffic.Behaviour(),
-                 log: Callable[[float, str], None] | None = None) -> None:
+                 log: Callable[[float, str], None] | None = None, agents: int | None = None) -> None:
         self.table = table
         self.engine = Engine(table)
         self.rng = random.Random(seed)
@@ -59,7 +40,7 @@ class Simulation:
         self.now = start
         self.log = log or (lambda t, line: None)
         self.types = traffic.call_types(table, self.rng)
-        self.records: dict[str, QueueRecord] = {q: QueueRecord() for q in table.queues}
+        self.tally = Tally(table)
         self._due: list[_Due] = []
         self._seq = 0
         self._timers: dict[tuple[str, str], int] = {}  # live version per timer key
@@ -67,6 +48,7 @@ class Simulation:
         self._answered: set[str] = set()
         self._names: dict[str, str] = {}
         self._next_call = 0
+        self._agents = agents  # how many log in; None: each with behaviour.logged_in_share
 
     # -- scheduling
     def _at(self, at: float, *what) -> None:
@@ -75,8 +57,13 @@ class Simulation:
 
     def start(self) -> None:
         """Log agents in and schedule the first arrival."""
-        for agent_id in self.table.agents:
-            if self.rng.random() < self.behaviour.logged_in_share:
+        ids = list(self.table.agents)
+        if self._agents is not None:
+            chosen = set(self.rng.sample(ids, self._agents))
+        else:
+            chosen = {a for a in ids if self.rng.random() < self.behaviour.logged_in_share}
+        for agent_id in ids:
+            if agent_id in chosen:
                 self._feed(ev.AgentLogin(agent_id))
         self._at(self.now + self.rng.expovariate(self.rate), "arrival")
 
@@ -157,33 +144,19 @@ class Simulation:
             self._record(c)
 
     def _record(self, p: Publish) -> None:
+        self.tally.observe(p)
         d = p.data
-        record = self.records.get(d.get("queue", ""))
         if p.kind == "call.waiting":
             self.log(self.now, f"call   {d['call']} {d['caller_name']} dnis {d['dnis']} -> "
                                f"{d['queue']} (rule {d['rule']}, priority {d['priority']})")
         elif p.kind == "call.moved":
             self.log(self.now, f"moved  {d['call']} {d['source']} -> {d['to']} ({d['reason']})")
-        elif record is None:
-            return
         elif p.kind == "call.answered":
-            record.offered += 1
-            record.answered += 1
-            record.wait_total += d["wait"]
-            record.answered_in_sl += d["wait"] <= self.table.queues[d["queue"]].service_level.within
             self.log(self.now, f"answer {d['call']} by {d['agent']} after {d['wait']:.1f}s ({d['queue']})")
-        elif p.kind in ("call.abandoned", "call.overflowed", "call.closed"):
-            record.offered += 1
-            setattr(record, p.kind[5:], getattr(record, p.kind[5:]) + 1)
-            if p.kind == "call.abandoned":
-                self.log(self.now, f"abandon {d['call']} after {d['wait']:.1f}s ({d['queue']})")
+        elif p.kind == "call.abandoned":
+            self.log(self.now, f"abandon {d['call']} after {d['wait']:.1f}s ({d['queue']})")
 
     # -- live figures for the summary line
     def queue_now(self, name: str) -> tuple[int, float, int]:
         """(calls waiting, longest wait in seconds, eligible agents free)."""
-        line = [c for c in self.engine.line() if c.queue == name and c.status is not CallStatus.CONNECTED]
-        longest = max((self.now - c.arrived for c in line), default=0.0)
-        base = self.table.queues[name].steps[0]
-        free = sum(1 for r in self.engine.agents.values()
-                   if r.status is AgentStatus.AVAILABLE and base.eligible(self.table.agents[r.id]))
-        return len(line), longest, free
+        return queue_now(self.engine, self.table, name, self.now)

@@ -15,16 +15,13 @@ from zoneinfo import ZoneInfo
 
 from router.core.table import RoutingTable
 from router.sim.discrete import Simulation
+from router.stats import Tally, summary_lines
 
 SUMMARY_EVERY = 60.0  # simulated seconds
 
 
-def _sl(value: float | None) -> str:
-    return "  -  " if value is None else f"{value:4.0f}%"
-
-
 def run_simulation(table: RoutingTable, *, tz: ZoneInfo, start: float, duration: float, speed: float,
-                   seed: int, calls_per_hour: float, quiet: bool, out=None) -> int:
+                   seed: int, calls_per_hour: float, quiet: bool, out=None, agents: int | None = None) -> int:
     out = out or sys.stdout  # looked up per call: tests swap sys.stdout
     def clock(t: float) -> str:
         return datetime.fromtimestamp(t, tz).strftime("%H:%M:%S")
@@ -33,7 +30,7 @@ def run_simulation(table: RoutingTable, *, tz: ZoneInfo, start: float, duration:
         if not quiet:
             print(f"{clock(t)}  {line}", file=out, flush=True)
 
-    sim = Simulation(table, seed=seed, calls_per_hour=calls_per_hour, start=start, log=log)
+    sim = Simulation(table, seed=seed, calls_per_hour=calls_per_hour, start=start, log=log, agents=agents)
     print(f"simulating {duration:.0f}s from {datetime.fromtimestamp(start, tz):%Y-%m-%d %H:%M %Z} "
           f"at {calls_per_hour:.0f} calls/h, seed {seed}, speed {'max' if not speed else f'{speed:g}x'}",
           file=out, flush=True)
@@ -47,11 +44,24 @@ def run_simulation(table: RoutingTable, *, tz: ZoneInfo, start: float, duration:
             delay = began + (t - start) / speed - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-        print(f"{clock(t)}  ---- summary", file=out)
-        for name in table.queues:
-            waiting, longest, free = sim.queue_now(name)
-            r = sim.records[name]
-            print(f"{clock(t)}  {name:<11} waiting {waiting:3d}  longest {longest:5.0f}s  "
-                  f"SL {_sl(r.service_level())}  answered {r.answered:4d}  abandoned {r.abandoned:3d}  "
-                  f"overflowed {r.overflowed + r.closed:3d}  free agents {free:2d}", file=out, flush=True)
+        if not quiet or t >= start + duration:
+            print(f"{clock(t)}  ---- summary", file=out)
+            for line in summary_lines(sim.engine, sim.tally, t):
+                print(f"{clock(t)}  {line}", file=out, flush=True)
+    print(report(sim.tally), file=out, flush=True)
     return 0
+
+
+def report(tally: Tally) -> str:
+    """The what-if table: per queue offered, answered, SL, ASA, abandons."""
+    rows = [f"{'queue':<11} {'offered':>7} {'answered':>8} {'SL':>5} {'target':>10} {'ASA':>6} "
+            f"{'abandon':>7} {'overflow':>8}"]
+    for name, r in tally.queues.items():
+        target = tally.table.queues[name].service_level
+        sl = r.service_level()
+        asa = r.wait_total / r.answered if r.answered else 0.0
+        abandon = 100.0 * r.abandoned / r.offered if r.offered else 0.0
+        rows.append(f"{name:<11} {r.offered:7d} {r.answered:8d} {'-' if sl is None else f'{sl:.0f}%':>5} "
+                    f"{f'{target.percent:g}%/{target.within:g}s':>10} {asa:5.1f}s {abandon:6.1f}% "
+                    f"{r.overflowed + r.closed:8d}")
+    return "\n".join(rows)

@@ -1,0 +1,31 @@
+"""One human-readable line per routing decision, for logs and the live view."""
+
+from __future__ import annotations
+
+from router.core.commands import Publish
+
+
+def describe(p: Publish) -> str | None:
+    """The line for a published event, or None for those not worth a line."""
+    d = p.data
+    if p.kind == "call.waiting":
+        return (f"call    {d['call']} {d['caller_name']} dnis {d['dnis']} -> {d['queue']} "
+                f"(rule {d['rule']}, priority {d['priority']})")
+    if p.kind == "call.offered":
+        return f"ring    {d['agent']} for {d['call']} ({d['queue']}, offer {d['offer']})"
+    if p.kind == "call.answered":
+        return f"answer  {d['call']} by {d['agent']} after {d['wait']:.1f}s ({d['queue']})"
+    if p.kind == "call.no_answer":
+        return f"missed  {d['call']} by {d['agent']} ({d['reason']})"
+    if p.kind == "call.abandoned":
+        return f"abandon {d['call']} after {d['wait']:.1f}s ({d['queue']})"
+    if p.kind in ("call.overflowed", "call.closed"):
+        return f"{p.kind[5:]:<7} {d['call']} from {d['queue']}: {d['action']} ({d['reason']})"
+    if p.kind == "call.moved":
+        return f"moved   {d['call']} {d['source']} -> {d['to']} ({d['reason']})"
+    if p.kind == "call.escalated":
+        return f"escalate {d['call']} in {d['queue']} to step {d['step']} ({d['source']})"
+    if p.kind == "agent.state":
+        reason = f" ({d['reason']})" if d["reason"] else ""
+        return f"agent   {d['agent']} {d['state']}{reason}"
+    return None

@@ -1,0 +1,73 @@
+"""Per-queue tallies built from the engine's Publish commands.
+
+Used by the live summary of `router run --simulate` and by the simulation.
+A simple definition until service-level measurement proper lands:
+SL = calls answered within the queue's threshold / calls that finished
+(answered, abandoned or overflowed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router.core.commands import Publish
+from router.core.state import AgentStatus
+from router.core.table import RoutingTable
+
+FINISHED = ("abandoned", "overflowed", "closed")
+
+
+@dataclass
+class QueueTally:
+    offered: int = 0
+    answered: int = 0
+    answered_in_sl: int = 0
+    abandoned: int = 0
+    overflowed: int = 0
+    closed: int = 0
+    wait_total: float = 0.0
+
+    def service_level(self) -> float | None:
+        done = self.answered + self.abandoned + self.overflowed
+        return None if done == 0 else 100.0 * self.answered_in_sl / done
+
+
+class Tally:
+    def __init__(self, table: RoutingTable) -> None:
+        self.table = table
+        self.queues: dict[str, QueueTally] = {q: QueueTally() for q in table.queues}
+
+    def observe(self, p: Publish) -> None:
+        record = self.queues.get(p.data.get("queue", ""))
+        if record is None:
+            return
+        kind = p.kind[5:] if p.kind.startswith("call.") else ""
+        if kind == "answered":
+            record.offered += 1
+            record.answered += 1
+            record.wait_total += p.data["wait"]
+            record.answered_in_sl += p.data["wait"] <= self.table.queues[p.data["queue"]].service_level.within
+        elif kind in FINISHED:
+            record.offered += 1
+            setattr(record, kind, getattr(record, kind) + 1)
+
+
+def queue_now(engine, table: RoutingTable, name: str, now: float) -> tuple[int, float, int]:
+    """(calls waiting, longest wait in seconds, eligible agents free) now."""
+    line = [c for c in engine.line() if c.queue == name]
+    longest = max((now - c.arrived for c in line), default=0.0)
+    base = table.queues[name].steps[0]
+    free = sum(1 for r in engine.agents.values()
+               if r.status is AgentStatus.AVAILABLE and base.eligible(table.agents[r.id]))
+    return len(line), longest, free
+
+
+def summary_lines(engine, tally: Tally, now: float) -> list[str]:
+    out = []
+    for name in tally.table.queues:
+        waiting, longest, free = queue_now(engine, tally.table, name, now)
+        r = tally.queues[name]
+        sl = "  -  " if r.service_level() is None else f"{r.service_level():4.0f}%"
+        out.append(f"{name:<11} waiting {waiting:3d}  longest {longest:5.0f}s  SL {sl}  answered {r.answered:4d}  "
+                   f"abandoned {r.abandoned:3d}  overflowed {r.overflowed + r.closed:3d}  free agents {free:2d}")
+    return out
