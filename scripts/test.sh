@@ -4,4 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/router check config
+# Lint the Asterisk dialplan (deploy/asterisk/) before the tests. asterisklint
+# exits 1 on any finding (errors and warnings alike), which stops this script;
+# tests/test_deploy_asterisk.py runs it again from pytest. Pinned because a
+# new version may add checks.
+.venv/bin/python -m pip install -q --disable-pip-version-check asterisklint==0.4.3
+.venv/bin/asterisklint dialplan-check deploy/asterisk/extensions.conf
+echo "asterisklint: deploy/asterisk/extensions.conf: no findings"
 exec .venv/bin/python -m pytest -q "$@"
