@@ -89,18 +89,66 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _pbx_addresses(args: argparse.Namespace) -> list:
+    """--ami [NAME=]HOST[:PORT] ..., the secret from the environment or a file."""
+    import os
+
+    from router.runner import PbxAddress
+
+    if args.ami_secret_file:
+        try:
+            with open(args.ami_secret_file, encoding="utf-8") as handle:
+                secret = handle.read().strip()
+        except OSError as err:
+            raise UsageError(f"--ami-secret-file: cannot read {args.ami_secret_file}: {err.strerror}") from None
+    else:
+        secret = os.environ.get("ROUTER_AMI_SECRET", "")
+    if not secret:
+        raise UsageError("no AMI secret: set ROUTER_AMI_SECRET or pass --ami-secret-file")
+    out = []
+    for n, spec in enumerate(args.ami, 1):
+        name, _, address = spec.rpartition("=")
+        host, _, port = address.partition(":")
+        if not host or (port and not port.isdigit()) or not 0 < int(port or 5038) < 65536:
+            raise UsageError(f"--ami {spec!r} must be [NAME=]HOST[:PORT], e.g. --ami pbx1=127.0.0.1:5038")
+        out.append(PbxAddress(name or f"pbx{n}", host, int(port or 5038), args.ami_user, secret))
+    return out
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    if not args.simulate:
-        raise UsageError("connecting to Asterisk over AMI is not built yet; use --simulate")
+    import asyncio
+
+    from router.runner import run_daemon, run_simulated
+
+    if args.simulate == bool(args.ami):
+        raise UsageError("give either --simulate or --ami HOST[:PORT]")
+    pbxs = [] if args.simulate else _pbx_addresses(args)
+    table = _load(args.config)
+    if table is None:
+        return EXIT_CONFIG
+    tz = _zone_of(table)
+    if args.simulate:
+        if args.speed <= 0:
+            raise UsageError("--speed must be above 0 for a live run; `router simulate` runs as fast as possible")
+        start = parse_at(args.start or "2026-11-23T09:00", tz)
+        return asyncio.run(run_simulated(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
+                                         seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet))
+    return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet))
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
     from router.sim.run import run_simulation
 
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
+    if args.agents is not None and not 0 < args.agents <= len(table.agents):
+        raise UsageError(f"--agents {args.agents}: the config has {len(table.agents)} agents")
     tz = _zone_of(table)
     start = parse_at(args.start or "2026-11-23T09:00", tz)
     return run_simulation(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
-                          seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet)
+                          seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet,
+                          agents=args.agents)
 
 
 def _duration(text: str) -> float:
@@ -122,6 +170,15 @@ def _positive(text: str) -> float:
     return value
 
 
+def _simulation_flags(parser: argparse.ArgumentParser, duration: float, speed: float) -> None:
+    parser.add_argument("--duration", type=_duration, default=duration, help="simulated time (e.g. 10m, 8h)")
+    parser.add_argument("--speed", type=_positive, default=speed,
+                        help=f"simulated seconds per real second (default {speed:g}; 0 = as fast as possible)")
+    parser.add_argument("--calls-per-hour", type=_positive, default=450.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--start", metavar="ISO-TIME", help="simulated start (default Monday 2026-11-23 09:00)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="router", description="Skills-based call router for Asterisk.")
     parser.add_argument("--version", action="version", version=f"router {__version__}")
@@ -140,17 +197,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="when the call arrives (default now; without an offset, in the calendars' time zone)")
     exp.set_defaults(func=cmd_explain)
 
-    run = sub.add_parser("run", help="run the router")
+    run = sub.add_parser("run", help="run the router (on Asterisk over AMI, or on the simulated PBX)")
     run.add_argument("config", metavar="CONFIG_DIR")
-    run.add_argument("--simulate", action="store_true", help="route a simulated contact centre")
-    run.add_argument("--duration", type=_duration, default=600.0, help="simulated time (e.g. 10m, 8h)")
-    run.add_argument("--speed", type=_positive, default=60.0,
-                     help="simulated seconds per real second (0 = as fast as possible)")
-    run.add_argument("--calls-per-hour", type=_positive, default=450.0)
-    run.add_argument("--seed", type=int, default=1)
-    run.add_argument("--start", metavar="ISO-TIME", help="simulated start (default Monday 2026-11-23 09:00)")
-    run.add_argument("--quiet", action="store_true", help="only the per-queue summary lines")
+    run.add_argument("--simulate", action="store_true",
+                     help="route a simulated contact centre on the built-in PBX simulator (over TCP)")
+    run.add_argument("--ami", action="append", default=[], metavar="[NAME=]HOST[:PORT]",
+                     help="an Asterisk AMI to connect to (repeatable); secret from ROUTER_AMI_SECRET")
+    run.add_argument("--ami-user", default="router", help="AMI username (default router)")
+    run.add_argument("--ami-secret-file", metavar="PATH", help="read the AMI secret from this file")
+    run.add_argument("--quiet", action="store_true", help="no line per decision")
+    _simulation_flags(run, duration=600.0, speed=10.0)
     run.set_defaults(func=cmd_run)
+
+    sim = sub.add_parser("simulate", help="what-if: a simulated day of the rules, as fast as possible")
+    sim.add_argument("config", metavar="CONFIG_DIR")
+    sim.add_argument("--agents", type=int, help="how many of the configured agents log in (default: most)")
+    sim.add_argument("--quiet", action="store_true", help="only the per-queue summaries")
+    _simulation_flags(sim, duration=8 * 3600.0, speed=0.0)
+    sim.set_defaults(func=cmd_simulate)
     return parser
 
 

@@ -73,8 +73,11 @@ def test_explain_out_of_hours_goes_to_the_after_hours_rule(capsys):
     (["explain", SAMPLE, "--dnis", "1", "--var", "lang"], "--var 'lang' must be KEY=VALUE"),
     (["explain", SAMPLE, "--dnis", "1", "--at", "tomorrow"], "--at 'tomorrow' is not an ISO date-time"),
     (["run", SAMPLE, "--simulate", "--speed", "fast"], "argument --speed: 'fast' is not a number"),
-    (["run", SAMPLE, "--simulate", "--duration", "1:30"], "argument --duration: '1:30' is not a duration"),
-    (["run", SAMPLE], "use --simulate"),
+    (["run", SAMPLE, "--simulate", "--speed", "0"], "--speed must be above 0 for a live run"),
+    (["simulate", SAMPLE, "--duration", "1:30"], "argument --duration: '1:30' is not a duration"),
+    (["simulate", SAMPLE, "--agents", "99"], "--agents 99: the config has 42 agents"),
+    (["run", SAMPLE], "give either --simulate or --ami HOST[:PORT]"),
+    (["run", SAMPLE, "--simulate", "--ami", "x"], "give either --simulate or --ami HOST[:PORT]"),
     (["explain", SAMPLE], "the following arguments are required: --dnis"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
@@ -84,8 +87,20 @@ def test_bad_flags_exit_2_with_a_clear_message(capsys, argv, message):
     assert message in err
 
 
-def test_run_simulate_routes_calls_and_prints_queue_summaries(capsys):
-    code, out, _ = run(capsys, "run", SAMPLE, "--simulate", "--duration", "3m", "--speed", "0")
+def test_ami_address_and_secret_are_checked(capsys, monkeypatch):
+    monkeypatch.delenv("ROUTER_AMI_SECRET", raising=False)
+    code, _, err = run(capsys, "run", SAMPLE, "--ami", "127.0.0.1")
+    assert code == 2 and "no AMI secret: set ROUTER_AMI_SECRET or pass --ami-secret-file" in err
+    monkeypatch.setenv("ROUTER_AMI_SECRET", "s3cret")
+    code, _, err = run(capsys, "run", SAMPLE, "--ami", "pbx1=127.0.0.1:notaport")
+    assert code == 2 and "--ami 'pbx1=127.0.0.1:notaport' must be [NAME=]HOST[:PORT]" in err
+    assert "s3cret" not in err
+    code, _, err = run(capsys, "run", SAMPLE, "--ami", "h", "--ami-secret-file", "/nonexistent/secret")
+    assert code == 2 and "--ami-secret-file: cannot read /nonexistent/secret" in err
+
+
+def test_simulate_routes_calls_and_prints_queue_summaries(capsys):
+    code, out, _ = run(capsys, "simulate", SAMPLE, "--duration", "3m")
     assert code == 0
     assert " -> general (rule default, priority 0)" in out
     assert "  ring   " in out and "  answer " in out
@@ -93,10 +108,19 @@ def test_run_simulate_routes_calls_and_prints_queue_summaries(capsys):
     assert len(summaries) == 3 * 6  # three minutes, six queues
 
 
-def test_run_simulate_is_reproducible_for_a_seed(capsys):
-    _, first, _ = run(capsys, "run", SAMPLE, "--simulate", "--duration", "5m", "--speed", "0", "--seed", "7")
-    _, second, _ = run(capsys, "run", SAMPLE, "--simulate", "--duration", "5m", "--speed", "0", "--seed", "7")
-    _, other, _ = run(capsys, "run", SAMPLE, "--simulate", "--duration", "5m", "--speed", "0", "--seed", "8")
+def test_simulate_ends_with_a_what_if_report_per_queue(capsys):
+    code, out, _ = run(capsys, "simulate", SAMPLE, "--duration", "1h", "--quiet", "--agents", "30")
+    assert code == 0
+    table = out[out.index("queue       offered"):].splitlines()
+    assert len(table) == 1 + 6
+    assert table[1].startswith("vip ") and "90%/10s" in table[1]
+    assert out.count("---- summary") == 1  # --quiet: only the final one
+
+
+def test_simulate_is_reproducible_for_a_seed(capsys):
+    _, first, _ = run(capsys, "simulate", SAMPLE, "--duration", "5m", "--seed", "7")
+    _, second, _ = run(capsys, "simulate", SAMPLE, "--duration", "5m", "--seed", "7")
+    _, other, _ = run(capsys, "simulate", SAMPLE, "--duration", "5m", "--seed", "8")
     assert first == second
     assert first != other
 
