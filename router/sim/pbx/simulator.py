@@ -59,9 +59,13 @@ class PbxSimulator:
             self.arrivals.start()
         return self.port
 
-    async def stop(self) -> None:
+    async def stop_traffic(self) -> None:
+        """No more arrivals; calls already in the PBX carry on."""
         if self.arrivals is not None:
             await self.arrivals.stop()
+
+    async def stop(self) -> None:
+        await self.stop_traffic()
         await self.server.stop()
         self.clock.cancel_all()
 

@@ -1,0 +1,155 @@
+"""End to end: the daemon and the PBX simulator over loopback TCP, with the
+sample config. Assertions are on outcomes as the PBX recorded them: who was
+rung, who answered, and that no call was lost, ghosted or double-connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from router.config import load_config
+from router.daemon import Clock, Router
+from router.sim.pbx import PbxSimulator
+from router.sim.traffic import Behaviour
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLE = load_config(ROOT / "config")
+SPEED = 20.0
+MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+# Everyone answers after 1 s and talks 30 s unless a test says otherwise.
+STEADY = Behaviour(mean_patience=10_000, answer_delay=(1.0, 1.0), no_answer_rate=0.0, mean_talk=30, min_talk=30)
+
+
+class Centre:
+    """A simulated PBX and a router connected to it."""
+
+    def __init__(self, behaviour: Behaviour = STEADY, calls_per_hour: float = 0.0, agents=(), seed: int = 1):
+        self.pbx = PbxSimulator(TABLE, speed=SPEED, seed=seed, calls_per_hour=calls_per_hour,
+                                behaviour=behaviour, login_agents=not agents)
+        self.router = Router(TABLE, Clock(SPEED, start=MONDAY_10AM))
+        self.agents = agents
+
+    async def __aenter__(self) -> "Centre":
+        port = await self.pbx.start()
+        self.router.add_pbx("sim", "127.0.0.1", port, self.pbx.username, self.pbx.secret)
+        await self.router.start()
+        await self.until(lambda: all(self.router.connected.values()), 5)
+        for agent in self.agents:
+            self.pbx.agent_login(agent)
+        await self.until(lambda: all(self.router.engine.agents[a].status.value == "available"
+                                     for a in self.agents), 5)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.router.stop()
+        await self.pbx.stop()
+
+    async def until(self, condition, seconds: float) -> None:
+        """Wait (real seconds) until condition() holds; fail with a message otherwise."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not condition():
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out after {seconds}s waiting for {condition}")
+            await asyncio.sleep(0.02)
+
+    async def sim_seconds(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / SPEED)
+
+    def record(self, call_id: str):
+        return self.pbx.records[call_id]
+
+    def assert_clean(self) -> None:
+        assert self.pbx.ghost_calls == 0
+        assert self.pbx.double_connects == 0
+        assert self.pbx.errors == []
+
+
+async def test_calls_go_to_agents_with_the_required_skills():
+    # 1002 and 1005 are the Cantonese-speaking senior sales agents; 1001 is not.
+    async with Centre(agents=["1001", "1002", "1005"]) as centre:
+        call = centre.pbx.place_call(dnis="4008001000", caller_name="陈静", variables={"lang": "yue"})
+        await centre.until(lambda: centre.record(call).outcome == "answered", 5)
+        assert centre.record(call).agent in ("1002", "1005")
+        assert centre.record(call).offers == [centre.record(call).agent]
+        centre.assert_clean()
+
+
+async def test_escalation_widens_to_junior_agents_at_20_seconds():
+    # Only 1008 (sales 5: not senior) is logged in: the sales queue asks for
+    # sales>=7 for 20 s, then sales>=3.
+    async with Centre(agents=["1008"]) as centre:
+        call = centre.pbx.place_call(dnis="4008001000", caller_name="刘洋")
+        await centre.sim_seconds(15)
+        assert centre.record(call).offers == []
+        await centre.until(lambda: centre.record(call).outcome == "answered", 5)
+        assert centre.record(call).agent == "1008"
+        assert 20 <= centre.record(call).waited < 25
+        centre.assert_clean()
+
+
+async def test_caller_hanging_up_while_the_agent_rings_leaves_no_ghost_call():
+    slow = Behaviour(mean_patience=10_000, answer_delay=(8.0, 8.0), no_answer_rate=0.0, mean_talk=30, min_talk=30)
+    async with Centre(behaviour=slow, agents=["1014"]) as centre:
+        call = centre.pbx.place_call(dnis="4008002000", caller_name="王五")
+        await centre.until(lambda: centre.record(call).offers == ["1014"], 5)
+        centre.pbx.hangup_caller(call)
+        await centre.until(lambda: centre.router.engine.agents["1014"].status.value == "available", 5)
+        await centre.sim_seconds(12)  # past the moment the agent would have answered
+        assert centre.record(call).outcome == "abandoned"
+        centre.assert_clean()
+
+
+async def test_agent_no_answer_gives_the_call_to_the_next_agent():
+    async with Centre(agents=["1014", "1016"]) as centre:
+        centre.pbx.set_agent("1014", answers=False)
+        centre.pbx.set_agent("1016", answers=False)
+        first = centre.pbx.place_call(dnis="4008002000", caller_name="赵敏")
+        await centre.until(lambda: len(centre.record(first).offers) == 1, 5)
+        missed = centre.record(first).offers[0]
+        centre.pbx.set_agent("1016" if missed == "1014" else "1014", answers=True)
+        await centre.until(lambda: centre.record(first).outcome == "answered", 30 / SPEED * 4)
+        assert centre.record(first).offers[0] == missed and centre.record(first).agent != missed
+        assert centre.router.engine.agents[missed].misses == 1
+        centre.assert_clean()
+
+
+async def test_a_hostile_caller_name_cannot_inject_ami_headers():
+    async with Centre(agents=["1014", "1016"]) as centre:
+        # A lone CR (and an ESC) survive AMI framing into the caller name the
+        # router reads; written back out unfiltered, a CR could end the header.
+        sneaky = centre.pbx.place_call(dnis="4008002000", caller_name="王五\rAction: Originate\x1b",
+                                       caller_num="138\r0013")
+        # CR LF splits at once, in the PBX's own event: the rest arrives as
+        # extra headers of that UserEvent, which the router ignores.
+        split = centre.pbx.place_call(dnis="4008002000", caller_name="李娜\r\nAction: Originate\r\nChannel: PJSIP/9999")
+        await centre.until(lambda: centre.record(sneaky).outcome == centre.record(split).outcome == "answered", 5)
+        originates = [a for a in centre.pbx.actions_log if a.get("Action") == "Originate"]
+        assert sorted(a["Channel"] for a in originates) == ["PJSIP/1014", "PJSIP/1016"]
+        caller_ids = sorted(a["CallerID"] for a in originates)
+        assert caller_ids == ['"李娜" <13800138000>', '"王五Action: Originate" <1380013>']
+        for action in centre.pbx.actions_log:
+            assert all(not any(ord(c) < 32 for c in value) for _, value in action["_headers"]), action
+        centre.assert_clean()
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+async def test_busy_traffic_every_call_ends_once_and_nothing_is_lost(seed):
+    busy = Behaviour(mean_patience=60, answer_delay=(1.0, 5.0), no_answer_rate=0.1, mean_talk=40, min_talk=10)
+    async with Centre(behaviour=busy, calls_per_hour=1800, seed=seed) as centre:
+        await centre.sim_seconds(240)
+        await centre.pbx.stop_traffic()
+        await centre.until(lambda: all(r.ended is not None for r in centre.pbx.records.values()),
+                           600 / SPEED)
+        await centre.until(lambda: not centre.router.engine.calls, 2)
+        outcomes = [r.outcome for r in centre.pbx.records.values()]
+        assert len(outcomes) > 60
+        assert outcomes.count("answered") > len(outcomes) / 2
+        assert "fallback" not in outcomes  # the router took every call
+        assert set(outcomes) <= {"answered", "abandoned", "voicemail", "callback"}
+        centre.assert_clean()
