@@ -27,6 +27,7 @@ class CallWaiting:
     caller_name: str = ""
     variables: tuple[tuple[str, str], ...] = ()  # IVR variables, in order
     pbx: str = ""
+    waited: float = 0.0  # seconds the caller had already held (a call found by resync)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,21 @@ class AgentDevice:
 
 
 @dataclass(frozen=True)
+class PbxSnapshot:
+    """What one PBX has right now, read from its listings after a (re)connect.
+    The PBX is the truth: the engine reconciles its own view of that PBX's
+    calls with this (calls gone are abandoned or ended, offers that never
+    connected go back in line, calls and conversations it did not know are
+    taken on)."""
+
+    pbx: str
+    waiting: tuple[CallWaiting, ...] = ()  # callers holding for the router, `waited` set
+    connected: tuple[tuple[str, str], ...] = ()  # (call id, agent id) talking
+    ringing: tuple[tuple[str, str], ...] = ()  # (call id, agent id) agent leg not yet answered
+    devices: tuple[tuple[str, bool], ...] = ()  # (agent id, phone busy)
+
+
+@dataclass(frozen=True)
 class TimerFired:
     """A StartTimer came due. kind and ref are those of the StartTimer."""
 
@@ -115,5 +131,5 @@ class ConfigReplaced:
 
 Event = (
     CallWaiting | CallLeft | AgentOffered | AgentAnswered | AgentNoAnswer | CallEnded
-    | AgentLogin | AgentLogout | AgentPause | AgentUnpause | AgentDevice | TimerFired | ConfigReplaced
+    | AgentLogin | AgentLogout | AgentPause | AgentUnpause | AgentDevice | PbxSnapshot | TimerFired | ConfigReplaced
 )
