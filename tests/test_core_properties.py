@@ -10,6 +10,8 @@ must have had exactly one outcome.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -72,6 +74,25 @@ step_st = st.one_of(
     st.tuples(st.just("spurious_timer"), st.sampled_from(["step", "ring", "wrapup", "bogus"]),
               st.sampled_from(CALLS + AGENTS)),
     st.tuples(st.just("reload"), st.integers(0, 1)),
+    # The AMI link: while it is down the engine hears nothing and its rings
+    # and cancels never reach the PBX; a snapshot of the PBX's truth comes
+    # some time after the link is back.
+    st.tuples(st.just("link"), st.booleans()),
+    st.tuples(st.just("snapshot"), st.booleans()),
+)
+
+
+# Fewer kinds of step, so that outages land in the middle of offers and calls.
+resync_st = st.one_of(
+    st.tuples(st.just("arrive"), st.sampled_from(CALLS[:4]), st.sampled_from(["8000", "91", "5555"]), st.just(())),
+    st.tuples(st.just("login"), st.sampled_from(AGENTS[:5])),
+    st.tuples(st.just("answer_ring"), st.integers(0, 3)),
+    st.tuples(st.just("miss_ring"), st.integers(0, 3), st.just("no-answer")),
+    st.tuples(st.just("leave"), st.sampled_from(CALLS[:4])),
+    st.tuples(st.just("end"), st.sampled_from(CALLS[:4])),
+    st.tuples(st.just("advance"), st.floats(0.1, 30.0)),
+    st.tuples(st.just("link"), st.booleans()),
+    st.tuples(st.just("snapshot"), st.booleans()),
 )
 
 
@@ -88,8 +109,18 @@ class World:
         self.live: set[str] = set()  # calls between call.waiting and their outcome
         self.outcomes: dict[str, list[str]] = {}  # call -> outcomes (per lifetime, appended)
         self.log: list = []
+        self.arrivals: dict[str, ev.CallWaiting] = {}  # live callers on the PBX, as they arrived
+        self.arrived_at: dict[str, float] = {}
+        self.link_up = True
+        self.blind = False  # events were missed since the last snapshot
+        self.later: list = []  # PBX answers to deliver after the current event
 
     # -- feeding the engine
+    def hear(self, event) -> None:
+        """An event from the PBX: the engine hears it only over a live link."""
+        if self.link_up:
+            self.feed(event)
+
     def feed(self, event) -> None:
         commands = self.engine.handle(event, self.now)
         self.log.append((self.now, event, commands))
@@ -98,6 +129,8 @@ class World:
         if self.check:
             check_state(self.engine)
             check_order(self.engine, commands)
+        while self.later:
+            self.feed(self.later.pop(0))
 
     def _apply(self, c) -> None:
         if isinstance(c, StartTimer):
@@ -106,11 +139,20 @@ class World:
         elif isinstance(c, CancelTimer):
             self.timers.pop((c.kind, c.ref), None)
         elif isinstance(c, RingAgent):
-            assert all(a != c.agent_id for _, a in self.rings), f"{c.agent_id} offered two calls at once"
-            assert all(k != c.call_id for k, _ in self.rings), f"{c.call_id} rings two agents at once"
-            assert c.agent_id not in self.connected.values(), f"{c.agent_id} offered a call while on one"
-            assert c.call_id not in self.connected, f"{c.call_id} offered while connected"
-            self.rings.append((c.call_id, c.agent_id))
+            if not self.link_up:
+                return  # never reaches the PBX
+            if not self.blind:  # the engine knows all: it must never ask for these
+                assert all(a != c.agent_id for _, a in self.rings), f"{c.agent_id} offered two calls at once"
+                assert all(k != c.call_id for k, _ in self.rings), f"{c.call_id} rings two agents at once"
+                assert c.agent_id not in self.connected.values(), f"{c.agent_id} offered a call while on one"
+                assert c.call_id not in self.connected, f"{c.call_id} offered while connected"
+            busy = any(a == c.agent_id for _, a in self.rings) or c.agent_id in self.connected.values()
+            if busy or c.call_id not in self.arrivals or c.call_id in self.connected:
+                self.later.append(ev.AgentNoAnswer(c.call_id, c.agent_id, "busy"))
+            else:
+                self.rings.append((c.call_id, c.agent_id))
+        elif isinstance(c, CancelRing) and not self.link_up:
+            return
         elif isinstance(c, CancelRing):
             if (c.call_id, c.agent_id) in self.rings:
                 self.rings.remove((c.call_id, c.agent_id))
@@ -126,57 +168,104 @@ class World:
                 self.outcomes[call][-1] = c.kind[5:]
                 if c.kind != "call.answered":
                     self.live.discard(call)
+                    self._pbx_forgets(call)
             elif c.kind == "call.ended":
                 assert self.outcomes[call][-1] == "answered"
                 self.live.discard(call)
-                self.connected.pop(call, None)
+                self._pbx_forgets(call)
 
     def step(self, action: tuple) -> None:
         kind = action[0]
         if kind == "arrive":
-            self.feed(ev.CallWaiting(action[1], dnis=action[2], caller_name="王五", variables=action[3]))
+            if action[1] in self.arrivals:
+                return self.hear(ev.CallWaiting(action[1], dnis=action[2]))  # a duplicate: ignored
+            call = ev.CallWaiting(action[1], dnis=action[2], caller_name="王五", variables=action[3])
+            self.arrivals[action[1]], self.arrived_at[action[1]] = call, self.now
+            self.hear(call)
+        elif kind == "link":
+            self.link_up = action[1]
+            self.blind = self.blind or not action[1]
+        elif kind == "snapshot":
+            if self.link_up:
+                self.snapshot(devices=action[1])
         elif kind == "leave":
-            self.feed(ev.CallLeft(action[1]))
+            self._pbx_forgets(action[1])
+            self.hear(ev.CallLeft(action[1]))
         elif kind == "end":
-            self.feed(ev.CallEnded(action[1]))
+            if action[1] in self.connected:
+                self._pbx_forgets(action[1])
+            self.hear(ev.CallEnded(action[1]))
         elif kind in ("answer_ring", "miss_ring", "offered_ring"):
             if not self.rings:
                 return
             call, agent_id = self.rings[action[1] % len(self.rings)]
             if kind == "offered_ring":
-                return self.feed(ev.AgentOffered(call, agent_id))
+                return self.hear(ev.AgentOffered(call, agent_id))
             self.rings.remove((call, agent_id))
             if kind == "answer_ring":
+                if call in self.connected:  # the dialplan's BRIDGEPEER check: that leg hangs up
+                    return self.hear(ev.AgentAnswered(call, agent_id))
                 self.connected[call] = agent_id
-                self.feed(ev.AgentAnswered(call, agent_id))
+                self.hear(ev.AgentAnswered(call, agent_id))
             else:
-                self.feed(ev.AgentNoAnswer(call, agent_id, action[2]))
+                self.hear(ev.AgentNoAnswer(call, agent_id, action[2]))
         elif kind == "bogus_answer":
-            if (action[1], action[2]) in self.rings or action[1] in self.connected:
+            if not self.link_up or (action[1], action[2]) in self.rings or action[1] in self.connected:
                 return  # that would be a real answer, not a bogus one
             self.feed(ev.AgentAnswered(action[1], action[2]))
             # An answered leg nobody asked for must be hung up, or the agent
             # is bridged to nobody (or to a call another agent has).
             assert CancelRing(action[1], action[2]) in self.log[-1][2], "stray answered leg left up"
         elif kind == "bogus_miss":
-            if (action[1], action[2]) not in self.rings:
+            if self.link_up and (action[1], action[2]) not in self.rings:
                 self.feed(ev.AgentNoAnswer(action[1], action[2]))
         elif kind == "login":
-            self.feed(ev.AgentLogin(action[1]))
+            self.hear(ev.AgentLogin(action[1]))
         elif kind == "logout":
-            self.feed(ev.AgentLogout(action[1]))
+            self.hear(ev.AgentLogout(action[1]))
         elif kind == "pause":
-            self.feed(ev.AgentPause(action[1], "meal"))
+            self.hear(ev.AgentPause(action[1], "meal"))
         elif kind == "unpause":
-            self.feed(ev.AgentUnpause(action[1]))
+            self.hear(ev.AgentUnpause(action[1]))
         elif kind == "advance":
             self.advance(action[1])
         elif kind == "device":
-            self.feed(ev.AgentDevice(action[1], action[2]))
+            self.hear(ev.AgentDevice(action[1], action[2]))
         elif kind == "spurious_timer":
             self.feed(ev.TimerFired(action[1], action[2]))
         elif kind == "reload":
             self.feed(ev.ConfigReplaced(TABLES[action[1]]))
+
+    def _pbx_forgets(self, call: str) -> None:
+        self.arrivals.pop(call, None)
+        self.connected.pop(call, None)
+        self.rings = [(c, a) for c, a in self.rings if c != call]
+
+    def snapshot(self, devices: bool) -> None:
+        """Tell the engine the PBX's truth, then check it agrees."""
+        holding = tuple(replace(info, waited=self.now - self.arrived_at[c])
+                        for c, info in self.arrivals.items() if c not in self.connected)
+        snap = ev.PbxSnapshot("", waiting=holding, connected=tuple(self.connected.items()),
+                              ringing=tuple(self.rings),
+                              devices=tuple((a, False) for a in AGENTS) if devices else ())
+        self.feed(snap)
+        engine = self.engine
+        for call, agent_id in self.connected.items():
+            rec = engine.calls.get(call)
+            assert rec is not None and rec.status is CallStatus.CONNECTED and rec.agent == agent_id, (call, rec)
+        for call, agent_id in self.rings:
+            rec = engine.calls[call]
+            assert rec.status is CallStatus.RINGING and rec.agent == agent_id, (call, rec)
+        for call in engine.calls:
+            assert call in self.arrivals, f"{call} left the PBX but the engine still has it"
+        for call in self.arrivals:
+            assert call in engine.calls, f"{call} holds on the PBX but the engine does not know it"
+        for rec in engine.calls.values():
+            if rec.status is CallStatus.RINGING:
+                assert (rec.id, rec.agent) in self.rings, f"engine rings {rec.agent} for {rec.id}; the PBX does not"
+            elif rec.status is CallStatus.CONNECTED:
+                assert self.connected.get(rec.id) == rec.agent, f"engine has {rec.id} talking; the PBX does not"
+        self.blind = False
 
     def advance(self, seconds: float) -> None:
         until = self.now + seconds
@@ -190,7 +279,11 @@ class World:
         self.now = until
 
     def hang_up_everything(self) -> None:
+        self.link_up = True
+        if self.blind:
+            self.snapshot(devices=False)
         for call in list(self.engine.calls):
+            self._pbx_forgets(call)
             self.feed(ev.CallLeft(call))
 
 
@@ -248,6 +341,21 @@ def test_guarantees_hold_over_random_sequences(actions):
     for call, lifetimes in world.outcomes.items():
         for outcome in lifetimes:
             assert outcome in OUTCOMES, f"{call} ended without an outcome: {lifetimes}"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(resync_st, max_size=60))
+def test_snapshots_after_outages_bring_the_engine_in_line_with_the_pbx(actions):
+    """Calls arrive, are answered, missed or left while the link is down;
+    after each snapshot the engine agrees with the PBX (World.snapshot) and
+    every guarantee still holds."""
+    world = World()
+    for action in actions:
+        world.step(action)
+    world.hang_up_everything()
+    assert not world.engine.calls
+    for call, lifetimes in world.outcomes.items():
+        assert all(outcome in OUTCOMES for outcome in lifetimes), (call, lifetimes)
 
 
 @settings(max_examples=100, deadline=None)

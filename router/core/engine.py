@@ -25,6 +25,7 @@ import bisect
 
 from router.core import events as ev
 from router.core.agents import AgentOps
+from router.core.resync import ResyncOps
 from router.core.calendar import is_open
 from router.core.classify import classify
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
@@ -45,7 +46,7 @@ AGENT_FAULTS = ("no-answer",)
 MAX_HOPS = 8
 
 
-class Engine(AgentOps):
+class Engine(AgentOps, ResyncOps):
     """Owns the calls and agents of one routing table. Not thread-safe: feed
     it events one at a time, in order."""
 
@@ -104,26 +105,30 @@ class Engine(AgentOps):
     def _on_waiting(self, e: ev.CallWaiting) -> None:
         if e.call_id in self.calls:
             return self._ignored(e, "call already known")
-        rule = classify(self.table, e, self._now)
+        arrived = self._now - max(0.0, e.waited)  # a call found by resync keeps its wait
+        rule = classify(self.table, e, arrived)
         self._seq += 1
         call = CallRec(id=e.call_id, info=e, rule=rule, queue=rule.queue, priority=rule.priority,
-                       arrived=self._now, entered=self._now, seq=self._seq, steps=rule.steps)
+                       arrived=arrived, entered=arrived, seq=self._seq, steps=rule.steps)
         self._publish("call.waiting", call=e.call_id, queue=rule.queue, rule=rule.name,
                       priority=rule.priority, dnis=e.dnis, caller_num=e.caller_num,
                       caller_name=e.caller_name, pbx=e.pbx)
         self.calls[call.id] = call
-        self._enter_queue(call, rule.queue)
+        self._enter_queue(call, rule.queue, since=arrived if e.waited > 0 else None)
 
-    def _enter_queue(self, call: CallRec, name: str) -> None:
+    def _enter_queue(self, call: CallRec, name: str, since: float | None = None) -> None:
         """Put a call (not in the line) into queue `name`, unless the queue
-        is closed or full: then its closed/overflow action applies."""
+        is closed or full: then its closed/overflow action applies. A call
+        that was already waiting (`since`, found by resync) is not turned
+        away, and its escalation clock starts when it really arrived."""
         queue = self.table.queues[name]
         call.queue = name
-        if queue.hours and not is_open(self.table.calendars[queue.hours], self._now):
-            return self._leave(call, queue.closed, "closed")
-        if queue.max_waiting is not None and self.waiting_in(name) >= queue.max_waiting:
-            return self._leave(call, queue.overflow, "full")
-        call.entered = self._now
+        if since is None:
+            if queue.hours and not is_open(self.table.calendars[queue.hours], self._now):
+                return self._leave(call, queue.closed, "closed")
+            if queue.max_waiting is not None and self.waiting_in(name) >= queue.max_waiting:
+                return self._leave(call, queue.overflow, "full")
+        call.entered = self._now if since is None else since
         call.step = 0
         self._line_add(call)
         self._apply_step(call)
@@ -209,7 +214,10 @@ class Engine(AgentOps):
             # or the agent would be bridged to nobody (or to a taken call).
             self._emit(CancelRing(e.call_id, e.agent_id))
             return self._ignored(e, "answer to an offer no longer open; agent leg hung up")
-        rec = self.agents[e.agent_id]
+        self._connect(call, self.agents[e.agent_id])
+
+    def _connect(self, call: CallRec, rec: AgentRec, announce: bool = True) -> None:
+        """The ringing call is answered by its agent."""
         self._emit(CancelTimer("ring", call.id))
         self._line_remove(call)
         call.status = CallStatus.CONNECTED
@@ -217,8 +225,9 @@ class Engine(AgentOps):
         rec.misses = 0
         self._set(rec, AgentStatus.ON_CALL)
         self._emit(CancelTimer("step", call.id))
-        self._publish("call.answered", call=call.id, queue=call.queue, agent=rec.id,
-                      wait=round(self._now - call.arrived, 3))
+        if announce:
+            self._publish("call.answered", call=call.id, queue=call.queue, agent=rec.id,
+                          wait=round(self._now - call.arrived, 3))
 
     def _on_no_answer(self, e: ev.AgentNoAnswer) -> None:
         call = self.calls.get(e.call_id)
@@ -309,4 +318,5 @@ class Engine(AgentOps):
         ev.AgentUnpause: AgentOps._on_unpause,
         ev.AgentDevice: AgentOps._on_device,
         ev.ConfigReplaced: AgentOps._on_config,
+        ev.PbxSnapshot: ResyncOps._on_snapshot,
     }

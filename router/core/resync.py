@@ -1,0 +1,148 @@
+"""Reconciling the engine with what a PBX really has (`PbxSnapshot`), after
+a reconnect or a router restart. Part of the engine.
+
+The PBX is the truth. For every call of that PBX the snapshot says one of:
+talking with agent A, agent A's phone ringing for it, holding (waiting), or
+gone. The engine's own view (waiting, ringing B, talking with B) is brought
+in line:
+
+| PBX says     | engine: waiting  | engine: ringing B            | engine: talking with B       |
+| ------------ | ---------------- | ---------------------------- | ---------------------------- |
+| talking, A   | answered by A    | A: answered; B != A: freed   | A: as is; B != A: B freed, A |
+| ringing, A   | ringing A        | A: as is; B != A: B freed, A | B's call over; ringing A     |
+| waiting      | as is            | offer failed (back in line)  | B's call over; waiting again |
+| gone         | abandoned        | abandoned, B freed           | call over                    |
+
+Every other agent leg the PBX shows ringing for a call gets a CancelRing:
+a call never keeps two agent phones ringing. Calls the engine did not know
+(a restart) are taken on with their waiting time; an agent found talking or
+ringing is taken as logged in.
+"""
+
+from __future__ import annotations
+
+from router.core import events as ev
+from router.core.commands import CancelRing, StartTimer
+from router.core.state import AgentStatus, CallRec, CallStatus
+
+#: Seconds given to an offer taken over from a snapshot before the ring
+#: guard gives up on it (its real ring timeout is unknown here).
+ADOPTED_RING = 30.0
+
+
+class ResyncOps:
+    """Mixin of Engine: the PbxSnapshot handler."""
+
+    def _on_snapshot(self, e: ev.PbxSnapshot) -> None:
+        talking = dict(e.connected)
+        rings: dict[str, list[str]] = {}
+        for call_id, agent_id in e.ringing:
+            rings.setdefault(call_id, []).append(agent_id)
+        holding = {c.call_id for c in e.waiting}
+        for agent_id, busy in e.devices:
+            if agent_id in self.table.agents:
+                self._on_device(ev.AgentDevice(agent_id, busy))
+
+        done: set[str] = set()
+        for call in [c for c in self.calls.values() if c.info.pbx == e.pbx]:
+            done.add(call.id)
+            if call.id in talking:
+                self._become_talking(call, talking[call.id])
+            elif call.id in rings:
+                self._become_ringing(call, rings[call.id])
+            elif call.id in holding:
+                if call.status is CallStatus.RINGING:
+                    self._missed(call, "failed")
+                elif call.status is CallStatus.CONNECTED:
+                    self._end(call)  # talked, then came back to hold: a new wait below
+            elif call.status is CallStatus.CONNECTED:
+                self._end(call)
+            else:
+                self._on_left(ev.CallLeft(call.id))
+
+        for waiting in e.waiting:
+            if waiting.call_id not in self.calls:
+                self._on_waiting(waiting)
+        for call_id, agent_id in e.connected:
+            if call_id not in self.calls:  # a conversation from before a restart
+                self._adopt_conversation(ev.CallWaiting(call_id, pbx=e.pbx), agent_id)
+        for call_id, agents in rings.items():
+            if call_id in done:
+                continue
+            call = self.calls.get(call_id)
+            if call is not None and call.status is CallStatus.WAITING:
+                self._become_ringing(call, agents)
+            elif call is None:
+                for agent_id in agents:  # a leg for a caller the PBX no longer holds
+                    self._emit(CancelRing(call_id, agent_id))
+
+    def _adopt_conversation(self, info: ev.CallWaiting, agent_id: str) -> None:
+        """Take on a call already talking with `agent_id`, so that the agent
+        is known busy and goes to wrap-up when it ends. No outcome is
+        published: the call was answered before this router knew it."""
+        if not self._claimable(agent_id, None):
+            return self._publish("router.ignored", event="PbxSnapshot",
+                                 why=f"{info.call_id} talks with {agent_id}, who holds another call")
+        rule = self.table.default
+        self._seq += 1
+        call = CallRec(id=info.call_id, info=info, rule=rule, queue=rule.queue, priority=rule.priority,
+                       arrived=self._now, entered=self._now, seq=self._seq, steps=rule.steps,
+                       status=CallStatus.CONNECTED, agent=agent_id)
+        self.calls[call.id] = call
+        rec = self.agents[agent_id]
+        rec.call = call.id
+        self._set(rec, AgentStatus.ON_CALL)
+
+    # -- bringing one call in line
+    def _free_agent_of(self, call: CallRec) -> None:
+        """Drop the engine's agent for `call` (its leg is not on the PBX)."""
+        rec = self.agents[call.agent]
+        was_talking = call.status is CallStatus.CONNECTED
+        rec.call, call.agent = None, None
+        call.status = CallStatus.WAITING
+        if was_talking:
+            self._line_add(call)  # back in line at its old place
+            self._release(rec)
+        else:
+            self._release(rec, keep_idle=True)
+
+    def _claimable(self, agent_id: str, call: CallRec | None) -> bool:
+        rec = self.agents.get(agent_id)
+        return rec is not None and agent_id in self.table.agents and rec.call in (None, call and call.id)
+
+    def _become_talking(self, call: CallRec, agent_id: str) -> None:
+        if call.status is not CallStatus.WAITING and call.agent == agent_id:
+            if call.status is CallStatus.RINGING:
+                self._connect(call, self.agents[agent_id])
+            return
+        answered = call.status is CallStatus.CONNECTED  # its outcome is already out
+        if call.status is not CallStatus.WAITING:
+            self._free_agent_of(call)
+        if not self._claimable(agent_id, call):
+            return self._publish("router.ignored", event="PbxSnapshot",
+                                 why=f"{call.id} talks with {agent_id}, who holds another call")
+        rec = self.agents[agent_id]
+        call.status, call.agent, rec.call = CallStatus.RINGING, agent_id, call.id
+        self._connect(call, rec, announce=not answered)
+
+    def _become_ringing(self, call: CallRec, agents: list[str]) -> None:
+        keep = call.agent if call.status is CallStatus.RINGING and call.agent in agents else None
+        if keep is None:
+            if call.status is CallStatus.CONNECTED:
+                # That conversation is over and the caller holds again: end
+                # it; the snapshot's waiting list brings the caller back.
+                return self._end(call)
+            if call.status is CallStatus.RINGING:
+                self._free_agent_of(call)
+            keep = next((a for a in agents if self._claimable(a, call)), None)
+            if keep is not None:
+                rec = self.agents[keep]
+                call.status, call.agent, rec.call = CallStatus.RINGING, keep, call.id
+                self._set(rec, AgentStatus.RESERVED)
+                call.ring_until = self._now + ADOPTED_RING
+                self._emit(StartTimer("ring", call.id, call.ring_until))
+        self._cancel_all(call.id, [a for a in agents if a != keep])
+
+    def _cancel_all(self, call_id: str, agents: list[str]) -> None:
+        for agent_id in agents:
+            self._emit(CancelRing(call_id, agent_id))
