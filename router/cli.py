@@ -133,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         start = parse_at(args.start or "2026-11-23T09:00", tz)
         return asyncio.run(run_simulated(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
                                          seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet))
-    return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet))
+    return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file))
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="an Asterisk AMI to connect to (repeatable); secret from ROUTER_AMI_SECRET")
     run.add_argument("--ami-user", default="router", help="AMI username (default router)")
     run.add_argument("--ami-secret-file", metavar="PATH", help="read the AMI secret from this file")
+    run.add_argument("--state-file", metavar="PATH",
+                     help="keep agents' login/pause state here across restarts (e.g. /var/lib/router/agents.json)")
     run.add_argument("--quiet", action="store_true", help="no line per decision")
     _simulation_flags(run, duration=600.0, speed=10.0)
     run.set_defaults(func=cmd_run)

@@ -54,10 +54,12 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInfo, quiet: bool = False,
-                     out=None) -> int:
+                     out=None, state_file: str | None = None) -> int:
     """Route calls on real Asterisk servers until SIGINT/SIGTERM."""
     out = out or sys.stdout
-    router = Router(table, Clock(), on_publish=_printer(tz, quiet, out))
+    if state_file is None:
+        log.warning("no --state-file: after a restart every agent must log in again")
+    router = Router(table, Clock(), on_publish=_printer(tz, quiet, out), state_file=state_file)
     for p in pbxs:
         router.add_pbx(p.name, p.host, p.port, p.username, p.secret)
     stop = asyncio.Event()

@@ -28,17 +28,31 @@ STEADY = Behaviour(mean_patience=10_000, answer_delay=(1.0, 1.0), no_answer_rate
 class Centre:
     """A simulated PBX and a router connected to it."""
 
-    def __init__(self, behaviour: Behaviour = STEADY, calls_per_hour: float = 0.0, agents=(), seed: int = 1):
+    def __init__(self, behaviour: Behaviour = STEADY, calls_per_hour: float = 0.0, agents=(), seed: int = 1,
+                 state_file=None):
         self.pbx = PbxSimulator(TABLE, speed=SPEED, seed=seed, calls_per_hour=calls_per_hour,
                                 behaviour=behaviour, login_agents=not agents)
-        self.router = Router(TABLE, Clock(SPEED, start=MONDAY_10AM))
+        self.state_file = state_file
+        self.router = self.new_router()
         self.agents = agents
 
-    async def __aenter__(self) -> "Centre":
-        port = await self.pbx.start()
-        self.router.add_pbx("sim", "127.0.0.1", port, self.pbx.username, self.pbx.secret)
+    def new_router(self) -> Router:
+        return Router(TABLE, Clock(SPEED, start=MONDAY_10AM), state_file=self.state_file)
+
+    async def connect(self) -> None:
+        self.router.add_pbx("sim", "127.0.0.1", self.pbx.port, self.pbx.username, self.pbx.secret, reconnect=1.0)
         await self.router.start()
-        await self.until(lambda: all(self.router.connected.values()), 5)
+        await self.until(lambda: self.router.resyncs.get("sim", 0) >= 1, 5)
+
+    async def restart_router(self) -> None:
+        """Kill the router (as SIGKILL would) and start a new one."""
+        await self.router.abort()
+        self.router = self.new_router()
+        await self.connect()
+
+    async def __aenter__(self) -> "Centre":
+        await self.pbx.start()
+        await self.connect()
         for agent in self.agents:
             self.pbx.agent_login(agent)
         await self.until(lambda: all(self.router.engine.agents[a].status.value == "available"
@@ -151,5 +165,48 @@ async def test_busy_traffic_every_call_ends_once_and_nothing_is_lost(seed):
         assert len(outcomes) > 60
         assert outcomes.count("answered") > len(outcomes) / 2
         assert "fallback" not in outcomes  # the router took every call
+        assert set(outcomes) <= {"answered", "abandoned", "voicemail", "callback"}
+        centre.assert_clean()
+
+
+async def test_router_killed_and_restarted_with_callers_waiting_answers_them_all(tmp_path):
+    # Two agents, five callers: two talk, three wait, when the router dies.
+    talk_long = Behaviour(mean_patience=10_000, answer_delay=(1.0, 1.0), no_answer_rate=0.0,
+                          mean_talk=60, min_talk=60)
+    async with Centre(behaviour=talk_long, agents=["1014", "1016", "1018"],
+                      state_file=tmp_path / "agents.json") as centre:
+        centre.pbx.agent_pause("1018", "meal")  # and 1018 is at lunch
+        await centre.until(lambda: centre.router.engine.agents["1018"].reason == "meal", 5)
+        calls = [centre.pbx.place_call(dnis="4008002000", caller_name=name)
+                 for name in ("王五", "李娜", "陈静", "赵敏", "刘洋")]
+        await centre.until(lambda: sum(centre.record(c).outcome == "answered" for c in calls) == 2, 5)
+        await centre.sim_seconds(5)
+        await centre.restart_router()
+        engine = centre.router.engine
+        talking = {c: centre.record(c).agent for c in calls if centre.record(c).outcome == "answered"}
+        # The new router knows who talks (no offer to them) and who waits.
+        assert {a: engine.agents[a].status.value for a in ("1014", "1016")} == {"1014": "on_call", "1016": "on_call"}
+        assert (engine.agents["1018"].status.value, engine.agents["1018"].reason) == ("paused", "meal")
+        assert sorted(c.id for c in engine.line()) == sorted(set(calls) - set(talking))
+        await centre.until(lambda: all(centre.record(c).outcome == "answered" for c in calls), 400 / SPEED)
+        for c in calls:
+            assert len(centre.record(c).offers) == 1, (c, centre.record(c).offers)  # nobody rung twice
+        centre.assert_clean()
+
+
+async def test_ami_connection_cut_mid_traffic_loses_no_call():
+    busy = Behaviour(mean_patience=90, answer_delay=(1.0, 4.0), no_answer_rate=0.05, mean_talk=40, min_talk=10)
+    async with Centre(behaviour=busy, calls_per_hour=1500, seed=5) as centre:
+        for _ in range(3):
+            await centre.sim_seconds(60)
+            before = centre.router.resyncs["sim"]
+            centre.pbx.drop_clients()
+            await centre.until(lambda: centre.router.resyncs["sim"] > before, 5)
+        await centre.pbx.stop_traffic()
+        await centre.until(lambda: all(r.ended is not None for r in centre.pbx.records.values()), 600 / SPEED)
+        await centre.until(lambda: not centre.router.engine.calls, 2)
+        outcomes = [r.outcome for r in centre.pbx.records.values()]
+        assert len(outcomes) > 50
+        assert "fallback" not in outcomes  # every caller was routed, outage or not
         assert set(outcomes) <= {"answered", "abandoned", "voicemail", "callback"}
         centre.assert_clean()

@@ -77,8 +77,11 @@ class Leg:
 
 
 class Translator:
-    def __init__(self, table: RoutingTable, pbx: str = "") -> None:
+    def __init__(self, table: RoutingTable, pbx: str = "", run: str = "") -> None:
         self.pbx = pbx
+        # Part of every agent leg id: a restarted router must not reuse the
+        # ids of legs its previous run left on the PBX.
+        self.run = run
         self.calls: dict[str, str] = {}  # call id -> caller channel name
         self.legs: dict[str, Leg] = {}  # leg id -> leg, until the leg hangs up
         # ActionID of each Originate -> its leg, until its OriginateResponse.
@@ -172,7 +175,7 @@ class Translator:
     def ring(self, cmd: RingAgent) -> dict:
         """The Originate for a RingAgent; remembers the leg."""
         self._seq += 1
-        leg = Leg(f"rtr-{self.pbx or 'pbx'}-{self._seq}", cmd.call_id, cmd.agent_id)
+        leg = Leg(f"rtr-{self.pbx or 'pbx'}-{self.run}{'-' if self.run else ''}{self._seq}", cmd.call_id, cmd.agent_id)
         self.legs[leg.leg_id] = leg
         self.originates[leg.leg_id] = leg  # the leg id doubles as the ActionID
         if len(self.originates) > MAX_OPEN_ORIGINATES:  # responses lost with a connection

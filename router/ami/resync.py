@@ -1,0 +1,180 @@
+"""Rebuilding one PBX's state after an AMI (re)connect. Pure: no I/O.
+
+While the router was away (restart, lost connection) it heard none of the
+PBX's events, so after every login it asks for the listings in
+RESYNC_ACTIONS and `build_snapshot` turns the answers into a `PbxSnapshot`
+for the engine, and replaces the Translator's maps with what the PBX has
+(docs/ASTERISK.md, "Rebuilding state after a (re)connect"):
+
+- waiting callers: channels in `router-in` running `MusicOnHold`/`Wait`,
+  not in a bridge; `Duration` (HH:MM:SS) is how long they have held;
+- agent legs: channels whose `ROUTER_CALL` and `ROUTER_AGENT` are set (only
+  the router's Originate sets them): connected when bridged, else ringing;
+- devices: `DeviceStateList` items for agents' endpoints.
+
+Formats are those of a real Asterisk 22 (resync_snapshot.ami): an unset
+variable reads `(null)`, CoreShowChannel says `BridgeId` and Status
+`BridgeID` (hence case-insensitive lookups, even on plain dicts). Like the
+Translator's handlers, nothing here raises on odd input: what cannot be
+understood is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping
+
+from router.ami.translate import BUSY_STATES, Leg, Translator, parse_vars
+from router.core import events as ev
+
+CALLER_CONTEXT = "router-in"
+HOLD_APPS = {"MusicOnHold", "Wait"}
+RESYNC_VARIABLES = "ROUTER_DNIS,ROUTER_VARS,ROUTER_CALL,ROUTER_AGENT,ROUTER_CALLER"
+
+#: What the daemon sends after each login, in this order.
+RESYNC_ACTIONS = (
+    {"Action": "CoreShowChannels"},
+    {"Action": "Status", "Variables": RESYNC_VARIABLES},
+    {"Action": "DeviceStateList"},
+)
+
+_DURATION = re.compile(r"[0-9]{1,9}(:[0-9]{1,2}){0,2}")
+_SEQ = re.compile(r"[0-9]{1,9}")
+
+
+def items(reply: Any, event_name: str) -> list[Mapping]:
+    """The items of a panoramisk list reply (Response, items, ...Complete)
+    whose Event is `event_name`. A refused action or no reply (None, a
+    single Message) has no items."""
+    if not isinstance(reply, (list, tuple)):
+        return []
+    return [m for m in reply if isinstance(m, Mapping)
+            and _text(_fold(m).get("event")).lower() == event_name.lower()]
+
+
+def _fold(msg: Any) -> dict[str, Any]:
+    """Lower-cased keys: panoramisk's Message is case-insensitive, a plain
+    dict is not, and Asterisk spells BridgeId two ways."""
+    if not isinstance(msg, Mapping):
+        return {}
+    try:
+        return {k.lower(): v for k, v in msg.items() if isinstance(k, str)}
+    except Exception:  # a mapping that cannot even be walked: nothing to learn
+        return {}
+
+
+def _text(value: Any) -> str:
+    """A header's value: the first when repeated; "" when missing, not
+    text, or Asterisk's "(null)" for an unset variable/application."""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    text = value.strip() if isinstance(value, str) else ""
+    return "" if text == "(null)" else text
+
+
+def _variables(msg: dict) -> dict[str, str]:
+    """Status's `Variable: NAME=value` lines (a str or a list of them)."""
+    lines = msg.get("variable", [])
+    out: dict[str, str] = {}
+    for line in lines if isinstance(lines, list) else [lines]:
+        if isinstance(line, str):
+            name, sep, value = line.partition("=")  # a value may hold "=" (ROUTER_VARS)
+            if sep and name.strip():
+                out[name.strip()] = _text(value)
+    return out
+
+
+def _seconds(duration: str) -> float:
+    """`00:01:05` -> 65.0 (also `MM:SS`, `SS`); anything else -> 0."""
+    if not _DURATION.fullmatch(duration):
+        return 0.0
+    total = 0
+    for part in duration.split(":"):
+        total = total * 60 + int(part)
+    return float(total)
+
+
+def _caller_id(value: Any) -> str:
+    text = _text(value)
+    return "" if text == "<unknown>" else text
+
+
+def _by_uniqueid(msgs: Iterable[Any]) -> dict[str, dict]:
+    """Folded messages by Uniqueid, listing order; the first one wins."""
+    out: dict[str, dict] = {}
+    for msg in msgs or ():
+        folded = _fold(msg)
+        uid = _text(folded.get("uniqueid"))
+        if uid and uid not in out:
+            out[uid] = folded
+    return out
+
+
+def build_snapshot(translator: Translator, channels: list[Mapping], status: list[Mapping],
+                   devices: list[Mapping]) -> ev.PbxSnapshot:
+    """The PbxSnapshot for the listings' items (CoreShowChannel, Status,
+    DeviceStateChange), and the translator's calls, legs and originates
+    replaced by what they show (the PBX is the truth)."""
+    chans, stats = _by_uniqueid(channels), _by_uniqueid(status)
+
+    def bridged(uid: str) -> bool:
+        # Either listing may show it: they are taken a moment apart.
+        return any(_text(m.get("bridgeid")) for m in (chans.get(uid, {}), stats.get(uid, {})))
+
+    waiting: list[ev.CallWaiting] = []
+    calls: dict[str, str] = {}
+    for uid, chan in chans.items():
+        if (_text(chan.get("context")) != CALLER_CONTEXT or bridged(uid)
+                or _text(chan.get("application")) not in HOLD_APPS):
+            continue  # not holding for the router (still in the IVR, in the fallback, talking)
+        variables = _variables(stats.get(uid, {}))
+        waiting.append(ev.CallWaiting(
+            uid, dnis=variables.get("ROUTER_DNIS", ""),
+            caller_num=_caller_id(chan.get("calleridnum")),
+            caller_name=_caller_id(chan.get("calleridname")),
+            variables=parse_vars(variables.get("ROUTER_VARS", "")), pbx=translator.pbx,
+            waited=_seconds(_text(chan.get("duration")))))
+        calls[uid] = _text(chan.get("channel"))
+    waiting.sort(key=lambda c: (-c.waited, c.call_id))  # longest-waiting first
+
+    connected: list[tuple[str, str]] = []
+    ringing: list[tuple[str, str]] = []
+    legs: dict[str, Leg] = {}
+    for uid, stat in stats.items():
+        variables = _variables(stat)
+        call_id, agent_id = variables.get("ROUTER_CALL", ""), variables.get("ROUTER_AGENT", "")
+        if not call_id or not agent_id or uid == call_id:
+            continue  # not a leg the router originated
+        facts = {**stat, **chans.get(uid, {})}
+        up = _text(facts.get("channelstate")) == "6" or _text(facts.get("channelstatedesc")) == "Up"
+        # Up and the caller bridged covers a leg caught between its answer
+        # and its own BridgeEnter.
+        talking = bridged(uid) or (up and bridged(call_id))
+        (connected if talking else ringing).append((call_id, agent_id))
+        legs[uid] = Leg(uid, call_id, agent_id, _text(facts.get("channel")), answered=talking)
+        caller = chans.get(call_id) or stats.get(call_id)
+        if talking and caller is not None and call_id not in calls:
+            calls[call_id] = _text(caller.get("channel"))  # so its Hangup reads as the call's end
+
+    agents: dict[str, bool] = {}
+    for msg in devices or ():
+        folded = _fold(msg)
+        agent = translator._devices.get(_text(folded.get("device")))
+        if agent is not None:
+            agents[agent] = _text(folded.get("state")).upper() in BUSY_STATES
+
+    translator.calls = calls
+    translator.legs = legs
+    # A ringing leg's OriginateResponse may still come; a failed one has no
+    # Uniqueid and follows the leg's Hangup, so only its ActionID (= the leg
+    # id, Translator.ring) can match it, even if another process sent it.
+    translator.originates = {uid: leg for uid, leg in legs.items() if not leg.answered}
+    # Never reuse the id of a leg still up (Asterisk would refuse the
+    # ChannelId): move the leg counter past those of this translator's form.
+    run = getattr(translator, "run", "")
+    prefix = f"rtr-{translator.pbx or 'pbx'}-{run}{'-' if run else ''}"
+    for uid in legs:
+        if uid.startswith(prefix) and _SEQ.fullmatch(uid[len(prefix):]):
+            translator._seq = max(translator._seq, int(uid[len(prefix):]))
+    return ev.PbxSnapshot(translator.pbx, tuple(waiting), tuple(connected), tuple(ringing),
+                          tuple(agents.items()))

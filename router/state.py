@@ -1,0 +1,76 @@
+"""Agents' login and pause state, kept in a small JSON file so that a
+restarted router knows who was logged in (the PBX only reports the feature
+codes when they are dialled). Everything else is rebuilt from the PBX.
+
+Written atomically (temp file + rename) at most once per `every` seconds,
+and at stop; a missing or unreadable file means "nobody logged in", with a
+warning, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from router.core import events as ev
+
+log = logging.getLogger("router.state")
+
+#: Agent states that mean "logged in"; everything else is logged out.
+LOGGED_IN = {"available", "reserved", "on_call", "wrapup", "paused"}
+#: Pause reasons that the router sets itself and that must not survive a restart.
+TRANSIENT_REASONS = {"device-busy"}
+
+
+class AgentStateFile:
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.states: dict[str, tuple[str, str]] = {}
+        self.dirty = False
+
+    def load(self) -> list:
+        """Events that restore the saved agents (logins, then pauses)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            agents = data["agents"]
+            self.states = {str(a): (str(s[0]), str(s[1])) for a, s in agents.items()}
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+            log.warning("%s: cannot read saved agent states (%s); starting with everyone logged out",
+                        self.path, err)
+            return []
+        out: list = []
+        for agent, (state, reason) in sorted(self.states.items()):
+            if state in LOGGED_IN:
+                out.append(ev.AgentLogin(agent))
+                if state == "paused" and reason not in TRANSIENT_REASONS:
+                    out.append(ev.AgentPause(agent, reason))
+        return out
+
+    def record(self, agent: str, state: str, reason: str) -> None:
+        if self.states.get(agent) != (state, reason):
+            self.states[agent] = (state, reason)
+            self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps({"version": 1, "agents": {a: list(s) for a, s in sorted(self.states.items())}},
+                             ensure_ascii=False, indent=1)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".agents-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(payload)
+            os.replace(tmp, self.path)
+            self.dirty = False
+        except OSError as err:
+            log.error("%s: cannot save agent states: %s", self.path, err)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
