@@ -17,7 +17,7 @@ import pytest
 
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
-from router.core.engine import RING_GRACE, Engine
+from router.core.engine import MIN_RETRY, RING_GRACE, Engine
 from router.core.patterns import compile_pattern
 from router.core.state import AgentStatus, CallStatus
 from router.core.table import Action, Calendar, Match, RoutingTable, Strategy, merge_skills
@@ -329,8 +329,9 @@ def test_consecutive_misses_reaching_max_no_answer_pause_the_agent():
     engine = engine_for(simple_table(agent("a1", support=5, max_no_answer=2), no_answer_rest=0.0), "a1")
     arrive(engine, "c1", T0)
     first = engine.handle(ev.AgentNoAnswer("c1", "a1"), T0 + 1)
-    assert rings(first) == [("c1", "a1")]  # rest 0: offered again at once
-    second = engine.handle(ev.AgentNoAnswer("c1", "a1"), T0 + 2)
+    assert rings(first) == []  # rest 0 still means the 1 s floor (MIN_RETRY)
+    assert rings(engine.handle(ev.TimerFired("wrapup", "a1"), T0 + 2)) == [("c1", "a1")]
+    second = engine.handle(ev.AgentNoAnswer("c1", "a1"), T0 + 3)
     assert agent_state("a1", "paused", "no-answer") in second
     assert rings(second) == []
     rec = engine.agents["a1"]
@@ -338,11 +339,20 @@ def test_consecutive_misses_reaching_max_no_answer_pause_the_agent():
     assert engine.calls["c1"].status is CallStatus.WAITING
 
 
+def test_a_busy_phone_is_not_re_rung_in_a_loop_even_with_rest_zero():
+    engine = engine_for(simple_table(agent("a1", support=5), no_answer_rest=0.0), "a1")
+    arrive(engine, "c1", T0)
+    commands = engine.handle(ev.AgentNoAnswer("c1", "a1", "busy"), T0 + 0.1)
+    assert rings(commands) == []
+    assert StartTimer("wrapup", "a1", T0 + 0.1 + MIN_RETRY) in commands
+
+
 def test_max_no_answer_zero_never_pauses_the_agent():
     engine = engine_for(simple_table(agent("a1", support=5, max_no_answer=0), no_answer_rest=0.0), "a1")
     arrive(engine, "c1", T0)
     for i in range(10):
-        commands = engine.handle(ev.AgentNoAnswer("c1", "a1"), T0 + 1 + i)
+        commands = engine.handle(ev.AgentNoAnswer("c1", "a1"), T0 + 1 + 2 * i)
+        commands += engine.handle(ev.TimerFired("wrapup", "a1"), T0 + 2 + 2 * i)
         assert rings(commands) == [("c1", "a1")]
         assert "paused" not in [p["state"] for p in published(commands, "agent.state")]
     assert engine.agents["a1"].misses == 10
@@ -353,11 +363,13 @@ def test_answer_resets_the_consecutive_miss_count():
     arrive(engine, "c1", T0)
     engine.handle(ev.AgentNoAnswer("c1", "a1"), T0 + 1)
     assert engine.agents["a1"].misses == 1
+    engine.handle(ev.TimerFired("wrapup", "a1"), T0 + 2)  # rest over: offered again
     answer_and_end(engine, "c1", "a1", T0 + 2, T0 + 30)
     assert engine.agents["a1"].misses == 0
     arrive(engine, "c2", T0 + 40)
-    commands = engine.handle(ev.AgentNoAnswer("c2", "a1"), T0 + 41)
+    engine.handle(ev.AgentNoAnswer("c2", "a1"), T0 + 41)
     assert engine.agents["a1"].misses == 1
+    commands = engine.handle(ev.TimerFired("wrapup", "a1"), T0 + 42)
     assert status(engine, "a1") is AgentStatus.RESERVED  # offered again, not paused
     assert rings(commands) == [("c2", "a1")]
 
@@ -1181,3 +1193,17 @@ def test_reload_withdrawing_an_offer_does_not_crash_on_a_queue_the_new_table_dro
     engine, commands = _reload_while_ringing_at_action_step(Action("queue", "over"))
     assert engine.calls["c1"].queue == "sales"
     assert engine.calls["c1"].status is CallStatus.WAITING
+
+
+def test_step_timer_firing_at_a_time_that_rounds_short_still_takes_the_step():
+    """The timer is due at entered + 10, but (entered + 10) - entered is a
+    hair under 10 in floating point: the step must come, not the same timer
+    again (that was an endless loop)."""
+    t = table([agent("a1", support=1)], [queue("q", step(0, req(support=5)), step(10, req(support=1)))])
+    engine = Engine(t)
+    entered = 1014.342077175131696
+    (due,) = [c.at for c in engine.handle(ev.CallWaiting("c1"), entered) if isinstance(c, StartTimer)]
+    assert due - entered < 10.0  # the rounding this test is about
+    fired = engine.handle(ev.TimerFired("step", "c1"), due)
+    assert engine.calls["c1"].step == 1
+    assert not [c for c in fired if isinstance(c, StartTimer) and c.kind == "step"]

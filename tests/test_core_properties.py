@@ -122,6 +122,7 @@ class World:
             self.feed(event)
 
     def feed(self, event) -> None:
+        assert len(self.log) < 20_000, "the engine and the PBX are in a loop"
         commands = self.engine.handle(event, self.now)
         self.log.append((self.now, event, commands))
         for c in commands:

@@ -41,6 +41,11 @@ RING_GRACE = 5.0
 #: phone's or the network's doing: counting them would let one PBX outage
 #: auto-pause every agent.
 AGENT_FAULTS = ("no-answer",)
+#: Seconds of float rounding tolerated when comparing a wait to a step time.
+TIME_EPSILON = 1e-6
+#: The least rest after a failed offer, even with `no_answer_rest: 0`: a
+#: phone answering "busy" at once would otherwise be re-rung in a hot loop.
+MIN_RETRY = 1.0
 #: Queue-to-queue moves one call may make; config checks forbid loops, this
 #: is the belt to those braces.
 MAX_HOPS = 8
@@ -135,7 +140,10 @@ class Engine(AgentOps, ResyncOps):
 
     def _apply_step(self, call: CallRec) -> None:
         """Bring the call to the escalation step its time in queue calls for."""
-        elapsed = self._now - call.entered
+        # The tolerance matters: a timer due at entered + after can fire at a
+        # `now` where now - entered rounds to just under `after`; without it
+        # the step never comes and the same timer is set again, forever.
+        elapsed = self._now - call.entered + TIME_EPSILON
         index = 0
         while index + 1 < len(call.steps) and call.steps[index + 1].after <= elapsed:
             index += 1
@@ -247,7 +255,7 @@ class Engine(AgentOps, ResyncOps):
         if rec.pending is None and config and config.max_no_answer and rec.misses >= config.max_no_answer:
             self._set(rec, AgentStatus.PAUSED, "no-answer")
         else:
-            self._rest(rec, self.table.settings.no_answer_rest)
+            self._rest(rec, max(self.table.settings.no_answer_rest, MIN_RETRY))
         self._apply_step(call)
 
     def _on_timer(self, e: ev.TimerFired) -> None:
