@@ -150,6 +150,9 @@ class Router:
         caller who hangs up during the listings is not taken on as waiting."""
         name = link.name
         self._held[name] = []
+        # Originates sent while the listings are read are not in them yet:
+        # the snapshot must keep those legs, or they could not be cancelled.
+        before = set(self.translators[name].originates)
         try:
             replies = []
             for action in RESYNC_ACTIONS:
@@ -159,7 +162,8 @@ class Router:
                     return
                 replies.append(reply)
             snapshot = build_snapshot(self.translators[name], items(replies[0], "CoreShowChannel"),
-                                      items(replies[1], "Status"), items(replies[2], "DeviceStateChange"))
+                                      items(replies[1], "Status"), items(replies[2], "DeviceStateChange"),
+                                      pending=set(self.translators[name].originates) - before)
             for call in snapshot.waiting:
                 self._call_pbx[call.call_id] = name
             for call_id, _ in snapshot.connected + snapshot.ringing:

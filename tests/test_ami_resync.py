@@ -20,7 +20,7 @@ from router.ami.trace import read_trace, received_stream, to_message
 from router.ami.translate import Leg, Translator
 from router.config import load_config
 from router.core import events as ev
-from router.core.commands import RingAgent
+from router.core.commands import CancelRing, RingAgent
 from router.sim.pbx import PbxSimulator
 from tables import agent, queue, req, step, table
 
@@ -181,6 +181,26 @@ def test_legs_connected_and_ringing_and_late_originate_responses():
     assert ring["ChannelId"] == "rtr-p1-10"
 
 
+def test_legs_originated_during_the_listings_are_kept_when_pending():
+    """An Originate sent after the listings were asked for cannot be in them:
+    with `pending` its leg is kept (and reported ringing), without it the
+    PBX's word is all there is."""
+    channels, status = [chan("1.1")], [stat("1.1", "ROUTER_DNIS=5000")]
+    for pending, ringing in ((None, ()), ({"rtr-p1-1", "rtr-p1-2", "nope"}, (("1.1", "1001"),))):
+        tr = two_agents()
+        tr.calls["1.1"] = "PJSIP/x-1.1"
+        old = tr.ring(RingAgent("1.1", "1002", "PJSIP/1002", 15.0, "q"))["ChannelId"]  # before the listings
+        tr.originates.pop(old)  # answered, then hung up while the link was down
+        new = tr.ring(RingAgent("1.1", "1001", "PJSIP/1001", 15.0, "q"))["ChannelId"]
+        snap = build_snapshot(tr, channels, status, [], **({"pending": pending} if pending else {}))
+        assert snap.ringing == ringing and [c.call_id for c in snap.waiting] == ["1.1"]
+        assert set(tr.legs) == set(tr.originates) == ({new} if pending else set())
+        if pending:
+            assert tr.event({"Event": "Newchannel", "Uniqueid": new, "Channel": "PJSIP/1001-0000002a"}) == [
+                ev.AgentOffered("1.1", "1001")]
+            assert tr.cancel(CancelRing("1.1", "1001"))["Channel"] == "PJSIP/1001-0000002a"
+
+
 def test_items_of_a_list_reply():
     reply = [Message({"Response": "Success", "EventList": "start"}),
              Message({"Event": "CoreShowChannel", "Uniqueid": "1"}), {"event": "coreshowchannel"},
@@ -226,10 +246,12 @@ MESSAGES = st.lists(st.one_of(st.dictionaries(KEYS, VALUES, max_size=8), st.none
 
 
 @settings(max_examples=300, deadline=None)
-@given(MESSAGES, MESSAGES, MESSAGES)
-def test_random_headers_never_raise_and_keep_the_maps_consistent(channels, status, devices):
+@given(MESSAGES, MESSAGES, MESSAGES, st.lists(st.one_of(st.text(max_size=10), st.none(), st.integers(),
+                                                        st.just("rtr-p1-1")), max_size=3))
+def test_random_headers_never_raise_and_keep_the_maps_consistent(channels, status, devices, pending):
     tr = two_agents()
-    snap = build_snapshot(tr, channels, status, devices)
+    tr.ring(RingAgent("1.1", "1001", "PJSIP/1001", 15.0, "q"))  # rtr-p1-1, not listed
+    snap = build_snapshot(tr, channels, status, devices, pending=pending)
     assert snap.pbx == "p1"
     assert [c.waited for c in snap.waiting] == sorted((c.waited for c in snap.waiting), reverse=True)
     assert all(c.waited >= 0 and c.call_id in tr.calls for c in snap.waiting)
@@ -366,7 +388,7 @@ async def test_resync_on_the_simulator_while_the_agent_rings(pbx):
         call = pbx.place_call(dnis="4008002000", caller_name="赵敏")
         pbx.set_agent("1002", answers=False)
         sender.calls[call] = pbx.records[call].channel
-        originate = sender.ring(RingAgent(call, "1002", "PJSIP/1002", 30.0, "support", "", "赵敏"))
+        originate = sender.ring(RingAgent(call, "1002", "PJSIP/1002", 60.0, "support", "", "赵敏"))
         task = asyncio.create_task(router.link.send(originate, timeout=30))
         leg_id = originate["ChannelId"]
         await until(lambda: pbx.world.channels.get(leg_id) is not None)

@@ -110,3 +110,11 @@ def test_devices_in_the_snapshot_set_presence():
     e = engine_with("a")
     e.handle(snap(devices=[("a", True)]), T0)
     assert (e.agents["a"].status, e.agents["a"].reason) == (AgentStatus.PAUSED, "device-busy")
+
+
+def test_leg_ringing_for_a_caller_who_is_gone_is_hung_up_and_the_call_abandoned():
+    e = engine_with("a")
+    ringing_call(e, "a")
+    out = e.handle(snap(ringing=[("k", "a")]), T0 + 4)  # the leg rings, the caller no longer holds
+    assert "k" not in e.calls and CancelRing("k", "a") in out
+    assert e.agents["a"].status is AgentStatus.AVAILABLE

@@ -111,10 +111,16 @@ def _by_uniqueid(msgs: Iterable[Any]) -> dict[str, dict]:
 
 
 def build_snapshot(translator: Translator, channels: list[Mapping], status: list[Mapping],
-                   devices: list[Mapping]) -> ev.PbxSnapshot:
+                   devices: list[Mapping], *, pending: Iterable[str] = ()) -> ev.PbxSnapshot:
     """The PbxSnapshot for the listings' items (CoreShowChannel, Status,
     DeviceStateChange), and the translator's calls, legs and originates
-    replaced by what they show (the PBX is the truth)."""
+    replaced by what they show (the PBX is the truth).
+
+    `pending`: ids of legs originated after the listings were asked for
+    (`set(translator.originates)` then vs now). The listings may predate
+    them, so those not listed are kept and reported ringing: forgetting
+    them would leave an agent phone ringing that the router cannot match
+    or cancel."""
     chans, stats = _by_uniqueid(channels), _by_uniqueid(status)
 
     def bridged(uid: str) -> bool:
@@ -155,6 +161,12 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
         caller = chans.get(call_id) or stats.get(call_id)
         if talking and caller is not None and call_id not in calls:
             calls[call_id] = _text(caller.get("channel"))  # so its Hangup reads as the call's end
+
+    for uid in pending or ():
+        leg = translator.originates.get(uid) if isinstance(uid, str) else None
+        if leg is not None and uid not in legs:  # no response yet: it may be ringing
+            legs[uid] = leg
+            ringing.append((leg.call_id, leg.agent_id))
 
     agents: dict[str, bool] = {}
     for msg in devices or ():

@@ -48,8 +48,14 @@ class ResyncOps:
             done.add(call.id)
             if call.id in talking:
                 self._become_talking(call, talking[call.id])
-            elif call.id in rings:
+            elif call.id in rings and call.id in holding:
                 self._become_ringing(call, rings[call.id])
+            elif call.id in rings:  # a leg rings but the caller is gone: no ghost call
+                self._cancel_all(call.id, [a for a in rings[call.id] if a != call.agent])
+                if call.status is CallStatus.CONNECTED:
+                    self._end(call)
+                else:
+                    self._on_left(ev.CallLeft(call.id))
             elif call.id in holding:
                 if call.status is CallStatus.RINGING:
                     self._missed(call, "failed")
