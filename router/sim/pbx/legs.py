@@ -44,6 +44,11 @@ from router.sim.pbx.world import Flow, World
 _CANCEL_REASON = {17: 5, 19: 3, 26: 3, 21: 8, 27: 8, 34: 8, 38: 8, 41: 8, 42: 8}
 
 
+#: Real seconds within which an answer racing the caller's hang-up is the
+#: network's doing, not the router's (it cannot un-send a ring in flight).
+RACE_WINDOW = 0.05
+
+
 @dataclass(eq=False)
 class Originate:
     """One Originate action as parsed (manager.c action_originate)."""
@@ -168,9 +173,16 @@ class Legs(Flow):
                   priority=o.priority or 1)
         caller = self.callers.caller(target) if target else None
         if caller is None:
-            w.ghost_calls += 1
-            w.anomaly(f"GHOST CALL: agent {chan.agent_id} answered {chan.name} for "
-                      f"{target or 'no ROUTER_CALLER'}, which is gone")
+            gone = next((r.ended for r in w.records.values() if r.channel == target), None)
+            if gone is not None and w.clock.now() - gone < RACE_WINDOW * w.clock.speed:
+                # The caller left a moment before the answer: the router's
+                # Hangup was on its way. Real Asterisk has the same race; the
+                # dialplan's Bridge() finds no caller and the leg hangs up.
+                w.ghost_races += 1
+            else:
+                w.ghost_calls += 1
+                w.anomaly(f"GHOST CALL: agent {chan.agent_id} answered {chan.name} for "
+                          f"{target or 'no ROUTER_CALLER'}, which is gone")
             w.set_var(chan, "BRIDGERESULT", "NONEXISTENT")
             w.dialplan_hangup(chan)
         elif caller.bridge is not None:

@@ -126,6 +126,10 @@ class PbxSimulator:
         return self.world.ghost_calls
 
     @property
+    def ghost_races(self) -> int:
+        return self.world.ghost_races
+
+    @property
     def double_connects(self) -> int:
         return self.world.double_connects
 

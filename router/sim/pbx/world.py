@@ -34,6 +34,7 @@ class World:
         self.records: dict[str, CallRecord] = {}
         self.globals: dict[str, str] = {}
         self.ghost_calls = 0
+        self.ghost_races = 0  # answers that crossed the caller's hang-up on the wire
         self.double_connects = 0
         self.anomalies: list[str] = []  # things a correct router never causes
         self._broadcast = broadcast
