@@ -46,7 +46,7 @@ _CANCEL_REASON = {17: 5, 19: 3, 26: 3, 21: 8, 27: 8, 34: 8, 38: 8, 41: 8, 42: 8}
 
 #: Real seconds within which an answer racing the caller's hang-up is the
 #: network's doing, not the router's (it cannot un-send a ring in flight).
-RACE_WINDOW = 0.05
+RACE_WINDOW = 0.01
 
 
 @dataclass(eq=False)
