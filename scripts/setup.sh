@@ -16,4 +16,9 @@ if [ ! -x .venv/bin/python ]; then
     }
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# pip and setuptools are chatty (build warnings); keep it in a log, show it on failure.
+if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' > .venv/pip.log 2>&1; then
+    cat .venv/pip.log >&2
+    echo "setup: pip install failed (log above, also in .venv/pip.log)" >&2
+    exit 1
+fi
