@@ -179,10 +179,17 @@ class Legs(Flow):
                 # Hangup was on its way. Real Asterisk has the same race; the
                 # dialplan's Bridge() finds no caller and the leg hangs up.
                 w.ghost_races += 1
+            elif gone is not None and w.in_outage(gone):
+                # The caller left while the router was disconnected: nobody
+                # could hang the ringing leg up in time.
+                w.ghost_outages += 1
+                w.anomaly(f"ghost call during an AMI outage: agent {chan.agent_id} answered "
+                          f"{chan.name} for {target}, which left at {gone:.1f}s")
             else:
                 w.ghost_calls += 1
-                w.anomaly(f"GHOST CALL: agent {chan.agent_id} answered {chan.name} for "
-                          f"{target or 'no ROUTER_CALLER'}, which is gone")
+                left = f"left at {gone:.1f}s" if gone is not None else "is gone"
+                w.anomaly(f"GHOST CALL: agent {chan.agent_id} answered {chan.name} (rung at "
+                          f"{chan.created:.1f}s) for {target or 'no ROUTER_CALLER'}, which {left}")
             w.set_var(chan, "BRIDGERESULT", "NONEXISTENT")
             w.dialplan_hangup(chan)
         elif caller.bridge is not None:

@@ -188,6 +188,7 @@ class AmiServer:
             self.sessions.discard(session)
             if task is not None:
                 self._tasks.discard(task)
+            self.pbx.client_gone(any(s.authenticated for s in self.sessions))
 
     async def dispatch(self, session: Session, msg: Message) -> None:
         self.actions_log.append(msg.to_log(session.number))

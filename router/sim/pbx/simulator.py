@@ -69,9 +69,18 @@ class PbxSimulator:
         await self.server.stop()
         self.clock.cancel_all()
 
+    def client_gone(self, others_logged_in: bool) -> None:
+        """An AMI client left: with none left, the router hears nothing
+        from now until the next login (an outage, for ghost accounting)."""
+        if not others_logged_in and self.world.outage_since is None:
+            self.world.outage_since = self.clock.now()
+
     def client_logged_in(self) -> None:
         """With login_agents, the agents log in (by feature code) once the
         first AMI client is there to hear it, as at the start of a shift."""
+        if self.world.outage_since is not None:
+            self.world.outages.append((self.world.outage_since, self.clock.now()))
+            self.world.outage_since = None
         if self.login_agents and not self._agents_logged_in:
             self._agents_logged_in = True
             for agent_id in self.table.agents:
@@ -128,6 +137,11 @@ class PbxSimulator:
     @property
     def ghost_races(self) -> int:
         return self.world.ghost_races
+
+    @property
+    def ghost_outages(self) -> int:
+        """Ghost calls whose caller left while no router was connected."""
+        return self.world.ghost_outages
 
     @property
     def double_connects(self) -> int:

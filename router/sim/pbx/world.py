@@ -35,6 +35,9 @@ class World:
         self.globals: dict[str, str] = {}
         self.ghost_calls = 0
         self.ghost_races = 0  # answers that crossed the caller's hang-up on the wire
+        self.ghost_outages = 0  # the caller left while no router could hear it
+        self.outage_since: float | None = None  # no AMI client logged in since
+        self.outages: list[tuple[float, float]] = []  # closed outages (start, end)
         self.double_connects = 0
         self.anomalies: list[str] = []  # things a correct router never causes
         self._broadcast = broadcast
@@ -103,6 +106,12 @@ class World:
             handle = chan.timers.pop(key, None)
             if handle is not None:
                 handle.cancel()
+
+    def in_outage(self, when: float) -> bool:
+        """Was no AMI client logged in at `when` (simulated seconds)?"""
+        if self.outage_since is not None and when >= self.outage_since:
+            return True
+        return any(start <= when <= end for start, end in self.outages)
 
     def hangup(self, chan: Channel, cause: int, *, request: str | None = None,
                request_cause: int = 16) -> None:
@@ -219,4 +228,3 @@ class Flow:
 
     def ended(self, chan: Channel) -> None:
         """Called once the channel is gone."""
-
