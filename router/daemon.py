@@ -79,6 +79,8 @@ class Router:
         self.resync_timeout = resync_timeout
         self.resyncs: dict[str, int] = {}  # completed snapshots per pbx
         self._held: dict[str, list] = {}  # pbx -> AMI events held during its resync
+        self._sent: dict[str, set[str]] = {}  # pbx -> leg ids originated on its current connection
+        self._logins: dict[str, int] = {}  # pbx -> logins so far (which resync is current)
         self._state = AgentStateFile(state_file) if state_file else None
         self._save_handle: asyncio.TimerHandle | None = None
 
@@ -142,17 +144,19 @@ class Router:
 
     # -- events in
     def _on_up(self, link: Link) -> None:
-        self._spawn(self._resync(link))
+        # From the login on, events wait for the snapshot, and the legs
+        # originated on this connection are tracked: the listings may not
+        # show a leg sent just before or after they were asked for.
+        self._held[link.name] = []
+        self._sent[link.name] = set()
+        self._logins[link.name] = self._logins.get(link.name, 0) + 1
+        self._spawn(self._resync(link, self._logins[link.name]))
 
-    async def _resync(self, link: Link) -> None:
+    async def _resync(self, link: Link, login: int) -> None:
         """After every login: read what the PBX has and reconcile. Events
         that arrive meanwhile are held and replayed after the snapshot, so a
         caller who hangs up during the listings is not taken on as waiting."""
         name = link.name
-        self._held[name] = []
-        # Originates sent while the listings are read are not in them yet:
-        # the snapshot must keep those legs, or they could not be cancelled.
-        before = set(self.translators[name].originates)
         try:
             replies = []
             for action in RESYNC_ACTIONS:
@@ -163,7 +167,7 @@ class Router:
                 replies.append(reply)
             snapshot = build_snapshot(self.translators[name], items(replies[0], "CoreShowChannel"),
                                       items(replies[1], "Status"), items(replies[2], "DeviceStateChange"),
-                                      pending=set(self.translators[name].originates) - before)
+                                      pending=self._sent.get(name, ()))
             for call in snapshot.waiting:
                 self._call_pbx[call.call_id] = name
             for call_id, _ in snapshot.connected + snapshot.ringing:
@@ -173,8 +177,12 @@ class Router:
             log.info("pbx %s: state rebuilt: %d waiting, %d talking, %d ringing", name,
                      len(snapshot.waiting), len(snapshot.connected), len(snapshot.ringing))
         finally:
-            for message in self._held.pop(name, []):
-                self._translate(link, message)
+            # A resync cut short by a new login leaves that login's own
+            # resync in charge of the held events.
+            if self._logins.get(name) == login:
+                self._sent.pop(name, None)
+                for message in self._held.pop(name, []):
+                    self._translate(link, message)
 
     def _on_message(self, link: Link, message) -> None:
         held = self._held.get(link.name)
@@ -251,7 +259,12 @@ class Router:
         """Send an Originate. Its OriginateResponse arrives as an event (see
         RouterProtocol); if instead Asterisk refuses it, report a failed
         offer so that the call goes back in line."""
-        reply = await self.links[pbx].send(action, timeout=ring_timeout / self.clock.speed + ORIGINATE_MARGIN)
+        link = self.links[pbx]
+        if link.up and pbx in self._sent:
+            # Sent on this connection before its snapshot: the snapshot keeps
+            # the leg even if the listings missed it, so it can be cancelled.
+            self._sent[pbx].add(action["ActionID"])
+        reply = await link.send(action, timeout=ring_timeout / self.clock.speed + ORIGINATE_MARGIN)
         first = reply[0] if isinstance(reply, list) and reply else reply
         if first is None or header(first, "Response") != "Error":
             # Answered, or no reply (link down, response lost): what really

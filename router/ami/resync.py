@@ -116,11 +116,12 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
     DeviceStateChange), and the translator's calls, legs and originates
     replaced by what they show (the PBX is the truth).
 
-    `pending`: ids of legs originated after the listings were asked for
-    (`set(translator.originates)` then vs now). The listings may predate
-    them, so those not listed are kept and reported ringing: forgetting
-    them would leave an agent phone ringing that the router cannot match
-    or cancel."""
+    `pending`: ids of legs originated on the connection the listings were
+    read on (from its login to now). The listings may predate them, so
+    those not listed and still unanswered are kept and reported ringing:
+    forgetting them would leave an agent phone ringing that the router
+    cannot match or cancel. (A leg listed nowhere that did fail has its
+    OriginateResponse on the way, which then frees the agent.)"""
     chans, stats = _by_uniqueid(channels), _by_uniqueid(status)
 
     def bridged(uid: str) -> bool:
