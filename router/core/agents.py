@@ -146,6 +146,7 @@ class AgentOps:
         after their call if on one); waiting calls keep their place and
         elapsed time and are re-classified under the new rules."""
         self.table = table = e.table
+        self.sla.replace_table(table)
         for aid in table.agents:
             self.agents.setdefault(aid, AgentRec(aid))
         # Calls first, so that an offer withdrawn below is judged by the

@@ -26,6 +26,7 @@ import bisect
 from router.core import events as ev
 from router.core.agents import AgentOps
 from router.core.resync import ResyncOps
+from router.core.sla import SlaBook
 from router.core.calendar import is_open
 from router.core.classify import classify
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
@@ -66,6 +67,7 @@ class Engine(AgentOps, ResyncOps):
         self._seq = 0
         self._now = 0.0
         self._out: list = []
+        self.sla = SlaBook(table)  # service level per queue, fed with every outcome
 
     # ------------------------------------------------------------------ API
     def handle(self, event: ev.Event, now: float) -> list:
@@ -179,8 +181,13 @@ class Engine(AgentOps, ResyncOps):
         """Remove a call that is out of the line from routing, with its outcome."""
         self.calls.pop(call.id, None)
         self._emit(CancelTimer("step", call.id))
+        wait = self._now - call.arrived
+        if outcome == "abandoned":
+            self.sla.abandoned(call.queue, wait, self._now)
+        elif outcome == "overflowed":
+            self.sla.overflowed(call.queue, wait, self._now)
         self._publish(f"call.{outcome}", call=call.id, queue=call.queue,
-                      wait=round(self._now - call.arrived, 3), **data)
+                      wait=round(wait, 3), **data)
 
     def _on_left(self, e: ev.CallLeft | ev.CallEnded) -> None:
         call = self.calls.get(e.call_id)
@@ -205,6 +212,8 @@ class Engine(AgentOps, ResyncOps):
         config = self.table.agents.get(rec.id)
         queue = self.table.queues.get(call.queue)
         wrapup = config.wrapup if config and config.wrapup is not None else (queue.wrapup if queue else 0)
+        if call.answered_at is not None:
+            self.sla.ended(call.queue, self._now - call.answered_at + wrapup, self._now)
         self._rest(rec, wrapup)
 
     def _on_offered(self, e: ev.AgentOffered) -> None:
@@ -234,6 +243,8 @@ class Engine(AgentOps, ResyncOps):
         self._set(rec, AgentStatus.ON_CALL)
         self._emit(CancelTimer("step", call.id))
         if announce:
+            call.answered_at = self._now
+            self.sla.answered(call.queue, self._now - call.arrived, self._now)
             self._publish("call.answered", call=call.id, queue=call.queue, agent=rec.id,
                           wait=round(self._now - call.arrived, 3))
 

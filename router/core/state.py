@@ -50,6 +50,7 @@ class CallRec:
     offers: int = 0
     ring_until: float = 0.0  # when the current offer's ring guard is due
     hops: int = 0  # queue-to-queue moves, a guard against loops
+    answered_at: float | None = None  # when an agent answered (for handle time)
 
     @property
     def order(self) -> tuple[int, float, int]:
