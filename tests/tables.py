@@ -3,7 +3,7 @@ so the core's tests do not depend on the config pipeline."""
 
 from __future__ import annotations
 
-from router.core.table import (Action, Agent, Match, Queue, Requirement, RoutingTable, Rule,
+from router.core.table import (Action, Agent, Enforcement, Match, Queue, Requirement, RoutingTable, Rule,
                                ServiceLevel, Settings, Step, Strategy, merge_skills)
 
 
@@ -24,8 +24,8 @@ def agent(aid: str, team: str | None = None, max_no_answer: int = 3, wrapup: flo
 def queue(name: str, *steps: Step, priority: int = 0, strategy: Strategy = Strategy.LONGEST_IDLE,
           wrapup: float = 0.0, ring_timeout: float = 15.0, max_waiting: int | None = None,
           overflow: Action | None = None, hours: str | None = None,
-          closed: Action | None = None) -> Queue:
-    return Queue(name, name.title(), priority, strategy, ServiceLevel(80.0, 20.0), wrapup,
+          closed: Action | None = None, sl: tuple[float, float] = (80.0, 20.0)) -> Queue:
+    return Queue(name, name.title(), priority, strategy, ServiceLevel(*sl), wrapup,
                  ring_timeout, max_waiting, overflow, hours, closed, tuple(steps))
 
 
@@ -36,7 +36,8 @@ def rule(name: str, q: Queue, match: Match = Match(), priority: int | None = Non
 
 
 def table(agents: list[Agent], queues: list[Queue], rules: list[Rule] | None = None,
-          default: str | None = None, no_answer_rest: float = 5.0) -> RoutingTable:
+          default: str | None = None, no_answer_rest: float = 5.0,
+          enforcement: Enforcement = Enforcement()) -> RoutingTable:
     qmap = {q.name: q for q in queues}
     skills = sorted({s for a in agents for s in a.skills}
                     | {s for q in queues for st in q.steps for r in st.requirements for s, _ in r.skills})
@@ -48,5 +49,5 @@ def table(agents: list[Agent], queues: list[Queue], rules: list[Rule] | None = N
         calendars=RoutingTable.freeze({}),
         rules=tuple(rules or ()),
         default=rule("default", qmap[default or queues[0].name]),
-        settings=Settings(no_answer_rest=no_answer_rest),
+        settings=Settings(no_answer_rest=no_answer_rest, enforcement=enforcement),
     )

@@ -307,6 +307,10 @@ def check_state(engine: Engine) -> None:
             assert rec.call is None, rec
     line = engine.line()
     assert [c.order for c in line] == sorted(c.order for c in line)
+    for call in line:  # the deadline key, as enforce.py rule 1 defines it
+        within = engine.table.queues[call.queue].service_level.within
+        weight = engine.table.settings.enforcement.priority_weight
+        assert call.order == (call.arrived + within - weight * call.priority, 0.0, call.seq), call
     assert {c.id for c in line} == {c.id for c in engine.calls.values()
                                     if c.status is not CallStatus.CONNECTED}
     # Work conservation: no free agent is eligible for a waiting call.
@@ -328,7 +332,8 @@ def check_order(engine: Engine, commands: list) -> None:
         cfg = engine.table.agents.get(c.agent_id)
         for other in engine.line():
             if other.status is CallStatus.WAITING and other.steps[other.step].eligible(cfg):
-                assert other.order > offered.order, f"{c.agent_id} got {offered.id} before {other.id}"
+                assert engine.serving_rank(other) > engine.serving_rank(offered), \
+                    f"{c.agent_id} got {offered.id} before {other.id}"
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

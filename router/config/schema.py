@@ -40,6 +40,22 @@ ENDPOINT = Kind("an endpoint such as PJSIP/1001", values.parse_endpoint)
 DAYS = Kind("days such as mon-fri", values.parse_days)
 
 
+BOOLEAN = Kind("true or false", values.parse_boolean)
+POINTS = Kind("percentage points such as 5%", values.parse_points)
+
+
+def choice(*words: str) -> Kind:
+    """One of a fixed set of words."""
+    what = "one of " + ", ".join(words)
+
+    def parse(text: str) -> str:
+        if text not in words:
+            raise ValueError(f"{quote(text)} is not {what}{did_you_mean(text, words)}")
+        return text
+
+    return Kind(what, parse)
+
+
 def count(low: int, high: int) -> Kind:
     return Kind(f"a whole number from {low} to {high}", values.count_parser(low, high))
 

@@ -9,20 +9,36 @@ from router.config import values
 from router.config.errors import did_you_mean, join_path, quote
 from router.config.model import AgentSpec, Where
 from router.config.nodes import Invalid, Node, Scalar, Seq
-from router.config.schema import DATE, DAYS, ENDPOINT, NAME, PERIOD, TEXT, Reader, count, describe, duration
-from router.core.table import Calendar, Settings, Team
+from router.config.schema import (BOOLEAN, DATE, DAYS, ENDPOINT, NAME, PERIOD, POINTS, TEXT, Reader, choice, count,
+                                  describe, duration)
+from router.core.table import Calendar, Enforcement, Settings, Team
 
 
 def read_settings(r: Reader, node: Node, path: str) -> Settings:
-    found = r.fields(node, path, ["no_answer_rest", "max_no_answer"],
-                     what="a mapping (no_answer_rest:, max_no_answer:)") or {}
+    found = r.fields(node, path, ["no_answer_rest", "max_no_answer", "service_level"],
+                     what="a mapping (no_answer_rest:, max_no_answer:, service_level:)") or {}
     rest = r.value(found.get("no_answer_rest"), join_path(path, "no_answer_rest"), duration())
     misses = r.value(found.get("max_no_answer"), join_path(path, "max_no_answer"), count(0, 100))
     defaults = Settings()
+    enforcement = defaults.enforcement
+    if "service_level" in found:
+        enforcement = read_enforcement(r, found["service_level"], join_path(path, "service_level"))
     return Settings(
         no_answer_rest=defaults.no_answer_rest if rest is None else rest,
         default_max_no_answer=defaults.default_max_no_answer if misses is None else misses,
+        enforcement=enforcement,
     )
+
+
+def read_enforcement(r: Reader, node: Node, path: str) -> Enforcement:
+    """settings.service_level: how routing acts on the targets."""
+    keys = ["order", "priority_weight", "early_escalation", "protection", "reserve", "short_abandon"]
+    found = r.fields(node, path, keys, what="a mapping (" + ", ".join(k + ":" for k in keys) + ")") or {}
+    kinds = {"order": choice("deadline", "arrival"), "priority_weight": duration(),
+             "early_escalation": BOOLEAN, "protection": BOOLEAN, "reserve": POINTS,
+             "short_abandon": duration()}
+    read = {key: r.value(found.get(key), join_path(path, key), kinds[key]) for key in keys}
+    return Enforcement(**{key: value for key, value in read.items() if value is not None})
 
 
 def read_skills(r: Reader, node: Node, path: str) -> tuple[dict[str, str], dict[str, Where]] | None:

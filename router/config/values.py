@@ -89,6 +89,22 @@ def parse_percent(text: str) -> float:
     return float(value)
 
 
+def parse_boolean(text: str) -> bool:
+    """`true` or `false` only: YAML 1.1's yes/no/on/off are refused, since
+    an admin who writes `on` may mean a name as easily as a switch."""
+    if text in ("true", "false"):
+        return text == "true"
+    raise ValueError(f"{quote(text)} is not true or false; write true or false")
+
+
+def parse_points(text: str) -> float:
+    """Percentage points, 0-100: `5%` or `5`."""
+    body = text[:-1] if text.endswith("%") else text
+    if not re.fullmatch(r"\d+(?:\.\d+)?", body) or not 0 <= float(body) <= 100:
+        raise ValueError(f"{quote(text)} is not percentage points from 0% to 100%; write e.g. 5%")
+    return float(body)
+
+
 def _whole(text: str, what: str, low: int, high: int, off_hint: bool = False) -> int:
     span = f"a whole number from {low} to {high}"
     if not re.fullmatch(r"[+-]?\d+", text):

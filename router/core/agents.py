@@ -147,6 +147,7 @@ class AgentOps:
         elapsed time and are re-classified under the new rules."""
         self.table = table = e.table
         self.sla.replace_table(table)
+        self.sla.short_abandon = table.settings.enforcement.short_abandon
         for aid in table.agents:
             self.agents.setdefault(aid, AgentRec(aid))
         # Calls first, so that an offer withdrawn below is judged by the

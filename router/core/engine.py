@@ -9,8 +9,11 @@ Rules the engine keeps after every event (the property tests check each):
    one agent at a time.
 3. Work conservation: after the event, no available agent is eligible for a
    waiting call. (`_dispatch` runs after every event, greedily, in line order.)
-4. Line order: calls are served by priority, then by arrival (`CallRec.order`).
-   A call keeps its place through no-answers and queue moves.
+4. Line order: calls are served in `CallRec.line_key` order (enforce.py: by
+   service-level deadline weighted by priority, or by priority then arrival),
+   with protected queues' calls ahead of lenders' (enforce.py rule 3). A call
+   keeps its place through no-answers; a queue move re-keys it by the new
+   queue's threshold, from its original arrival.
 5. Determinism: no clock, no randomness, no iteration over hash-ordered sets;
    the same events at the same times give the same commands.
 
@@ -25,6 +28,7 @@ import bisect
 
 from router.core import events as ev
 from router.core.agents import AgentOps
+from router.core.enforce import EnforceOps
 from router.core.resync import ResyncOps
 from router.core.sla import SlaBook
 from router.core.calendar import is_open
@@ -52,7 +56,7 @@ MIN_RETRY = 1.0
 MAX_HOPS = 8
 
 
-class Engine(AgentOps, ResyncOps):
+class Engine(AgentOps, ResyncOps, EnforceOps):
     """Owns the calls and agents of one routing table. Not thread-safe: feed
     it events one at a time, in order."""
 
@@ -67,7 +71,10 @@ class Engine(AgentOps, ResyncOps):
         self._seq = 0
         self._now = 0.0
         self._out: list = []
-        self.sla = SlaBook(table)  # service level per queue, fed with every outcome
+        # Service level per queue, fed with every outcome; enforcement reads it.
+        self.sla = SlaBook(table, short_abandon=table.settings.enforcement.short_abandon)
+        self.protected: set[str] = set()  # queues under target (enforce.py rule 3)
+        self._check_at: float | None = None  # when the enforcement check is due
 
     # ------------------------------------------------------------------ API
     def handle(self, event: ev.Event, now: float) -> list:
@@ -80,13 +87,15 @@ class Engine(AgentOps, ResyncOps):
         else:
             handler(self, event)
         self._dispatch()
+        self._arm_check()
         return self._out
 
     def waiting_in(self, queue: str) -> int:
         return self._in_queue.get(queue, 0)
 
     def line(self) -> list[CallRec]:
-        """Calls not yet answered, in the order they are served."""
+        """Calls not yet answered, in line order (`serving_order` adds
+        protection on top)."""
         return [self.calls[cid] for _, cid in self._line]
 
     # ------------------------------------------------------------ internals
@@ -100,11 +109,12 @@ class Engine(AgentOps, ResyncOps):
         self._publish("router.ignored", event=type(event).__name__, why=why)
 
     def _line_add(self, call: CallRec) -> None:
-        bisect.insort(self._line, (call.order, call.id))
+        call.line_key = self._line_key(call)
+        bisect.insort(self._line, (call.line_key, call.id))
         self._in_queue[call.queue] = self._in_queue.get(call.queue, 0) + 1
 
     def _line_remove(self, call: CallRec) -> None:
-        i = bisect.bisect_left(self._line, (call.order, call.id))
+        i = bisect.bisect_left(self._line, (call.line_key, call.id))
         del self._line[i]
         self._in_queue[call.queue] -= 1
 
@@ -272,6 +282,8 @@ class Engine(AgentOps, ResyncOps):
     def _on_timer(self, e: ev.TimerFired) -> None:
         if e.kind in ("wrapup", "rest"):
             return self._rest_over(e)
+        if e.kind == "sla":
+            return self._on_check()
         call = self.calls.get(e.ref)
         if call is None or call.status is CallStatus.CONNECTED:
             return
@@ -288,7 +300,7 @@ class Engine(AgentOps, ResyncOps):
         if not self._available:
             return
         agents = self.table.agents
-        for _, call_id in self._line:
+        for call_id in self.serving_order():
             call = self.calls[call_id]
             if call.status is not CallStatus.WAITING:
                 continue

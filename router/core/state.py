@@ -50,12 +50,13 @@ class CallRec:
     offers: int = 0
     ring_until: float = 0.0  # when the current offer's ring guard is due
     hops: int = 0  # queue-to-queue moves, a guard against loops
+    line_key: tuple[float, float, int] = (0.0, 0.0, 0)  # set by the engine on entering the line
     answered_at: float | None = None  # when an agent answered (for handle time)
 
     @property
-    def order(self) -> tuple[int, float, int]:
-        """Sort key of the line: higher priority first, then longest waiting."""
-        return (-self.priority, self.arrived, self.seq)
+    def order(self) -> tuple[float, float, int]:
+        """Sort key of the line (lower is served first): see enforce.py."""
+        return self.line_key
 
 
 @dataclass

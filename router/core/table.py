@@ -202,11 +202,29 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Enforcement:
+    """How routing acts on the service-level targets (docs/SERVICE-LEVEL.md).
+
+    order: "deadline" serves, among the calls an agent can take, the one
+    closest to missing its own queue's threshold, each priority point worth
+    `priority_weight` seconds; "arrival" is strict priority, then longest
+    waiting (app_queue's order)."""
+
+    order: str = "deadline"
+    priority_weight: float = 1.0  # seconds of deadline head start per priority point
+    early_escalation: bool = True  # take the next step at once when the EWT says it will miss
+    protection: bool = True  # serve queues under target before queues above it
+    reserve: float = 5.0  # points above its own target a queue keeps before it lends agents
+    short_abandon: float = 5.0  # abandons sooner than this do not count in the SL
+
+
+@dataclass(frozen=True)
 class Settings:
     """Router-wide defaults."""
 
     no_answer_rest: float = 5.0  # seconds an agent rests after a missed offer
     default_max_no_answer: int = 3
+    enforcement: Enforcement = Enforcement()
 
 
 @dataclass(frozen=True)
