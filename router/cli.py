@@ -144,6 +144,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if args.agents is not None and not 0 < args.agents <= len(table.agents):
         raise UsageError(f"--agents {args.agents}: the config has {len(table.agents)} agents")
+    if args.enforcement == "off":  # the baseline: app_queue's order, no enforcement
+        from dataclasses import replace
+
+        from router.core.table import Enforcement
+
+        off = Enforcement(order="arrival", early_escalation=False, protection=False)
+        table = replace(table, settings=replace(table.settings, enforcement=off))
     tz = _zone_of(table)
     start = parse_at(args.start or "2026-11-23T09:00", tz)
     return run_simulation(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
@@ -215,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("config", metavar="CONFIG_DIR")
     sim.add_argument("--agents", type=int, help="how many of the configured agents log in (default: most)")
     sim.add_argument("--quiet", action="store_true", help="only the per-queue summaries")
+    sim.add_argument("--enforcement", choices=("config", "off"), default="config",
+                     help="off: compare with no service-level enforcement (strict priority, then "
+                          "longest waiting; no early escalation, no protection)")
     _simulation_flags(sim, duration=8 * 3600.0, speed=0.0)
     sim.set_defaults(func=cmd_simulate)
     return parser

@@ -720,3 +720,19 @@ async def test_stop_does_not_wait_for_a_pending_synchronous_originate(connect):
     await asyncio.wait_for(sim.stop(), 5)
     await asyncio.wait_for(client.closed.wait(), 5)
     assert sim.errors == []
+
+
+def test_outage_accounting_counts_a_hang_up_just_before_the_cut_as_unpreventable():
+    import random
+
+    from router.sim.pbx.world import World
+    from router.sim.traffic import Behaviour
+
+    world = World(None, random.Random(1), Behaviour(), lambda *a, **k: None)
+    world.outages.append((100.0, 120.0))
+    assert world.in_outage(110.0) and world.in_outage(120.0)
+    assert not world.in_outage(99.9)  # the router had the link: its Hangup could go out
+    assert world.in_outage(99.9, lead=0.2)  # ... but not in time before the cut
+    assert not world.in_outage(99.7, lead=0.2) and not world.in_outage(120.1, lead=0.2)
+    world.outage_since = 200.0  # an outage still going on
+    assert world.in_outage(250.0) and world.in_outage(199.9, lead=0.2) and not world.in_outage(150.0)

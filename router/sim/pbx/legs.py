@@ -179,9 +179,10 @@ class Legs(Flow):
                 # Hangup was on its way. Real Asterisk has the same race; the
                 # dialplan's Bridge() finds no caller and the leg hangs up.
                 w.ghost_races += 1
-            elif gone is not None and w.in_outage(gone):
-                # The caller left while the router was disconnected: nobody
-                # could hang the ringing leg up in time.
+            elif gone is not None and w.in_outage(gone, lead=RACE_WINDOW * w.clock.speed):
+                # The caller left while the router was disconnected, or just
+                # before the cut (the router's Hangup died with the
+                # connection): nobody could hang the ringing leg up in time.
                 w.ghost_outages += 1
                 w.anomaly(f"ghost call during an AMI outage: agent {chan.agent_id} answered "
                           f"{chan.name} for {target}, which left at {gone:.1f}s")

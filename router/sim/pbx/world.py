@@ -107,11 +107,13 @@ class World:
             if handle is not None:
                 handle.cancel()
 
-    def in_outage(self, when: float) -> bool:
-        """Was no AMI client logged in at `when` (simulated seconds)?"""
-        if self.outage_since is not None and when >= self.outage_since:
+    def in_outage(self, when: float, lead: float = 0.0) -> bool:
+        """Was no AMI client logged in at `when` (simulated seconds), or did
+        an outage begin less than `lead` seconds after it (too soon for an
+        action the router sent in answer to get through)?"""
+        if self.outage_since is not None and when >= self.outage_since - lead:
             return True
-        return any(start <= when <= end for start, end in self.outages)
+        return any(start - lead <= when <= end for start, end in self.outages)
 
     def hangup(self, chan: Channel, cause: int, *, request: str | None = None,
                request_cause: int = 16) -> None:
