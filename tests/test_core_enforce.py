@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from router.core import events as ev
 from router.core.commands import Publish, RingAgent, RunAction, StartTimer
-from router.core.enforce import CHECK_EVERY
+from router.core.enforce import CHECK_EVERY, FINAL_SAMPLE
 from router.core.engine import Engine
 from router.core.patterns import compile_pattern
 from router.core.table import Action, Enforcement, Match
@@ -136,6 +136,11 @@ def test_a_call_whose_estimated_wait_passes_max_wait_gets_the_final_action_now()
     engine.handle(ev.AgentAnswered("first", "senior"), T0 - 9)
     engine.sla.ended("sales", 300.0, T0 - 1)
     engine.handle(ev.CallWaiting("c1"), T0)
+    # One handled call is no basis for turning a caller away...
+    assert actions(engine.handle(ev.TimerFired("sla", "check"), T0 + 1)) == []
+    for _ in range(FINAL_SAMPLE - 1):
+        engine.sla.ended("sales", 300.0, T0 + 2)
+    # ... five are.
     out = engine.handle(ev.TimerFired("sla", "check"), T0 + CHECK_EVERY)
     assert actions(out) == [{"queue": "sales", "action": "final", "reason": "ewt", "call": "c1", "ewt": 300.0}]
     assert [c.action.kind for c in out if isinstance(c, RunAction)] == ["voicemail"]

@@ -17,7 +17,8 @@ Rules:
    its threshold takes its next escalation step at once, instead of waiting
    for the step's time; the step's own timer is then moot. A call whose EWT
    carries it past its queue's final action (max wait) gets that action now:
-   waiting longer would only end the same way.
+   waiting longer would only end the same way (only once `FINAL_SAMPLE`
+   calls of the queue were handled in the last hour).
 3. Protection (`protection`). A queue whose 15-minute service level is under
    its target is protected until it is back at target. While any queue is
    protected, calls of queues whose own level is more than `reserve` points
@@ -36,6 +37,10 @@ from router.core.state import AgentStatus, CallRec, CallStatus
 
 #: Seconds between enforcement checks (protection states, early escalation).
 CHECK_EVERY = 5.0
+#: Calls handled in the last hour before an estimate may end a wait early:
+#: sending a caller to voicemail on the strength of one or two calls (just
+#: after a start, say) would be a guess, not a forecast.
+FINAL_SAMPLE = 5
 #: The rolling window protection watches.
 PROTECT_WINDOW = "15m"
 _OFF = (AgentStatus.LOGGED_OUT, AgentStatus.PAUSED)
@@ -131,7 +136,8 @@ class EnforceOps:
             queue = self.table.queues[call.queue]
             final = next((s for s in call.steps[call.step + 1:] if s.action is not None), None)
             in_queue = self._now - call.entered
-            if final is not None and in_queue + ewt > final.after and call.steps[call.step + 1] is final:
+            if (final is not None and in_queue + ewt > final.after and call.steps[call.step + 1] is final
+                    and self.sla.handled(call.queue, self._now) >= FINAL_SAMPLE):
                 self._sla_action(call.queue, "final", "ewt", call=call.id, ewt=round(ewt, 1))
                 self._take_step(call, call.step + 1)
             elif (call.steps[call.step + 1].action is None and waited < queue.service_level.within

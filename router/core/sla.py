@@ -174,6 +174,11 @@ class SlaBook:
             return None
         return roll.handle_sum / roll.handles
 
+    def handled(self, queue: str, now: float) -> int:
+        """Calls of `queue` that ended in the last hour (the handle time's sample)."""
+        roll = self._window(queue, LOAD_WINDOW, now)
+        return 0 if roll is None else roll.handles
+
     def answer_rate(self, queue: str, now: float) -> float | None:
         """Answers per second in the last 15 minutes (None: no history yet)."""
         roll = self._window(queue, RATE_WINDOW, now)
