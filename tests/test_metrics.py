@@ -111,6 +111,7 @@ async def test_gauges_read_the_engine_at_scrape_time():
     router.feed(ev.AgentLogin("a1"))
     router.feed(ev.AgentLogin("a2"))
     router.feed(ev.AgentPause("a2", "lunch"))
+    assert value(m, "router_queue_estimated_wait_seconds", queue="sales") == 0  # a1 is free
     router.feed(ev.CallWaiting("c1", caller_num="13800138000", caller_name="王五"))   # rings a1
     router.feed(ev.CallWaiting("c2"))
     clock.at = T0 + 8
@@ -132,6 +133,8 @@ async def test_gauges_read_the_engine_at_scrape_time():
     assert value(m, "router_calls_answered_total", queue="sales") == 1
     assert value(m, "router_events_processed_total") == 6
     assert value(m, "router_decision_latency_seconds_count") == 6
+    # No handle time yet: from the answer rate, 1 answer in (at least) 60 s, c2 ahead.
+    assert value(m, "router_queue_estimated_wait_seconds", queue="sales") == pytest.approx(2 * 60.0)
     clock.at = T0 + 90
     router.feed(ev.CallEnded("c1"))  # 82 s of talk + 10 s wrap-up
     assert value(m, "router_queue_handle_time_seconds", queue="sales") == pytest.approx(92.0)

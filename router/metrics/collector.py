@@ -76,9 +76,14 @@ class RouterCollector(Collector):
                 met.add_metric([name, window], m)
                 if c:
                     level.add_metric([name, window], m / c)
-            serving = sum(1 for rec in engine.agents.values() if rec.status in STAFFED
-                          and rec.id in table.agents and queue.steps[0].eligible(table.agents[rec.id]))
-            for family, value in ((ewt, sla.ewt(name, len(calls), now, serving)),
+            eligible = [rec for rec in engine.agents.values()
+                        if rec.id in table.agents and queue.steps[0].eligible(table.agents[rec.id])]
+            serving = sum(1 for rec in eligible if rec.status in STAFFED)
+            free = sum(1 for rec in eligible if rec.status is AgentStatus.AVAILABLE)
+            # A new caller is rung at once while an agent is free for it;
+            # otherwise it waits behind the calls no free agent covers.
+            wait = 0.0 if len(calls) < free else sla.ewt(name, len(calls) - free, now, serving)
+            for family, value in ((ewt, wait),
                                   (required, sla.required_agents(name, now)),
                                   (handle, sla.handle_time(name, now))):
                 if value is not None:
