@@ -115,6 +115,15 @@ def _pbx_addresses(args: argparse.Namespace) -> list:
     return out
 
 
+def _http_address(text: str) -> tuple[str, int]:
+    """--http HOST:PORT (or :PORT, on 127.0.0.1)."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
+        raise argparse.ArgumentTypeError(f"{text!r} must be HOST:PORT, e.g. 127.0.0.1:9464")
+    return host, int(port)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -132,8 +141,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UsageError("--speed must be above 0 for a live run; `router simulate` runs as fast as possible")
         start = parse_at(args.start or "2026-11-23T09:00", tz)
         return asyncio.run(run_simulated(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
-                                         seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet))
-    return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file))
+                                         seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet,
+                                         http=args.http))
+    return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file,
+                                  http=args.http))
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -215,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--state-file", metavar="PATH",
                      help="keep agents' login/pause state here across restarts (e.g. /var/lib/router/agents.json)")
     run.add_argument("--quiet", action="store_true", help="no line per decision")
+    run.add_argument("--http", type=_http_address, metavar="HOST:PORT",
+                     help="serve Prometheus /metrics and /healthz here (e.g. 127.0.0.1:9464; off by default)")
     _simulation_flags(run, duration=600.0, speed=10.0)
     run.set_defaults(func=cmd_run)
 

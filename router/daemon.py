@@ -83,6 +83,12 @@ class Router:
         self._logins: dict[str, int] = {}  # pbx -> logins so far (which resync is current)
         self._state = AgentStateFile(state_file) if state_file else None
         self._save_handle: asyncio.TimerHandle | None = None
+        self.metrics = None  # router.metrics.Metrics, see attach_metrics
+
+    def attach_metrics(self, metrics) -> None:
+        """Feed `metrics` (router.metrics.Metrics) every Publish and every
+        event's decision latency."""
+        self.metrics = metrics
 
     # -- wiring
     def add_pbx(self, name: str, host: str, port: int, username: str, secret: str, **link_options) -> Link:
@@ -199,6 +205,7 @@ class Router:
 
     def feed(self, event) -> None:
         """Hand one domain event to the engine and carry out its commands."""
+        started = time.perf_counter()
         now = self.clock.now()
         self.events_handled += 1
         for command in self.engine.handle(event, now):
@@ -206,6 +213,8 @@ class Router:
                 self._execute(command, now)
             except Exception:  # one bad command must not stop the others
                 log.exception("could not carry out %r", command)
+        if self.metrics is not None:  # the decision latency: event in -> commands issued
+            self.metrics.observe_decision(time.perf_counter() - started)
 
     # -- commands out
     def _execute(self, c, now: float) -> None:
@@ -214,6 +223,8 @@ class Router:
             if self._state is not None and c.kind == "agent.state":
                 self._state_changed(c.data["agent"], c.data["state"], c.data["reason"])
             self._on_publish(c, now)
+            if self.metrics is not None:
+                self.metrics.observe(c, now)
             if c.kind.startswith("call.") and c.kind[5:] in ("abandoned", "overflowed", "closed", "ended"):
                 self._call_pbx.pop(c.data.get("call"), None)
         elif isinstance(c, StartTimer):

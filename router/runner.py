@@ -44,6 +44,19 @@ def _printer(tz: ZoneInfo, quiet: bool, out):
     return on_publish
 
 
+async def _serve_metrics(router: Router, http: tuple[str, int] | None, out):
+    """Start /metrics and /healthz on `http` (host, port); None: no server."""
+    if http is None:
+        return None
+    from router.metrics import Metrics
+
+    metrics = Metrics(router)
+    router.attach_metrics(metrics)
+    port = await metrics.serve(*http)
+    print(f"metrics on http://{http[0]}:{port}/metrics (health on /healthz)", file=out, flush=True)
+    return metrics
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -54,7 +67,7 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInfo, quiet: bool = False,
-                     out=None, state_file: str | None = None) -> int:
+                     out=None, state_file: str | None = None, http: tuple[str, int] | None = None) -> int:
     """Route calls on real Asterisk servers until SIGINT/SIGTERM."""
     out = out or sys.stdout
     if state_file is None:
@@ -62,16 +75,20 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
     router = Router(table, Clock(), on_publish=_printer(tz, quiet, out), state_file=state_file)
     for p in pbxs:
         router.add_pbx(p.name, p.host, p.port, p.username, p.secret)
+    metrics = await _serve_metrics(router, http, out)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     await router.start()
     await stop.wait()
     await router.stop()
+    if metrics is not None:
+        await metrics.stop()
     return 0
 
 
 async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, duration: float, speed: float,
-                        seed: int, calls_per_hour: float, quiet: bool = False, out=None) -> int:
+                        seed: int, calls_per_hour: float, quiet: bool = False, out=None,
+                        http: tuple[str, int] | None = None) -> int:
     """Route a simulated contact centre, printed live."""
     from router.sim.pbx import PbxSimulator
 
@@ -84,6 +101,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
     print(f"simulated PBX on 127.0.0.1:{port}; routing {duration:.0f}s of simulated time from "
           f"{datetime.fromtimestamp(start, tz):%Y-%m-%d %H:%M %Z} at {calls_per_hour:.0f} calls/h, "
           f"{speed:g}x real time, seed {seed}", file=out, flush=True)
+    metrics = await _serve_metrics(router, http, out)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     await router.start()
@@ -104,4 +122,6 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
     finally:
         await router.stop()
         await pbx.stop()
+        if metrics is not None:
+            await metrics.stop()
     return 0

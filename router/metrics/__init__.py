@@ -1,0 +1,76 @@
+"""Prometheus metrics and health for the router.
+
+    metrics = Metrics(router)                    # own CollectorRegistry
+    router.attach_metrics(metrics)               # Publish stream + latency
+    port = await metrics.serve("127.0.0.1", 9464)  # /metrics and /healthz
+    ...
+    await metrics.stop()
+
+Counters and histograms follow the engine's Publish stream
+(`router.metrics.events`); gauges are read from the router at scrape time
+(`router.metrics.collector`). Names: prefix `router_`, seconds, `_total` on
+counters; labels bounded (queue, skill, state, reason, pbx, window, outcome,
+action). The list is in README.md ("Metrics").
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from router.core.commands import Publish
+from router.metrics.collector import RouterCollector
+from router.metrics.events import EventMetrics
+from router.metrics.http import HttpServer, json_body
+
+
+class Metrics:
+    """The router's metrics, in a registry of their own (never the global one)."""
+
+    def __init__(self, router, registry: CollectorRegistry | None = None) -> None:
+        self.router = router
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.events = EventMetrics(self.registry, router.table)
+        self.collector = RouterCollector(router, self.events)
+        self.registry.register(self.collector)
+        self._http: HttpServer | None = None
+
+    # -- fed by the Router
+    def observe(self, p: Publish, now: float) -> None:
+        self.events.observe(p, now)
+
+    def observe_decision(self, seconds: float) -> None:
+        """One event's handling took `seconds` (engine + issuing commands)."""
+        self.events.latency.observe(seconds)
+
+    def set_reload(self, ok: bool, digest: str) -> None:
+        """Record a config (re)load: `ok` False when it was rejected (the old
+        config stays in use); `digest` is the config in use afterwards."""
+        self.collector.reload_ok = ok
+        self.collector.digest = digest
+
+    # -- read
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def health(self) -> tuple[bool, dict]:
+        links = self.router.connected
+        healthy = all(links.values())
+        return healthy, {"status": "ok" if healthy else "degraded", "ami": links}
+
+    # -- HTTP
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Serve /metrics and /healthz in this event loop; returns the port."""
+        self._http = HttpServer({"/metrics": self._metrics_page, "/healthz": self._health_page})
+        return await self._http.start(host, port)
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.stop()
+            self._http = None
+
+    def _metrics_page(self) -> tuple[int, str, bytes]:
+        return 200, CONTENT_TYPE_LATEST, self.exposition()
+
+    def _health_page(self) -> tuple[int, str, bytes]:
+        healthy, body = self.health()
+        return (200 if healthy else 503), "application/json; charset=utf-8", json_body(body)

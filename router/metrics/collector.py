@@ -1,0 +1,152 @@
+"""Gauges read from the router at scrape time.
+
+A custom collector: `collect()` runs in the event loop (the HTTP server is
+an asyncio server, never prometheus_client's thread), so reading the
+engine's loop-owned records here is safe and always current.
+"""
+
+from __future__ import annotations
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.registry import Collector
+
+from router.core.sla import WINDOWS
+from router.core.state import AgentStatus
+
+STATES = tuple(s.value for s in AgentStatus)
+#: States in which an agent is working a call (occupancy's numerator).
+BUSY = (AgentStatus.RESERVED, AgentStatus.ON_CALL, AgentStatus.WRAPUP)
+#: States in which an agent is staffed (occupancy's denominator).
+STAFFED = BUSY + (AgentStatus.AVAILABLE,)
+
+
+class RouterCollector(Collector):
+    """Queue, agent and health gauges of one `Router` (and the pending
+    callbacks tracked by `EventMetrics`)."""
+
+    def __init__(self, router, events) -> None:
+        self.router = router
+        self.events = events
+        self.reload_ok = True
+        self.digest = router.table.digest
+
+    def collect(self):
+        router = self.router
+        engine, table, now = router.engine, router.engine.table, router.clock.now()
+        yield from self._queues(engine, table, now)
+        yield from self._agents(engine, table)
+        yield from self._health(router)
+        yield from self._callbacks(table, now)
+
+    def _queues(self, engine, table, now):
+        waiting = GaugeMetricFamily("router_queue_calls_waiting", "Calls waiting or ringing in the queue",
+                                    labels=["queue"])
+        longest = GaugeMetricFamily("router_queue_longest_wait_seconds", "Wait of the longest-waiting call "
+                                    "in the queue (0 when none)", labels=["queue"])
+        level = GaugeMetricFamily("router_queue_service_level_ratio", "Calls answered within the threshold / "
+                                  "calls counted (docs/SERVICE-LEVEL.md); absent with no counted call",
+                                  labels=["queue", "window"])
+        counted = GaugeMetricFamily("router_queue_sla_counted_calls", "Calls counted in the service level "
+                                    "of the window", labels=["queue", "window"])
+        met = GaugeMetricFamily("router_queue_sla_met_calls", "Calls answered within the threshold in the "
+                                "window", labels=["queue", "window"])
+        target = GaugeMetricFamily("router_queue_service_level_target_ratio", "The queue's service-level "
+                                   "target", labels=["queue"])
+        threshold = GaugeMetricFamily("router_queue_service_level_threshold_seconds", "The queue's "
+                                      "service-level threshold T", labels=["queue"])
+        ewt = GaugeMetricFamily("router_queue_estimated_wait_seconds", "Estimated wait of a new caller "
+                                "(docs/SERVICE-LEVEL.md)", labels=["queue"])
+        required = GaugeMetricFamily("router_queue_required_agents", "Erlang C: agents needed to meet the "
+                                     "target at the last hour's load", labels=["queue"])
+        handle = GaugeMetricFamily("router_queue_handle_time_seconds", "Mean talk + wrap-up of the calls "
+                                   "ended in the last hour", labels=["queue"])
+        line: dict[str, list] = {}
+        for call in engine.line():
+            line.setdefault(call.queue, []).append(call)
+        sla = engine.sla
+        for name, queue in table.queues.items():
+            calls = line.get(name, [])
+            waiting.add_metric([name], len(calls))
+            longest.add_metric([name], max((now - c.arrived for c in calls), default=0.0))
+            target.add_metric([name], queue.service_level.percent / 100.0)
+            threshold.add_metric([name], queue.service_level.within)
+            for window in WINDOWS:
+                m, c = sla.counts(name, window, now)
+                counted.add_metric([name, window], c)
+                met.add_metric([name, window], m)
+                if c:
+                    level.add_metric([name, window], m / c)
+            eligible = [rec for rec in engine.agents.values()
+                        if rec.id in table.agents and queue.steps[0].eligible(table.agents[rec.id])]
+            serving = sum(1 for rec in eligible if rec.status in STAFFED)
+            free = sum(1 for rec in eligible if rec.status is AgentStatus.AVAILABLE)
+            # A new caller is rung at once while an agent is free for it;
+            # otherwise it waits behind the calls no free agent covers.
+            wait = 0.0 if len(calls) < free else sla.ewt(name, len(calls) - free, now, serving)
+            for family, value in ((ewt, wait),
+                                  (required, sla.required_agents(name, now)),
+                                  (handle, sla.handle_time(name, now))):
+                if value is not None:
+                    family.add_metric([name], value)
+        yield from (waiting, longest, level, counted, met, target, threshold, ewt, required, handle)
+
+    def _agents(self, engine, table):
+        by_state = GaugeMetricFamily("router_agents", "Agents by state", labels=["state"])
+        by_queue = GaugeMetricFamily("router_queue_agents", "Agents whose skills meet the queue's first "
+                                     "escalation step, by state", labels=["queue", "state"])
+        by_skill = GaugeMetricFamily("router_skill_agents", "Agents who have the skill, by state",
+                                     labels=["skill", "state"])
+        occupancy = GaugeMetricFamily("router_agent_occupancy_ratio", "Staffed agents ringing, talking or "
+                                      "in wrap-up / staffed agents (paused and logged out excluded)")
+        queue_occ = GaugeMetricFamily("router_queue_occupancy_ratio", "Occupancy of the agents eligible for "
+                                      "the queue", labels=["queue"])
+        counts = {s: 0 for s in STATES}
+        for rec in engine.agents.values():
+            counts[rec.status.value] += 1
+        for state, n in counts.items():
+            by_state.add_metric([state], n)
+        occupancy.add_metric([], _occupancy(engine.agents.values()))
+        configured = [(engine.agents[aid], agent) for aid, agent in table.agents.items() if aid in engine.agents]
+        for name, queue in table.queues.items():
+            recs = [rec for rec, agent in configured if queue.steps[0].eligible(agent)]
+            for state in STATES:
+                by_queue.add_metric([name, state], sum(1 for r in recs if r.status.value == state))
+            queue_occ.add_metric([name], _occupancy(recs))
+        for skill in table.skills:
+            recs = [rec for rec, agent in configured if agent.skills.get(skill, 0) > 0]
+            for state in STATES:
+                by_skill.add_metric([skill, state], sum(1 for r in recs if r.status.value == state))
+        yield from (by_state, by_queue, by_skill, occupancy, queue_occ)
+
+    def _health(self, router):
+        up = GaugeMetricFamily("router_ami_connected", "1 when the AMI link to the PBX is logged in",
+                               labels=["pbx"])
+        for name, connected in router.connected.items():
+            up.add_metric([name], 1.0 if connected else 0.0)
+        events = CounterMetricFamily("router_events_processed", "Events handed to the engine")
+        events.add_metric([], router.events_handled)
+        reload_ok = GaugeMetricFamily("router_config_reload_success", "1 when the last config (re)load "
+                                      "was accepted, 0 when it was rejected (the old config stays)")
+        reload_ok.add_metric([], 1.0 if self.reload_ok else 0.0)
+        info = InfoMetricFamily("router_config", "The config in use: sha256 of its source files")
+        info.add_metric([], {"hash": self.digest or "none"})
+        yield from (up, events, reload_ok, info)
+
+    def _callbacks(self, table, now):
+        pending = GaugeMetricFamily("router_callbacks_pending", "Callbacks promised and not yet done",
+                                    labels=["queue"])
+        oldest = GaugeMetricFamily("router_callbacks_oldest_pending_seconds", "Age of the oldest callback "
+                                   "promised and not yet done (0 when none)", labels=["queue"])
+        by_queue = self.events.pending_by_queue(now)
+        for name in sorted(set(table.queues) | set(by_queue)):
+            count, age = by_queue.get(name, (0, 0.0))
+            pending.add_metric([name], count)
+            oldest.add_metric([name], age)
+        yield from (pending, oldest)
+
+
+def _occupancy(recs) -> float:
+    recs = list(recs)
+    staffed = sum(1 for r in recs if r.status in STAFFED)
+    busy = sum(1 for r in recs if r.status in BUSY)
+    return busy / staffed if staffed else 0.0
