@@ -81,6 +81,10 @@ class Router:
         self._held: dict[str, list] = {}  # pbx -> AMI events held during its resync
         self._state = AgentStateFile(state_file) if state_file else None
         self._save_handle: asyncio.TimerHandle | None = None
+        #: False after a reload that failed (the old table kept running).
+        self.reload_ok = True
+        #: True once a graceful stop began: no new offers are sent.
+        self.draining = False
 
     # -- wiring
     def add_pbx(self, name: str, host: str, port: int, username: str, secret: str, **link_options) -> Link:
@@ -120,6 +124,19 @@ class Router:
             await link.close()
         for task in list(self._tasks):
             task.cancel()
+
+    def reload(self, config_dir: str) -> bool:
+        """Load and check the config at `config_dir` and swap it in whole;
+        see router.reload."""
+        from router.reload import reload_router
+
+        return reload_router(self, config_dir)
+
+    async def drain(self, timeout: float) -> None:
+        """Graceful stop, first half: see router.reload.drain."""
+        from router.reload import drain
+
+        await drain(self, timeout)
 
     async def abort(self) -> None:
         """Die as a SIGKILL would: connections dropped, no goodbyes, nothing
@@ -219,6 +236,9 @@ class Router:
             if old:
                 old.cancel()
         elif isinstance(c, RingAgent):
+            if self.draining:  # stopping: the caller stays in the dialplan
+                log.info("stopping: no offer of call %s to agent %s", c.call_id, c.agent_id)
+                return
             pbx = self._pbx_of(c.call_id)
             action = self.translators[pbx].ring(c)
             self._spawn(self._originate(pbx, action, c.timeout))
