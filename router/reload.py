@@ -80,7 +80,7 @@ async def drain(router: "Router", timeout: float) -> None:
     deadline = loop.time() + timeout
     ringing = ringing_legs(router)
     log.info("stopping: no new offers; %d leg(s) ringing, %d call(s) waiting stay in the dialplan",
-             len(ringing), len(router.engine.line()))
+             len(ringing), sum(c.agent is None for c in router.engine.line()))
     while ringing and loop.time() < deadline:
         await asyncio.sleep(DRAIN_POLL)
         ringing = ringing_legs(router)
