@@ -201,7 +201,13 @@ class Router:
             self._translate(link, message)
 
     def _translate(self, link: Link, message) -> None:
-        for event in self.translators[link.name].event(message):
+        translator = self.translators[link.name]
+        kinds = len(translator.ignored)
+        events = translator.event(message)
+        if len(translator.ignored) > kinds:  # a new kind of unused input: logged once
+            log.info("pbx %s: AMI input not used by the router: %s (further ones only counted)",
+                     link.name, list(translator.ignored)[-1])
+        for event in events:
             if isinstance(event, ev.CallWaiting):
                 self._call_pbx[event.call_id] = link.name
             self.feed(event)

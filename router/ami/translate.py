@@ -29,6 +29,7 @@ ACTION_CONTEXT = "router-action"
 MAX_VALUE = 256
 MAX_VARS = 32
 MAX_OPEN_ORIGINATES = 100_000
+MAX_IGNORED_KINDS = 200
 #: OriginateResponse Reason -> AgentNoAnswer reason (Asterisk's AST_CONTROL_*).
 FAILURE_REASONS = {"3": "no-answer", "5": "busy", "8": "congestion"}
 #: DeviceStateChange states that mean the phone is in use.
@@ -101,8 +102,7 @@ class Translator:
         name = header(msg, "Event")
         handler = self._HANDLERS.get(name.lower())
         if handler is None:
-            self.ignored[name or "(no Event)"] += 1
-            return []
+            return self._ignore(clean(name, 64) or "(no Event)")
         return handler(self, msg)
 
     def _user_event(self, msg: Mapping) -> list:
@@ -160,6 +160,11 @@ class Translator:
         return [ev.AgentDevice(agent, header(msg, "State").upper() in BUSY_STATES)]
 
     def _ignore(self, what: str) -> list:
+        """Count input the router does not use, by kind. The kinds are
+        bounded: a peer sending endless new names cannot grow the counter
+        (or the log, which reports each kind once) without limit."""
+        if what not in self.ignored and len(self.ignored) >= MAX_IGNORED_KINDS:
+            what = "(other kinds)"
         self.ignored[what] += 1
         return []
 
