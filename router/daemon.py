@@ -19,7 +19,7 @@ from typing import Callable
 
 from router.ami.link import Link
 from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items
-from router.ami.translate import Translator, header
+from router.ami.translate import UNUSED_EVENTS, Translator, header
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
@@ -205,8 +205,9 @@ class Router:
         kinds = len(translator.ignored)
         events = translator.event(message)
         if len(translator.ignored) > kinds:  # a new kind of unused input: logged once
-            log.info("pbx %s: AMI input not used by the router: %s (further ones only counted)",
-                     link.name, list(translator.ignored)[-1])
+            kind = list(translator.ignored)[-1]
+            log.log(logging.DEBUG if kind in UNUSED_EVENTS else logging.WARNING,
+                    "pbx %s: AMI input not used by the router: %s (further ones only counted)", link.name, kind)
         for event in events:
             if isinstance(event, ev.CallWaiting):
                 self._call_pbx[event.call_id] = link.name

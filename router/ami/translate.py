@@ -35,6 +35,14 @@ FAILURE_REASONS = {"3": "no-answer", "5": "busy", "8": "congestion"}
 #: DeviceStateChange states that mean the phone is in use.
 BUSY_STATES = {"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"}
 AGENT_COMMANDS = {"login", "logout", "pause", "unpause"}
+#: Events Asterisk sends that the router knowingly does not use (counted in
+#: `ignored` all the same; only other kinds are worth a warning).
+UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupRequest", "HangupRequest",
+                 "NewCallerid", "NewConnectedLine", "DialBegin", "DialState", "DialEnd", "BridgeCreate",
+                 "BridgeEnter", "BridgeLeave", "BridgeDestroy", "Cdr", "Cel", "RTCPSent", "RTCPReceived",
+                 "Registry", "PeerStatus", "ContactStatus", "Reload", "SuccessfulAuth", "ChallengeSent",
+                 "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin", "DTMFEnd", "NewAccountCode",
+                 "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete"}
 
 
 def clean(value: Any, limit: int = MAX_VALUE) -> str:
