@@ -1,7 +1,8 @@
 """The `router` command.
 
 Exit codes: 0 success; 1 the configuration has errors (printed one per line
-as file:line:col: key.path: message); 2 bad command-line usage.
+as file:line:col: key.path: message); 2 bad command-line usage; 3 `router
+reload` found no running router to signal; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from router.core.events import CallWaiting
 from router.core.table import RoutingTable
 
 EXIT_OK, EXIT_CONFIG, EXIT_USAGE = 0, 1, 2
+EXIT_NO_ROUTER = 3  # `router reload`: no running router to signal
 
 
 class UsageError(Exception):
@@ -132,6 +134,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.simulate == bool(args.ami):
         raise UsageError("give either --simulate or --ami HOST[:PORT]")
     pbxs = [] if args.simulate else _pbx_addresses(args)
+    from router.logs import setup_logging
+
+    setup_logging(args.log_format, args.log_level)
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
@@ -142,9 +147,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         start = parse_at(args.start or "2026-11-23T09:00", tz)
         return asyncio.run(run_simulated(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
                                          seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet,
-                                         http=args.http))
+                                         http=args.http, config_dir=args.config))
     return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file,
-                                  http=args.http))
+                                  http=args.http, config_dir=args.config, pid_file=args.pid_file))
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    """SIGHUP to the running router (its pid from --pid-file). The router
+    checks the config itself and logs the outcome; with CONFIG_DIR the
+    config is checked here first, and a bad one is not sent at all."""
+    from router.ops import PidFileError, send_reload
+
+    if args.config is not None and _load(args.config) is None:
+        return EXIT_CONFIG
+    try:
+        pid = send_reload(args.pid_file)
+    except PidFileError as err:
+        print(f"router reload: {err}", file=sys.stderr)
+        return EXIT_NO_ROUTER
+    print(f"router reload: SIGHUP sent to process {pid}; the outcome is in the router's log")
+    return EXIT_OK
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -228,8 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no line per decision")
     run.add_argument("--http", type=_http_address, metavar="HOST:PORT",
                      help="serve Prometheus /metrics and /healthz here (e.g. 127.0.0.1:9464; off by default)")
+    run.add_argument("--pid-file", metavar="PATH", help="write the process id here (for `router reload`)")
+    run.add_argument("--log-format", choices=("text", "json"), default="text",
+                     help="logs on stderr, one line per event: key=value (text) or JSON")
+    run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     _simulation_flags(run, duration=600.0, speed=10.0)
     run.set_defaults(func=cmd_run)
+
+    rel = sub.add_parser("reload", help="make a running router reload its config (SIGHUP)")
+    rel.add_argument("config", metavar="CONFIG_DIR", nargs="?",
+                     help="check this config first and send nothing if it has errors")
+    rel.add_argument("--pid-file", required=True, metavar="PATH", help="as given to `router run --pid-file`")
+    rel.set_defaults(func=cmd_reload)
 
     sim = sub.add_parser("simulate", help="what-if: a simulated day of the rules, as fast as possible")
     sim.add_argument("config", metavar="CONFIG_DIR")

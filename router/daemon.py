@@ -19,7 +19,7 @@ from typing import Callable
 
 from router.ami.link import Link
 from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items
-from router.ami.translate import Translator, header
+from router.ami.translate import UNUSED_EVENTS, Translator, header
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
@@ -83,6 +83,10 @@ class Router:
         self._logins: dict[str, int] = {}  # pbx -> logins so far (which resync is current)
         self._state = AgentStateFile(state_file) if state_file else None
         self._save_handle: asyncio.TimerHandle | None = None
+        #: False after a reload that failed (the old table kept running).
+        self.reload_ok = True
+        #: True once a graceful stop began: no new offers are sent.
+        self.draining = False
         self.metrics = None  # router.metrics.Metrics, see attach_metrics
 
     def attach_metrics(self, metrics) -> None:
@@ -128,6 +132,19 @@ class Router:
             await link.close()
         for task in list(self._tasks):
             task.cancel()
+
+    def reload(self, config_dir: str) -> bool:
+        """Load and check the config at `config_dir` and swap it in whole;
+        see router.reload."""
+        from router.reload import reload_router
+
+        return reload_router(self, config_dir)
+
+    async def drain(self, timeout: float) -> None:
+        """Graceful stop, first half: see router.reload.drain."""
+        from router.reload import drain
+
+        await drain(self, timeout)
 
     async def abort(self) -> None:
         """Die as a SIGKILL would: connections dropped, no goodbyes, nothing
@@ -198,7 +215,14 @@ class Router:
             self._translate(link, message)
 
     def _translate(self, link: Link, message) -> None:
-        for event in self.translators[link.name].event(message):
+        translator = self.translators[link.name]
+        kinds = len(translator.ignored)
+        events = translator.event(message)
+        if len(translator.ignored) > kinds:  # a new kind of unused input: logged once
+            kind = list(translator.ignored)[-1]
+            log.log(logging.DEBUG if kind in UNUSED_EVENTS else logging.WARNING,
+                    "pbx %s: AMI input not used by the router: %s (further ones only counted)", link.name, kind)
+        for event in events:
             if isinstance(event, ev.CallWaiting):
                 self._call_pbx[event.call_id] = link.name
             self.feed(event)
@@ -238,6 +262,9 @@ class Router:
             if old:
                 old.cancel()
         elif isinstance(c, RingAgent):
+            if self.draining:  # stopping: the caller stays in the dialplan
+                log.info("stopping: no offer of call %s to agent %s", c.call_id, c.agent_id)
+                return
             pbx = self._pbx_of(c.call_id)
             action = self.translators[pbx].ring(c)
             self._spawn(self._originate(pbx, action, c.timeout))

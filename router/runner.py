@@ -67,8 +67,12 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInfo, quiet: bool = False,
-                     out=None, state_file: str | None = None, http: tuple[str, int] | None = None) -> int:
-    """Route calls on real Asterisk servers until SIGINT/SIGTERM."""
+                     out=None, state_file: str | None = None, config_dir: str | None = None,
+                     pid_file: str | None = None, http: tuple[str, int] | None = None) -> int:
+    """Route calls on real Asterisk servers until SIGINT/SIGTERM (graceful
+    stop, see router/reload.py); SIGHUP reloads `config_dir`."""
+    from router import ops
+
     out = out or sys.stdout
     if state_file is None:
         log.warning("no --state-file: after a restart every agent must log in again")
@@ -77,18 +81,29 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
         router.add_pbx(p.name, p.host, p.port, p.username, p.secret)
     metrics = await _serve_metrics(router, http, out)
     stop = asyncio.Event()
-    _stop_on_signals(stop)
-    await router.start()
-    await stop.wait()
-    await router.stop()
-    if metrics is not None:
-        await metrics.stop()
+    ops.install_signals(stop, (lambda: router.reload(config_dir)) if config_dir else None)
+    if pid_file:
+        ops.write_pid_file(pid_file)
+    try:
+        await router.start()
+        log.info("router running: %d pbx(s), config digest %s", len(pbxs), table.digest[:12])
+        await stop.wait()
+        log.info("stopping (signal): draining")
+        await router.drain(ops.drain_timeout(router.table))
+        await router.stop()
+    finally:
+        ops.remove_signals()
+        if pid_file:
+            ops.remove_pid_file(pid_file)
+        if metrics is not None:
+            await metrics.stop()
+    log.info("stopped")
     return 0
 
 
 async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, duration: float, speed: float,
                         seed: int, calls_per_hour: float, quiet: bool = False, out=None,
-                        http: tuple[str, int] | None = None) -> int:
+                        http: tuple[str, int] | None = None, config_dir: str | None = None) -> int:
     """Route a simulated contact centre, printed live."""
     from router.sim.pbx import PbxSimulator
 
@@ -104,6 +119,9 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
     metrics = await _serve_metrics(router, http, out)
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    if config_dir:  # SIGHUP reloads, as in run_daemon
+        from router.ops import install_signals
+        install_signals(stop, lambda: router.reload(config_dir))
     await router.start()
     try:
         loop = asyncio.get_running_loop()

@@ -29,6 +29,27 @@ from router.ami.trace import to_message
 
 log = logging.getLogger("router.ami")
 
+
+class _Redact(logging.Filter):
+    """Last line of defence: panoramisk logs whole actions in a few places
+    (a failed send, an action queued while disconnected); a record on this
+    logger that contains an AMI secret has it masked."""
+
+    secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            if any(secret in text for secret in self.secrets):
+                for secret in self.secrets:
+                    text = text.replace(secret, "********")
+                record.msg, record.args = text, ()
+        return True
+
+
+_REDACT = _Redact()
+log.addFilter(_REDACT)
+
 #: Never re-send any of these after a reconnect: state is rebuilt instead.
 FORGETABLE = ("login", "logoff", "ping", "originate", "hangup", "redirect", "setvar", "getvar",
               "coreshowchannels", "status", "devicestatelist", "command")
@@ -104,6 +125,8 @@ class Link:
                  action_timeout: float = 5.0, ping_interval: float = 5.0, ping_timeout: float = 3.0,
                  reconnect: float = 1.0) -> None:
         self.name = name
+        if secret:
+            _REDACT.secrets.add(secret)
         self.closing = False
         self.up = False
         self.action_timeout = action_timeout

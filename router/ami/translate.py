@@ -29,11 +29,20 @@ ACTION_CONTEXT = "router-action"
 MAX_VALUE = 256
 MAX_VARS = 32
 MAX_OPEN_ORIGINATES = 100_000
+MAX_IGNORED_KINDS = 200
 #: OriginateResponse Reason -> AgentNoAnswer reason (Asterisk's AST_CONTROL_*).
 FAILURE_REASONS = {"3": "no-answer", "5": "busy", "8": "congestion"}
 #: DeviceStateChange states that mean the phone is in use.
 BUSY_STATES = {"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"}
 AGENT_COMMANDS = {"login", "logout", "pause", "unpause"}
+#: Events Asterisk sends that the router knowingly does not use (counted in
+#: `ignored` all the same; only other kinds are worth a warning).
+UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupRequest", "HangupRequest",
+                 "NewCallerid", "NewConnectedLine", "DialBegin", "DialState", "DialEnd", "BridgeCreate",
+                 "BridgeEnter", "BridgeLeave", "BridgeDestroy", "Cdr", "Cel", "RTCPSent", "RTCPReceived",
+                 "Registry", "PeerStatus", "ContactStatus", "Reload", "SuccessfulAuth", "ChallengeSent",
+                 "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin", "DTMFEnd", "NewAccountCode",
+                 "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete"}
 
 
 def clean(value: Any, limit: int = MAX_VALUE) -> str:
@@ -101,8 +110,7 @@ class Translator:
         name = header(msg, "Event")
         handler = self._HANDLERS.get(name.lower())
         if handler is None:
-            self.ignored[name or "(no Event)"] += 1
-            return []
+            return self._ignore(clean(name, 64) or "(no Event)")
         return handler(self, msg)
 
     def _user_event(self, msg: Mapping) -> list:
@@ -160,6 +168,11 @@ class Translator:
         return [ev.AgentDevice(agent, header(msg, "State").upper() in BUSY_STATES)]
 
     def _ignore(self, what: str) -> list:
+        """Count input the router does not use, by kind. The kinds are
+        bounded: a peer sending endless new names cannot grow the counter
+        (or the log, which reports each kind once) without limit."""
+        if what not in self.ignored and len(self.ignored) >= MAX_IGNORED_KINDS:
+            what = "(other kinds)"
         self.ignored[what] += 1
         return []
 

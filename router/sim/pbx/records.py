@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 #: dialplan's hold limit sent it to app_queue, the router redirected it to
 #: router-action (one per extension), or it was hung up otherwise (e.g. by
 #: an AMI Hangup action).
-OUTCOMES = ("answered", "abandoned", "fallback", "voicemail", "callback", "transfer", "hangup")
+OUTCOMES = ("answered", "abandoned", "fallback", "voicemail", "callback", "transfer", "hangup",
+            "pbx-restart")  # the PBX restarted while the caller waited (faults.py)
 
 
 @dataclass

@@ -81,7 +81,7 @@ class Session:
         self.send_raw(encode(pairs))
 
     def send_raw(self, data: bytes) -> None:
-        if self.closing:
+        if self.closing or self.writer.transport.is_closing():
             return
         self.writer.write(data)
         if self.writer.transport.get_write_buffer_size() > MAX_BACKLOG:
@@ -90,6 +90,8 @@ class Session:
 
     def deliver(self, data: bytes, category: str) -> None:
         bit = CATEGORIES.get(category, 0)
+        if self.server.hung:  # a hung manager loses its events
+            return
         if self.authenticated and self.mask & bit == bit and READ_PERM & bit == bit:
             self.send_raw(data)
 
@@ -106,6 +108,7 @@ class Session:
 
     async def run(self) -> None:
         try:
+            await self.server.responsive()
             self.send_raw(BANNER)
             while not self.closing:
                 data = await self.reader.read(65536)
@@ -117,6 +120,7 @@ class Session:
                     self.server.note(f"client {self.number} cut: {exc}")
                     break
                 for msg in messages:
+                    await self.server.responsive()
                     await self.server.dispatch(self, msg)
                     if self.closing:
                         break
@@ -142,6 +146,23 @@ class AmiServer:
         self._tasks: set[asyncio.Task] = set()
         self._server: asyncio.Server | None = None
         self._count = 0
+        # Hung (faults.py): connections are accepted and read, nothing is
+        # answered and events are lost, until resumed.
+        self.hung = False
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+
+    async def responsive(self) -> None:
+        """Return at once, or when a hung server is resumed."""
+        if self.hung:
+            await self._resumed.wait()
+
+    def set_hung(self, hung: bool) -> None:
+        self.hung = hung
+        if hung:
+            self._resumed.clear()
+        else:
+            self._resumed.set()
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._accept, self.host, self.port)

@@ -125,6 +125,21 @@ class PbxSimulator:
         """Cut every AMI connection (as a network failure would)."""
         self.server.drop_clients()
 
+    def hang(self) -> None:
+        """The AMI stops answering, TCP stays open (faults.py)."""
+        from router.sim.pbx import faults
+        faults.hang(self)
+
+    def resume(self) -> None:
+        from router.sim.pbx import faults
+        faults.resume(self)
+
+    async def restart(self, gap: float) -> None:
+        """A PBX restart: every channel and session gone, back after `gap`
+        simulated seconds (faults.py)."""
+        from router.sim.pbx import faults
+        await faults.restart(self, gap)
+
     # -- what happened
     @property
     def records(self) -> dict[str, CallRecord]:

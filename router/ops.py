@@ -1,0 +1,99 @@
+"""Process plumbing for `router run` and `router reload`: signals, the pid
+file, and the graceful-stop deadline.
+
+Signals of a running router:
+- SIGHUP: reload the config (router/reload.py); a bad config is logged and
+  the running one kept.
+- SIGTERM, SIGINT: graceful stop (no new offers, ringing legs finish or are
+  hung up, waiting callers stay in the dialplan), then exit 0.
+
+`router reload --pid-file PATH` sends SIGHUP to the pid written by `router
+run --pid-file PATH`; under systemd, `systemctl reload router` does the same
+through `ExecReload=/bin/kill -HUP $MAINPID`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+
+from router.core.table import RoutingTable
+
+log = logging.getLogger("router")
+
+#: Real seconds past the longest ring timeout that a graceful stop waits.
+DRAIN_MARGIN = 2.0
+
+
+class PidFileError(Exception):
+    """The pid file is missing, unreadable or names no running process."""
+
+
+def write_pid_file(path: str) -> None:
+    """Write our pid atomically (temp file + rename)."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(f"{os.getpid()}\n", encoding="ascii")
+    os.replace(tmp, target)
+
+
+def remove_pid_file(path: str) -> None:
+    """Remove the pid file if it is still ours (a newer router may own it)."""
+    try:
+        if Path(path).read_text(encoding="ascii").strip() == str(os.getpid()):
+            Path(path).unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def read_pid(path: str) -> int:
+    try:
+        text = Path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise PidFileError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
+    if not text.isdigit() or int(text) <= 1:
+        raise PidFileError(f"{path} does not hold a process id")
+    return int(text)
+
+
+def send_reload(path: str) -> int:
+    """SIGHUP to the router whose pid is in `path`; returns that pid."""
+    pid = read_pid(path)
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        raise PidFileError(f"no process {pid} (from {path}): is the router running?") from None
+    except PermissionError:
+        raise PidFileError(f"not allowed to signal process {pid} (from {path})") from None
+    return pid
+
+
+def drain_timeout(table: RoutingTable, speed: float = 1.0) -> float:
+    """How long a graceful stop lets ringing legs ring (real seconds)."""
+    longest = max((q.ring_timeout for q in table.queues.values()), default=0.0)
+    return longest / speed + DRAIN_MARGIN
+
+
+def install_signals(stop: asyncio.Event, reload=None) -> None:
+    """SIGINT/SIGTERM set `stop`; SIGHUP calls `reload()` if given."""
+    loop = asyncio.get_running_loop()
+    handlers = [(signal.SIGINT, stop.set), (signal.SIGTERM, stop.set)]
+    if reload is not None:
+        handlers.append((signal.SIGHUP, reload))
+    for sig, handler in handlers:
+        try:
+            loop.add_signal_handler(sig, handler)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+
+
+def remove_signals() -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            loop.remove_signal_handler(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass

@@ -1,0 +1,94 @@
+"""PBX faults injected while calls flow, over TCP with the simulator
+(router/sim/pbx/faults.py): a hung Asterisk (TCP open, nothing answered)
+and an Asterisk restart. (A cut connection is in test_e2e.py; a router
+killed or stopped, in test_process.py.)
+
+Assertions are on outcomes: every call ends answered, abandoned by its own
+patience, or overflowed by rule (voicemail, callback) — or, for a PBX
+restart, dropped by the restart itself — none stuck, none lost (fallback),
+none double-connected, no ghost call the router could have prevented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from test_e2e import SPEED, Behaviour, Centre
+
+from router.ami.link import Link
+
+BUSY = Behaviour(mean_patience=90, answer_delay=(1.0, 4.0), no_answer_rate=0.05, mean_talk=40, min_talk=10)
+ROUTED = {"answered", "abandoned", "voicemail", "callback"}
+PING_INTERVAL, PING_TIMEOUT = 0.5, 0.5
+
+
+class QuickWatchdog(Centre):
+    """A Centre whose link pings every half second."""
+
+    async def connect(self) -> None:
+        self.router.add_pbx("sim", "127.0.0.1", self.pbx.port, self.pbx.username, self.pbx.secret,
+                            reconnect=1.0, ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT)
+        await self.router.start()
+        await self.until(lambda: self.router.resyncs.get("sim", 0) >= 1, 5)
+
+
+async def finish(centre: Centre) -> list[str]:
+    """Stop arrivals, wait until every call has ended, return the outcomes."""
+    await centre.pbx.stop_traffic()
+    await centre.until(lambda: all(r.ended is not None for r in centre.pbx.records.values()), 600 / SPEED)
+    await centre.until(lambda: not centre.router.engine.calls, 3)
+    await centre.until(lambda: not any(a.status.value in ("on_call", "reserved")
+                                       for a in centre.router.engine.agents.values()), 3)
+    return [r.outcome for r in centre.pbx.records.values()]
+
+
+async def test_hung_asterisk_is_noticed_by_the_watchdog_and_no_call_is_lost(caplog):
+    async with QuickWatchdog(behaviour=BUSY, calls_per_hour=1500, seed=7) as centre:
+        await centre.sim_seconds(60)
+        link: Link = centre.router.links["sim"]
+        assert link.up
+        before = centre.router.resyncs["sim"]
+        loop = asyncio.get_running_loop()
+        with caplog.at_level(logging.ERROR, logger="router.ami"):
+            hung_at = loop.time()
+            centre.pbx.hang()
+            # Bounded: the next ping within PING_INTERVAL, its answer awaited PING_TIMEOUT.
+            await centre.until(lambda: not link.up, PING_INTERVAL + PING_TIMEOUT + 2.0)
+            noticed = loop.time() - hung_at
+        assert noticed < PING_INTERVAL + PING_TIMEOUT + 2.0
+        assert any("no answer to Ping" in r.getMessage() for r in caplog.records)
+        await centre.sim_seconds(20)  # hung a while longer: callers keep arriving
+        assert not link.up  # the reconnected session's login is not answered either
+        centre.pbx.resume()
+        await centre.until(lambda: centre.router.resyncs["sim"] > before, 5)
+        await centre.sim_seconds(60)
+        outcomes = await finish(centre)
+        assert len(outcomes) > 30
+        assert set(outcomes) <= ROUTED, outcomes
+        centre.assert_clean()
+
+
+async def test_asterisk_restart_rebuilds_state_and_routes_the_calls_after_it():
+    async with Centre(behaviour=BUSY, calls_per_hour=1500, seed=8) as centre:
+        await centre.sim_seconds(80)
+        before = centre.router.resyncs["sim"]
+        talking = sum(a.status.value == "on_call" for a in centre.router.engine.agents.values())
+        assert talking > 0
+        restarted_at = centre.pbx.clock.now()
+        await centre.pbx.restart(gap=30)
+        await centre.until(lambda: centre.router.resyncs["sim"] > before, 5)
+        # Every channel died with the restart: nobody from before it is left
+        # talking or waiting (calls after it may be, already).
+        engine = centre.router.engine
+        assert all(centre.record(c).arrived > restarted_at for c in engine.calls)
+        assert all(centre.record(a.call).arrived > restarted_at for a in engine.agents.values()
+                   if a.status.value in ("on_call", "reserved"))
+        await centre.sim_seconds(80)
+        outcomes = await finish(centre)
+        dropped = [r for r in centre.pbx.records.values() if r.outcome == "pbx-restart"]
+        assert dropped and all(r.arrived < restarted_at for r in dropped)
+        after = [r.outcome for r in centre.pbx.records.values() if r.arrived > restarted_at]
+        assert len(after) > 20 and "answered" in after
+        assert set(outcomes) <= ROUTED | {"pbx-restart"}, outcomes
+        centre.assert_clean()
