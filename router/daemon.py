@@ -138,7 +138,10 @@ class Router:
         see router.reload."""
         from router.reload import reload_router
 
-        return reload_router(self, config_dir)
+        ok = reload_router(self, config_dir)
+        if self.metrics is not None:  # router_config_reload_success, router_config_info
+            self.metrics.set_reload(ok, self.table.digest)
+        return ok
 
     async def drain(self, timeout: float) -> None:
         """Graceful stop, first half: see router.reload.drain."""

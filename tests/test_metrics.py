@@ -221,3 +221,19 @@ def test_bad_http_flag_is_a_usage_error(capsys):
         main(["run", "config", "--simulate", "--http", "localhost"])
     assert exit_info.value.code == 2
     assert "must be HOST:PORT" in capsys.readouterr().err
+
+
+def test_a_reload_sets_the_reload_metric_and_the_config_digest(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    ROOT = Path(__file__).resolve().parent.parent
+    router, m = new_metrics(TABLE)
+    broken = tmp_path / "broken"
+    shutil.copytree(ROOT / "config", broken)
+    (broken / "agents.yaml").write_text("agents: [", encoding="utf-8")
+    assert router.reload(str(broken)) is False
+    assert value(m, "router_config_reload_success") == 0
+    assert router.reload(str(ROOT / "config")) is True
+    assert value(m, "router_config_reload_success") == 1
+    assert value(m, "router_config_info", hash=router.table.digest) == 1
