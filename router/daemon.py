@@ -25,7 +25,7 @@ from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, Ru
 from router.core.engine import Engine
 from router.core.table import RoutingTable
 from router.state import AgentStateFile
-from router.stats import Tally
+from router.stats import QueueTally, Tally
 
 log = logging.getLogger("router")
 
@@ -72,6 +72,9 @@ class Router:
         self.translators: dict[str, Translator] = {}
         self.events_handled = 0
         self._on_publish = on_publish or (lambda p, now: None)
+        #: More observers of published events (the MQTT bus); each is called
+        #: synchronously and must not block.
+        self.listeners: list[Callable[[Publish, float], None]] = []
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._call_pbx: dict[str, str] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -135,6 +138,17 @@ class Router:
             transport = getattr(link.manager.protocol, "transport", None)
             if transport is not None:
                 transport.abort()
+
+    def replace_table(self, table: RoutingTable) -> None:
+        """Route by a new, validated table from now on (a reload or a
+        supervisor's skill change): agents and calls keep their state."""
+        self.table = table
+        self.tally.table = table
+        for name in table.queues:
+            self.tally.queues.setdefault(name, QueueTally())
+        for translator in self.translators.values():
+            translator.set_table(table)
+        self.feed(ev.ConfigReplaced(table))
 
     @property
     def connected(self) -> dict[str, bool]:
@@ -206,6 +220,11 @@ class Router:
             if self._state is not None and c.kind == "agent.state":
                 self._state_changed(c.data["agent"], c.data["state"], c.data["reason"])
             self._on_publish(c, now)
+            for listener in self.listeners:
+                try:
+                    listener(c, now)
+                except Exception:  # an observer's fault never stops routing
+                    log.exception("publish listener failed on %s", c.kind)
             if c.kind.startswith("call.") and c.kind[5:] in ("abandoned", "overflowed", "closed", "ended"):
                 self._call_pbx.pop(c.data.get("call"), None)
         elif isinstance(c, StartTimer):

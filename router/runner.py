@@ -53,8 +53,22 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             pass
 
 
+def _start_bus(router: Router, mqtt, config_path: str | None):
+    """The MQTT bus on this router, or None without --mqtt."""
+    if mqtt is None:
+        return None
+    from functools import partial
+
+    from router.config import check_config
+    from router.mqtt import MqttBus
+
+    bus = MqttBus(router, mqtt, load_config=partial(check_config, config_path) if config_path else None)
+    bus.start()
+    return bus
+
+
 async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInfo, quiet: bool = False,
-                     out=None, state_file: str | None = None) -> int:
+                     out=None, state_file: str | None = None, mqtt=None, config_path: str | None = None) -> int:
     """Route calls on real Asterisk servers until SIGINT/SIGTERM."""
     out = out or sys.stdout
     if state_file is None:
@@ -65,13 +79,17 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
     stop = asyncio.Event()
     _stop_on_signals(stop)
     await router.start()
+    bus = _start_bus(router, mqtt, config_path)
     await stop.wait()
+    if bus is not None:
+        await bus.stop()
     await router.stop()
     return 0
 
 
 async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, duration: float, speed: float,
-                        seed: int, calls_per_hour: float, quiet: bool = False, out=None) -> int:
+                        seed: int, calls_per_hour: float, quiet: bool = False, out=None, mqtt=None,
+                        config_path: str | None = None) -> int:
     """Route a simulated contact centre, printed live."""
     from router.sim.pbx import PbxSimulator
 
@@ -87,6 +105,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
     stop = asyncio.Event()
     _stop_on_signals(stop)
     await router.start()
+    bus = _start_bus(router, mqtt, config_path)
     try:
         loop = asyncio.get_running_loop()
         end = loop.time() + duration / speed
@@ -98,10 +117,14 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
             now = clock.now()
             stamp = f"{datetime.fromtimestamp(now, tz):%H:%M:%S}"
             link = "up" if all(router.connected.values()) else "DOWN"
-            print(f"{stamp}  ---- AMI {link}, {router.events_handled} events", file=out, flush=True)
+            bus_line = "" if bus is None else (f", MQTT {'up' if bus.connected else 'DOWN'} "
+                                               f"({bus.published} sent, {bus.dropped} dropped)")
+            print(f"{stamp}  ---- AMI {link}, {router.events_handled} events{bus_line}", file=out, flush=True)
             for line in summary_lines(router.engine, router.tally, now):
                 print(f"{stamp}  {line}", file=out, flush=True)
     finally:
+        if bus is not None:
+            await bus.stop()
         await router.stop()
         await pbx.stop()
     return 0

@@ -50,6 +50,8 @@ class CallRec:
     offers: int = 0
     ring_until: float = 0.0  # when the current offer's ring guard is due
     hops: int = 0  # queue-to-queue moves, a guard against loops
+    pinned_priority: int | None = None  # set by a supervisor; survives reloads
+    moved: bool = False  # put in its queue by a supervisor; survives reloads
 
     @property
     def order(self) -> tuple[int, float, int]:
