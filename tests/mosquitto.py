@@ -24,8 +24,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def make_certificates(workdir: Path) -> Path:
+    """A throw-away CA and a server certificate for 127.0.0.1; returns the CA file."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=workdir, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=router test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=127.0.0.1")
+    (workdir / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+    return workdir / "ca.pem"
+
+
 class Mosquitto:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, tls: bool = False) -> None:
         self.exe = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
         if self.exe is None:
             raise RuntimeError("mosquitto is not installed: scripts/setup.sh installs it (apt-get install mosquitto)")
@@ -38,10 +53,14 @@ class Mosquitto:
             subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, password], check=True,
                            capture_output=True)
         passwd.chmod(0o600)
+        self.ca = make_certificates(workdir) if tls else None
+        listener = f"listener {self.port} 127.0.0.1\n"
+        if tls:
+            listener += f"certfile {workdir / 'server.pem'}\nkeyfile {workdir / 'server.key'}\n"
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
             f"per_listener_settings false\nallow_anonymous false\npassword_file {passwd}\nacl_file {ACL}\n"
-            f"listener {self.port} 127.0.0.1\npersistence false\nlog_dest file {workdir / 'mosquitto.log'}\n"
+            f"{listener}persistence false\nlog_dest file {workdir / 'mosquitto.log'}\n"
             "log_type all\n"
             # run as root (CI), mosquitto would switch to user "mosquitto",
             # who cannot read these files

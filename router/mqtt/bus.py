@@ -99,6 +99,22 @@ class MqttBus:
                 except (asyncio.CancelledError, Exception):
                     pass
 
+    async def abort(self) -> None:
+        """Die as a SIGKILL would: the connection dropped without a
+        DISCONNECT, so the broker publishes the last will (for tests)."""
+        self._closing = True
+        client = self._client
+        sock = getattr(getattr(client, "_client", None), "_sock", None)  # paho's socket
+        if sock is not None:
+            sock.close()
+        disconnected = getattr(client, "_disconnected", None)  # aiomqtt: skip its goodbye on exit
+        if disconnected is not None and not disconnected.done():
+            disconnected.set_result(None)
+        for task in (self._task, self._stats_task, *self._tasks):
+            if task:
+                task.cancel()
+        await asyncio.gather(*(t for t in (self._task, self._stats_task) if t), return_exceptions=True)
+
     async def _drain(self) -> None:
         while self._events or self._dirty:
             await asyncio.sleep(0.01)
@@ -287,7 +303,8 @@ class MqttBus:
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            raw = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
+            body = message.payload
+            raw = bytes(body) if isinstance(body, (bytes, bytearray)) else str(body or "").encode()
             self.handle_command(message.topic.value, raw)
 
     # ------------------------------------------------------------ commands in
