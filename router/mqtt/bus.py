@@ -238,8 +238,10 @@ class MqttBus:
         s = self.settings
         backoff = s.reconnect_min
         tls = s.tls_context()
-        will = aiomqtt.Will(self.topics.status, self._status("offline"), qos=s.qos, retain=True)
         while not self._closing:
+            # The will's `at` is when this connection was made: the router
+            # was alive then.
+            will = aiomqtt.Will(self.topics.status, self._status("offline"), qos=s.qos, retain=True)
             try:
                 async with aiomqtt.Client(s.host, s.port, username=s.username, password=s.password,
                                           identifier=s.client_id, will=will, tls_context=tls,
