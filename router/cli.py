@@ -8,6 +8,7 @@ reload` found no running router to signal; 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -126,6 +127,29 @@ def _http_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _mqtt_settings(args: argparse.Namespace):
+    """--mqtt HOST[:PORT] and its options; the password from
+    ROUTER_MQTT_PASSWORD or --mqtt-password-file, never a flag or the YAML."""
+    from router.mqtt.settings import MqttSettings, MqttSettingsError, read_password
+
+    if not args.mqtt:
+        return None
+    host, _, port = args.mqtt.rpartition(":") if args.mqtt.count(":") == 1 else (args.mqtt, "", "")
+    if not host or (port and not port.isdigit()):
+        raise UsageError(f"--mqtt {args.mqtt!r} must be HOST[:PORT], e.g. --mqtt 127.0.0.1:1883")
+    tls = args.mqtt_tls or bool(args.mqtt_ca or args.mqtt_cert)
+    try:
+        return MqttSettings(
+            host=host, port=int(port or (8883 if tls else 1883)), client_id=args.mqtt_client_id,
+            username=args.mqtt_user or os.environ.get("ROUTER_MQTT_USER") or None,
+            password=read_password(args.mqtt_password_file), prefix=args.mqtt_prefix, qos=args.mqtt_qos,
+            tls=tls, ca_file=args.mqtt_ca, cert_file=args.mqtt_cert, key_file=args.mqtt_key,
+            tls_insecure=args.mqtt_tls_insecure, buffer=args.mqtt_buffer,
+            stats_interval=args.mqtt_stats_interval)
+    except MqttSettingsError as err:
+        raise UsageError(f"--mqtt: {err}") from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -137,6 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from router.logs import setup_logging
 
     setup_logging(args.log_format, args.log_level)
+    mqtt = _mqtt_settings(args)
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
@@ -147,9 +172,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         start = parse_at(args.start or "2026-11-23T09:00", tz)
         return asyncio.run(run_simulated(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
                                          seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet,
-                                         http=args.http, config_dir=args.config))
+                                         http=args.http, config_dir=args.config, mqtt=mqtt))
     return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file,
-                                  http=args.http, config_dir=args.config, pid_file=args.pid_file))
+                                  http=args.http, config_dir=args.config, pid_file=args.pid_file,
+                                  mqtt=mqtt))
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
@@ -219,6 +245,26 @@ def _simulation_flags(parser: argparse.ArgumentParser, duration: float, speed: f
     parser.add_argument("--start", metavar="ISO-TIME", help="simulated start (default Monday 2026-11-23 09:00)")
 
 
+def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("MQTT event bus (docs/MQTT.md)")
+    g.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish events to and take commands from this broker")
+    g.add_argument("--mqtt-client-id", default="router", metavar="ID", help="MQTT client id (default router)")
+    g.add_argument("--mqtt-user", metavar="NAME",
+                   help="broker username (or ROUTER_MQTT_USER); password from ROUTER_MQTT_PASSWORD")
+    g.add_argument("--mqtt-password-file", metavar="PATH", help="read the broker password from this file")
+    g.add_argument("--mqtt-prefix", default="router", metavar="PREFIX", help="topic prefix (default router)")
+    g.add_argument("--mqtt-qos", type=int, default=1, choices=(0, 1, 2), help="QoS of events and commands")
+    g.add_argument("--mqtt-tls", action="store_true", help="connect with TLS (default port 8883)")
+    g.add_argument("--mqtt-ca", metavar="PATH", help="CA bundle for the broker's certificate (implies TLS)")
+    g.add_argument("--mqtt-cert", metavar="PATH", help="client certificate (with --mqtt-key)")
+    g.add_argument("--mqtt-key", metavar="PATH", help="client certificate key")
+    g.add_argument("--mqtt-tls-insecure", action="store_true", help="do not check the broker's host name")
+    g.add_argument("--mqtt-buffer", type=int, default=10_000, metavar="N",
+                   help="events held while the broker is down, then dropped and counted (default 10000)")
+    g.add_argument("--mqtt-stats-interval", type=_positive, default=5.0, metavar="SECONDS",
+                   help="seconds between queue statistics (default 5)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="router", description="Skills-based call router for Asterisk.")
     parser.add_argument("--version", action="version", version=f"router {__version__}")
@@ -254,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-format", choices=("text", "json"), default="text",
                      help="logs on stderr, one line per event: key=value (text) or JSON")
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    _mqtt_flags(run)
     _simulation_flags(run, duration=600.0, speed=10.0)
     run.set_defaults(func=cmd_run)
 

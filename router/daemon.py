@@ -25,7 +25,7 @@ from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, Ru
 from router.core.engine import Engine
 from router.core.table import RoutingTable
 from router.state import AgentStateFile
-from router.stats import Tally
+from router.stats import QueueTally, Tally
 
 log = logging.getLogger("router")
 
@@ -72,6 +72,9 @@ class Router:
         self.translators: dict[str, Translator] = {}
         self.events_handled = 0
         self._on_publish = on_publish or (lambda p, now: None)
+        #: More observers of published events (the MQTT bus); each is called
+        #: synchronously and must not block.
+        self.listeners: list[Callable[[Publish, float], None]] = []
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._call_pbx: dict[str, str] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -88,6 +91,9 @@ class Router:
         #: True once a graceful stop began: no new offers are sent.
         self.draining = False
         self.metrics = None  # router.metrics.Metrics, see attach_metrics
+        #: Applied to every table swapped in (reload or skill change): the
+        #: MQTT bus keeps supervisors' skill changes across reloads with it.
+        self.table_filter: Callable[[RoutingTable], RoutingTable] = lambda table: table
 
     def attach_metrics(self, metrics) -> None:
         """Feed `metrics` (router.metrics.Metrics) every Publish and every
@@ -138,7 +144,11 @@ class Router:
         see router.reload."""
         from router.reload import reload_router
 
-        ok = reload_router(self, config_dir)
+        return self.reload_done(reload_router(self, config_dir))
+
+    def reload_done(self, ok: bool) -> bool:
+        """Record a reload's outcome (SIGHUP, `router reload` or MQTT)."""
+        self.reload_ok = ok
         if self.metrics is not None:  # router_config_reload_success, router_config_info
             self.metrics.set_reload(ok, self.table.digest)
         return ok
@@ -163,6 +173,19 @@ class Router:
             transport = getattr(link.manager.protocol, "transport", None)
             if transport is not None:
                 transport.abort()
+
+    def replace_table(self, table: RoutingTable) -> None:
+        """Route by a new, validated table from now on (a reload or a
+        supervisor's skill change): agents and calls keep their state.
+        `table_filter` (the MQTT bus's skill overrides) applies to every one."""
+        table = self.table_filter(table)
+        self.table = table
+        self.tally.table = table
+        for name in table.queues:
+            self.tally.queues.setdefault(name, QueueTally())
+        for translator in self.translators.values():
+            translator.set_table(table)
+        self.feed(ev.ConfigReplaced(table))
 
     @property
     def connected(self) -> dict[str, bool]:
@@ -252,6 +275,11 @@ class Router:
             self._on_publish(c, now)
             if self.metrics is not None:
                 self.metrics.observe(c, now)
+            for listener in self.listeners:
+                try:
+                    listener(c, now)
+                except Exception:  # an observer's fault never stops routing
+                    log.exception("publish listener failed on %s", c.kind)
             if c.kind.startswith("call.") and c.kind[5:] in ("abandoned", "overflowed", "closed", "ended"):
                 self._call_pbx.pop(c.data.get("call"), None)
         elif isinstance(c, StartTimer):

@@ -21,8 +21,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from router.config import check_config
-from router.core.events import ConfigReplaced
-from router.stats import QueueTally
 
 if TYPE_CHECKING:
     from router.daemon import Router
@@ -53,13 +51,7 @@ def reload_router(router: "Router", config_dir: str) -> bool:
         router.reload_ok = False
         return False
     old = router.table
-    router.table = table
-    router.tally.table = table
-    for name in table.queues:
-        router.tally.queues.setdefault(name, QueueTally())
-    for translator in router.translators.values():
-        translator.set_table(table)
-    router.feed(ConfigReplaced(table))
+    router.replace_table(table)
     router.reload_ok = True
     log.info("%s: configuration reloaded (digest %s -> %s): %d agents, %d queues, %d rules",
              config_dir, old.digest[:12], table.digest[:12], len(table.agents), len(table.queues),

@@ -66,9 +66,24 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             pass
 
 
+def _start_bus(router: Router, mqtt, config_path: str | None):
+    """The MQTT bus on this router, or None without --mqtt."""
+    if mqtt is None:
+        return None
+    from functools import partial
+
+    from router.config import check_config
+    from router.mqtt import MqttBus
+
+    bus = MqttBus(router, mqtt, load_config=partial(check_config, config_path) if config_path else None)
+    bus.start()
+    return bus
+
+
 async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInfo, quiet: bool = False,
                      out=None, state_file: str | None = None, config_dir: str | None = None,
-                     pid_file: str | None = None, http: tuple[str, int] | None = None) -> int:
+                     pid_file: str | None = None, http: tuple[str, int] | None = None,
+                     mqtt=None) -> int:
     """Route calls on real Asterisk servers until SIGINT/SIGTERM (graceful
     stop, see router/reload.py); SIGHUP reloads `config_dir`."""
     from router import ops
@@ -84,12 +99,16 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
     ops.install_signals(stop, (lambda: router.reload(config_dir)) if config_dir else None)
     if pid_file:
         ops.write_pid_file(pid_file)
+    bus = None
     try:
         await router.start()
+        bus = _start_bus(router, mqtt, config_dir)
         log.info("router running: %d pbx(s), config digest %s", len(pbxs), table.digest[:12])
         await stop.wait()
         log.info("stopping (signal): draining")
         await router.drain(ops.drain_timeout(router.table))
+        if bus is not None:
+            await bus.stop()
         await router.stop()
     finally:
         ops.remove_signals()
@@ -103,7 +122,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
 
 async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, duration: float, speed: float,
                         seed: int, calls_per_hour: float, quiet: bool = False, out=None,
-                        http: tuple[str, int] | None = None, config_dir: str | None = None) -> int:
+                        http: tuple[str, int] | None = None, config_dir: str | None = None, mqtt=None) -> int:
     """Route a simulated contact centre, printed live."""
     from router.sim.pbx import PbxSimulator
 
@@ -123,6 +142,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
         from router.ops import install_signals
         install_signals(stop, lambda: router.reload(config_dir))
     await router.start()
+    bus = _start_bus(router, mqtt, config_dir)
     try:
         loop = asyncio.get_running_loop()
         end = loop.time() + duration / speed
@@ -134,10 +154,14 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
             now = clock.now()
             stamp = f"{datetime.fromtimestamp(now, tz):%H:%M:%S}"
             link = "up" if all(router.connected.values()) else "DOWN"
-            print(f"{stamp}  ---- AMI {link}, {router.events_handled} events", file=out, flush=True)
+            bus_line = "" if bus is None else (f", MQTT {'up' if bus.connected else 'DOWN'} "
+                                               f"({bus.published} sent, {bus.dropped} dropped)")
+            print(f"{stamp}  ---- AMI {link}, {router.events_handled} events{bus_line}", file=out, flush=True)
             for line in summary_lines(router.engine, router.tally, now):
                 print(f"{stamp}  {line}", file=out, flush=True)
     finally:
+        if bus is not None:
+            await bus.stop()
         await router.stop()
         await pbx.stop()
         if metrics is not None:

@@ -74,6 +74,9 @@ step_st = st.one_of(
     st.tuples(st.just("spurious_timer"), st.sampled_from(["step", "ring", "wrapup", "bogus"]),
               st.sampled_from(CALLS + AGENTS)),
     st.tuples(st.just("reload"), st.integers(0, 1)),
+    # A supervisor (over MQTT) moves a call or sets its priority.
+    st.tuples(st.just("move"), st.sampled_from(CALLS), st.sampled_from(["sales", "general", "vip", "nope"])),
+    st.tuples(st.just("priority"), st.sampled_from(CALLS), st.integers(0, 100)),
     # The AMI link: while it is down the engine hears nothing and its rings
     # and cancels never reach the PBX; a snapshot of the PBX's truth comes
     # some time after the link is back.
@@ -236,6 +239,10 @@ class World:
             self.feed(ev.TimerFired(action[1], action[2]))
         elif kind == "reload":
             self.feed(ev.ConfigReplaced(TABLES[action[1]]))
+        elif kind == "move":
+            self.feed(ev.CallMove(action[1], action[2]))
+        elif kind == "priority":
+            self.feed(ev.CallPriority(action[1], action[2]))
 
     def _pbx_forgets(self, call: str) -> None:
         self.arrivals.pop(call, None)

@@ -155,11 +155,12 @@ class AgentOps:
         for call in self.line():
             self._line_remove(call)
             rule = classify(table, call.info, call.arrived)
-            if call.hops == 0 or call.queue not in table.queues:
+            if (call.hops == 0 and not call.moved) or call.queue not in table.queues:
                 call.queue, call.steps = rule.queue, rule.steps
-            else:  # moved by an action: stays where the action sent it
+            else:  # moved by an action or a supervisor: stays where it was sent
                 call.steps = merge_skills(table.queues[call.queue].steps, rule.skills)
-            call.rule, call.priority = rule, rule.priority
+            call.rule = rule
+            call.priority = rule.priority if call.pinned_priority is None else call.pinned_priority
             call.step = min(call.step, len(call.steps) - 1)
             self._line_add(call)
         for rec in list(self.agents.values()):

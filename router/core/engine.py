@@ -335,6 +335,45 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
         call.status, call.agent = CallStatus.WAITING, None
         self._apply_step(call)
 
+    # ----------------------------------------------------- supervisor events
+    def _waiting_call(self, e) -> CallRec | None:
+        call = self.calls.get(e.call_id)
+        if call is None:
+            self._ignored(e, "unknown call")
+        elif call.status is CallStatus.CONNECTED:
+            self._ignored(e, "call already answered")
+            call = None
+        return call
+
+    def _on_move(self, e: ev.CallMove) -> None:
+        call = self._waiting_call(e)
+        if call is None:
+            return
+        if e.queue not in self.table.queues:
+            return self._ignored(e, "unknown queue")
+        if call.status is CallStatus.RINGING:
+            rec = self.agents[call.agent]
+            rec.call = None
+            self._emit(CancelRing(call.id, rec.id))
+            self._emit(CancelTimer("ring", call.id))
+            call.status, call.agent = CallStatus.WAITING, None
+            self._release(rec, keep_idle=True)
+        self._line_remove(call)
+        self._emit(CancelTimer("step", call.id))
+        self._publish("call.moved", call=call.id, source=call.queue, to=e.queue, reason="supervisor")
+        call.moved = True
+        call.steps = merge_skills(self.table.queues[e.queue].steps, call.rule.skills)
+        self._enter_queue(call, e.queue, since=self._now)
+
+    def _on_priority(self, e: ev.CallPriority) -> None:
+        call = self._waiting_call(e)
+        if call is None:
+            return
+        self._line_remove(call)
+        call.pinned_priority = call.priority = e.priority
+        self._line_add(call)
+        self._publish("call.priority", call=call.id, queue=call.queue, priority=e.priority)
+
     _HANDLERS = {
         ev.CallWaiting: _on_waiting,
         ev.CallLeft: _on_left,
@@ -350,4 +389,6 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
         ev.AgentDevice: AgentOps._on_device,
         ev.ConfigReplaced: AgentOps._on_config,
         ev.PbxSnapshot: ResyncOps._on_snapshot,
+        ev.CallMove: _on_move,
+        ev.CallPriority: _on_priority,
     }

@@ -115,6 +115,26 @@ class PbxSnapshot:
 
 
 @dataclass(frozen=True)
+class CallMove:
+    """A supervisor moves a call not yet answered to another queue. It keeps
+    its place in line (arrival) and its rule's extra skills; escalation
+    starts again in the new queue, whose closed/full checks do not apply (a
+    person decided). A ringing offer is withdrawn first."""
+
+    call_id: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class CallPriority:
+    """A supervisor sets a call's priority (higher is served first). It
+    sticks through config reloads, unlike a rule's priority."""
+
+    call_id: str
+    priority: int
+
+
+@dataclass(frozen=True)
 class TimerFired:
     """A StartTimer came due. kind and ref are those of the StartTimer."""
 
@@ -132,4 +152,5 @@ class ConfigReplaced:
 Event = (
     CallWaiting | CallLeft | AgentOffered | AgentAnswered | AgentNoAnswer | CallEnded
     | AgentLogin | AgentLogout | AgentPause | AgentUnpause | AgentDevice | PbxSnapshot | TimerFired | ConfigReplaced
+    | CallMove | CallPriority
 )

@@ -52,6 +52,8 @@ class CallRec:
     hops: int = 0  # queue-to-queue moves, a guard against loops
     line_key: tuple[float, float, int] = (0.0, 0.0, 0)  # set by the engine on entering the line
     answered_at: float | None = None  # when an agent answered (for handle time)
+    pinned_priority: int | None = None  # set by a supervisor; survives reloads
+    moved: bool = False  # put in its queue by a supervisor; survives reloads
 
     @property
     def order(self) -> tuple[float, float, int]:
