@@ -3,3 +3,21 @@ import sys
 
 # Core tests build tables with tests/tables.py.
 sys.path.insert(0, os.path.dirname(__file__))
+
+import logging
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _restore_router_logging():
+    """`router run` (called in-process by CLI tests) sets up the router's
+    and panoramisk's loggers; put them back so that later tests' caplog
+    sees every level again."""
+    saved = {name: (logging.getLogger(name).level, list(logging.getLogger(name).handlers))
+             for name in ("router", "panoramisk")}
+    yield
+    for name, (level, handlers) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.handlers = handlers

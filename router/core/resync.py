@@ -112,9 +112,13 @@ class ResyncOps:
         else:
             self._release(rec, keep_idle=True)
 
-    def _claimable(self, agent_id: str, call: CallRec | None) -> bool:
+    def _claimable(self, agent_id: str, call: CallRec | None, talking: bool = False) -> bool:
+        """May `agent_id` be given `call`? An agent removed from the config
+        by a reload may still be found talking (the PBX is the truth): the
+        call is theirs until it ends, then they log out (agents.py)."""
         rec = self.agents.get(agent_id)
-        return rec is not None and agent_id in self.table.agents and rec.call in (None, call and call.id)
+        known = agent_id in self.table.agents or (talking and rec is not None)
+        return rec is not None and known and rec.call in (None, call and call.id)
 
     def _become_talking(self, call: CallRec, agent_id: str) -> None:
         if call.status is not CallStatus.WAITING and call.agent == agent_id:
@@ -124,12 +128,14 @@ class ResyncOps:
         answered = call.status is CallStatus.CONNECTED  # its outcome is already out
         if call.status is not CallStatus.WAITING:
             self._free_agent_of(call)
-        if not self._claimable(agent_id, call):
+        if not self._claimable(agent_id, call, talking=True):
             return self._publish("router.ignored", event="PbxSnapshot",
                                  why=f"{call.id} talks with {agent_id}, who holds another call")
         rec = self.agents[agent_id]
         call.status, call.agent, rec.call = CallStatus.RINGING, agent_id, call.id
         self._connect(call, rec, announce=not answered)
+        if agent_id not in self.table.agents:
+            rec.pending = (AgentStatus.LOGGED_OUT, "removed from config")
 
     def _become_ringing(self, call: CallRec, agents: list[str]) -> None:
         keep = call.agent if call.status is CallStatus.RINGING and call.agent in agents else None
