@@ -219,6 +219,9 @@ def test_action_step_ends_the_wait_with_max_wait_and_call_overflowed():
         CancelTimer("step", "c1"),
         Publish("call.overflowed", {"call": "c1", "queue": "sales", "wait": 90.0,
                                     "reason": "max-wait", "action": "callback"}),
+        # No caller number: the callback cannot be made, and says so at once.
+        Publish("callback.failed", {"call": "cb-c1", "origin": "c1", "queue": "sales",
+                                    "reason": "no-number", "attempts": 0}),
     ]
     assert "c1" not in engine.calls
     assert engine.line() == [] and engine.waiting_in("sales") == 0

@@ -154,6 +154,11 @@ class AgentOps:
         # new rules, never by the old table's steps or queues.
         for call in self.line():
             self._line_remove(call)
+            if call.callback:
+                self._callback_requeued_by_reload(call)
+                call.step = min(call.step, len(call.steps) - 1)
+                self._line_add(call)
+                continue
             rule = classify(table, call.info, call.arrived)
             if (call.hops == 0 and not call.moved) or call.queue not in table.queues:
                 call.queue, call.steps = rule.queue, rule.steps

@@ -23,6 +23,7 @@ class RingAgent:
     queue: str
     caller_num: str = ""
     caller_name: str = ""
+    dial: str = ""  # a callback: once the agent answers, dial this number
 
 
 @dataclass(frozen=True)

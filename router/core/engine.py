@@ -28,6 +28,7 @@ import bisect
 
 from router.core import events as ev
 from router.core.agents import AgentOps
+from router.core.callbacks import CallbackOps
 from router.core.enforce import EnforceOps
 from router.core.resync import ResyncOps
 from router.core.sla import SlaBook
@@ -56,7 +57,7 @@ MIN_RETRY = 1.0
 MAX_HOPS = 8
 
 
-class Engine(AgentOps, ResyncOps, EnforceOps):
+class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
     """Owns the calls and agents of one routing table. Not thread-safe: feed
     it events one at a time, in order."""
 
@@ -74,6 +75,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
         # Service level per queue, fed with every outcome; enforcement reads it.
         self.sla = SlaBook(table, short_abandon=table.settings.enforcement.short_abandon)
         self.protected: set[str] = set()  # queues under target (enforce.py rule 3)
+        self.parked: dict[str, CallRec] = {}  # callbacks between attempts (callbacks.py)
         self._check_at: float | None = None  # when the enforcement check is due
 
     # ------------------------------------------------------------------ API
@@ -111,12 +113,14 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
     def _line_add(self, call: CallRec) -> None:
         call.line_key = self._line_key(call)
         bisect.insort(self._line, (call.line_key, call.id))
-        self._in_queue[call.queue] = self._in_queue.get(call.queue, 0) + 1
+        if not call.callback:  # max_waiting counts callers on hold, not callbacks
+            self._in_queue[call.queue] = self._in_queue.get(call.queue, 0) + 1
 
     def _line_remove(self, call: CallRec) -> None:
         i = bisect.bisect_left(self._line, (call.line_key, call.id))
         del self._line[i]
-        self._in_queue[call.queue] -= 1
+        if not call.callback:
+            self._in_queue[call.queue] -= 1
 
     # ---------------------------------------------------------- call events
     def _on_waiting(self, e: ev.CallWaiting) -> None:
@@ -186,6 +190,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
         self._emit(RunAction(call.id, action, reason, call.queue))
         self._finish(call, "closed" if reason == "closed" else "overflowed",
                      reason=reason, action=action.describe())
+        if action.kind == "callback":
+            self._promise(call)
 
     def _finish(self, call: CallRec, outcome: str, **data) -> None:
         """Remove a call that is out of the line from routing, with its outcome."""
@@ -205,6 +211,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
             return self._ignored(e, "unknown call")
         if call.status is CallStatus.CONNECTED:
             return self._end(call)
+        if call.callback:  # no caller holds for a callback: only its agent leg can end
+            return self._ignored(e, "callback not in progress")
         if call.status is CallStatus.RINGING:
             rec = self.agents[call.agent]
             self._emit(CancelRing(call.id, rec.id))
@@ -217,7 +225,10 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
     def _end(self, call: CallRec) -> None:
         self.calls.pop(call.id)
         rec = self.agents[call.agent]
-        self._publish("call.ended", call=call.id, queue=call.queue, agent=rec.id)
+        if call.callback:
+            self._callback_over(call, rec.id)
+        else:
+            self._publish("call.ended", call=call.id, queue=call.queue, agent=rec.id)
         rec.call = None
         config = self.table.agents.get(rec.id)
         queue = self.table.queues.get(call.queue)
@@ -252,7 +263,10 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
         rec.misses = 0
         self._set(rec, AgentStatus.ON_CALL)
         self._emit(CancelTimer("step", call.id))
-        if announce:
+        if call.callback:
+            if announce:
+                self._placed(call, rec.id)
+        elif announce:
             call.answered_at = self._now
             self.sla.answered(call.queue, self._now - call.arrived, self._now)
             self._publish("call.answered", call=call.id, queue=call.queue, agent=rec.id,
@@ -284,6 +298,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
             return self._rest_over(e)
         if e.kind == "sla":
             return self._on_check()
+        if e.kind == "callback":
+            return self._retry_due(e.ref)
         call = self.calls.get(e.ref)
         if call is None or call.status is CallStatus.CONNECTED:
             return
@@ -323,7 +339,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
         self._last_rr[call.queue] = rec.id
         self._set(rec, AgentStatus.RESERVED)
         self._emit(RingAgent(call.id, rec.id, config.endpoint, queue.ring_timeout, queue.name,
-                             call.info.caller_num, call.info.caller_name))
+                             call.info.caller_num, call.info.caller_name,
+                             dial=call.info.caller_num if call.callback else ""))
         call.ring_until = self._now + queue.ring_timeout + RING_GRACE
         self._emit(StartTimer("ring", call.id, call.ring_until))
         self._publish("call.offered", call=call.id, queue=call.queue, agent=rec.id, offer=call.offers)
@@ -391,4 +408,6 @@ class Engine(AgentOps, ResyncOps, EnforceOps):
         ev.PbxSnapshot: ResyncOps._on_snapshot,
         ev.CallMove: _on_move,
         ev.CallPriority: _on_priority,
+        ev.CallbackPromised: CallbackOps._on_promised,
+        ev.CallbackResult: CallbackOps._on_result,
     }

@@ -135,6 +135,34 @@ class CallPriority:
 
 
 @dataclass(frozen=True)
+class CallbackPromised:
+    """A callback the router owes: the engine places it (rings an agent,
+    who then dials `number`) when the line reaches its place. Raised by the
+    engine itself when a call leaves by a `callback` action; fed from the
+    state file after a restart (`attempts` so far), so none is forgotten."""
+
+    call_id: str  # the callback's own id ("cb-" + the call's)
+    number: str
+    queue: str
+    priority: int
+    arrived: float  # the caller's original arrival: the place in line
+    attempts: int = 0
+    caller_name: str = ""
+    dnis: str = ""
+    pbx: str = ""
+    origin: str = ""  # the call it was promised on
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    """How the agent's dial to the customer ended (Asterisk's DIALSTATUS:
+    ANSWER, NOANSWER, BUSY, CONGESTION, CHANUNAVAIL, CANCEL)."""
+
+    call_id: str
+    status: str
+
+
+@dataclass(frozen=True)
 class TimerFired:
     """A StartTimer came due. kind and ref are those of the StartTimer."""
 

@@ -46,7 +46,9 @@ class ResyncOps:
         done: set[str] = set()
         for call in [c for c in self.calls.values() if c.info.pbx == e.pbx]:
             done.add(call.id)
-            if call.id in talking:
+            if call.callback:
+                self._resync_callback(call, talking.get(call.id), rings.get(call.id, []))
+            elif call.id in talking:
                 self._become_talking(call, talking[call.id])
             elif call.id in rings and call.id in holding:
                 self._become_ringing(call, rings[call.id])
@@ -81,6 +83,20 @@ class ResyncOps:
             elif call is None:
                 for agent_id in agents:  # a leg for a caller the PBX no longer holds
                     self._emit(CancelRing(call_id, agent_id))
+
+    def _resync_callback(self, call: CallRec, talking: str | None, ringing: list[str]) -> None:
+        """A callback has no caller on hold: only its agent leg is on the PBX
+        (listed as ringing while it is up but still dialing the customer)."""
+        if call.status is CallStatus.CONNECTED and call.agent in (talking, *ringing):
+            return
+        if talking is not None:
+            return self._become_talking(call, talking)
+        if ringing:
+            return self._become_ringing(call, ringing)
+        if call.status is CallStatus.CONNECTED:
+            self._end(call)  # the leg ended while we were away
+        elif call.status is CallStatus.RINGING:
+            self._missed(call, "failed")
 
     def _adopt_conversation(self, info: ev.CallWaiting, agent_id: str) -> None:
         """Take on a call already talking with `agent_id`, so that the agent

@@ -54,6 +54,9 @@ class CallRec:
     answered_at: float | None = None  # when an agent answered (for handle time)
     pinned_priority: int | None = None  # set by a supervisor; survives reloads
     moved: bool = False  # put in its queue by a supervisor; survives reloads
+    callback: bool = False  # a promised callback (callbacks.py), not a caller on hold
+    attempts: int = 0  # callbacks: dials to the customer that failed so far
+    result: str = ""  # callbacks: DIALSTATUS of the current attempt
 
     @property
     def order(self) -> tuple[float, float, int]:

@@ -1,0 +1,131 @@
+"""Callbacks that keep the caller's place, as part of the engine.
+
+Rules:
+
+1. A call that leaves by a `callback` action (at max wait, early on the
+   estimated wait, when closed or full) gets a callback record, id
+   "cb-<call id>", in the line at the caller's own place (its arrival, its
+   queue's deadline): the router places it when an agent frees at that
+   place, before callers who arrived later, after those who came earlier.
+   The call itself ends as overflowed (a callback is not an answer within
+   the threshold). A caller without a number cannot be called back: that
+   is published as `callback.failed` at once, so a person sees it.
+2. Placing it: the agent is rung (`RingAgent` with `dial`); when they
+   answer, the dialplan dials the customer and reports the dial's result
+   (`CallbackResult`) before the agent leg ends. The callback's escalation
+   goes on from where the call's was, without its final action (a callback
+   never ends in another callback).
+3. Outcome, when the agent leg ends: customer answered (or no result came:
+   the agent was on the line, so it counts as made) → `callback.done`; else
+   the attempt failed: after `RETRY_AFTER` seconds the callback is back in
+   line at its place, up to `ATTEMPTS` attempts, then `callback.failed`
+   (a person must take it from there). An agent who does not answer the
+   ring is a missed offer, as for any call: no attempt is used up.
+4. Every step is published (`callback.promised`, `.placed`, `.retry`,
+   `.done`, `.failed`) with the data to rebuild the record: the daemon keeps
+   the open ones in its state file and feeds them back as
+   `CallbackPromised` after a restart. A promised callback is never
+   forgotten, only done or reported failed.
+"""
+
+from __future__ import annotations
+
+from router.core import events as ev
+from router.core.commands import StartTimer
+from router.core.state import CallRec, CallStatus
+from router.core.table import Step, merge_skills
+
+#: Dials to the customer before the callback is reported failed.
+ATTEMPTS = 3
+#: Seconds between a failed attempt and the next.
+RETRY_AFTER = 300.0
+#: The dial result that means the customer answered.
+ANSWERED = "ANSWER"
+
+
+def callback_steps(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """The escalation of a callback: the call's, without final actions."""
+    kept = tuple(s for s in steps if s.action is None)
+    return kept or steps[:1]
+
+
+class CallbackOps:
+    """Mixin of Engine: promising, placing and finishing callbacks."""
+
+    def _promise(self, call: CallRec) -> None:
+        """Rule 1: the call is leaving by a callback action."""
+        number = "".join(ch for ch in call.info.caller_num if ch.isdigit() or ch == "+")
+        cb_id = f"cb-{call.id}"
+        if not number:
+            return self._publish("callback.failed", call=cb_id, origin=call.id, queue=call.queue,
+                                 reason="no-number", attempts=0)
+        self._on_promised(ev.CallbackPromised(
+            cb_id, number, call.queue, call.priority, call.arrived, caller_name=call.info.caller_name,
+            dnis=call.info.dnis, pbx=call.info.pbx, origin=call.id))
+
+    def _on_promised(self, e: ev.CallbackPromised) -> None:
+        if e.call_id in self.calls or e.call_id in self.parked:
+            return self._ignored(e, "callback already known")
+        queue = e.queue if e.queue in self.table.queues else self.table.default.queue
+        rule = self.table.default
+        self._seq += 1
+        info = ev.CallWaiting(e.call_id, dnis=e.dnis, caller_num=e.number, caller_name=e.caller_name, pbx=e.pbx)
+        call = CallRec(id=e.call_id, info=info, rule=rule, queue=queue, priority=e.priority,
+                       arrived=e.arrived, entered=e.arrived, seq=self._seq,
+                       steps=callback_steps(self.table.queues[queue].steps), callback=True,
+                       attempts=e.attempts, moved=True, pinned_priority=e.priority)
+        self._publish("callback.promised", call=call.id, origin=e.origin, queue=queue, number=e.number,
+                      caller_name=e.caller_name, priority=e.priority, arrived=e.arrived,
+                      attempts=e.attempts, dnis=e.dnis, pbx=e.pbx)
+        self._requeue_callback(call)
+
+    def _requeue_callback(self, call: CallRec) -> None:
+        self.parked.pop(call.id, None)
+        if call.queue not in self.table.queues:  # removed by a reload while parked
+            self._callback_requeued_by_reload(call)
+        self.calls[call.id] = call
+        call.status, call.agent, call.result = CallStatus.WAITING, None, ""
+        call.step = 0
+        self._line_add(call)
+        self._apply_step(call)
+
+    def _on_result(self, e: ev.CallbackResult) -> None:
+        call = self.calls.get(e.call_id)
+        if call is None or not call.callback or call.status is not CallStatus.CONNECTED:
+            return self._ignored(e, "no callback in progress")
+        call.result = e.status.upper()
+
+    def _placed(self, call: CallRec, agent_id: str) -> None:
+        """Rule 2: the agent answered; the dialplan now dials the customer."""
+        self._publish("callback.placed", call=call.id, queue=call.queue, agent=agent_id,
+                      attempt=call.attempts + 1, number=call.info.caller_num)
+
+    def _callback_over(self, call: CallRec, agent_id: str) -> None:
+        """Rule 3: the agent leg ended (the agent's wrap-up is the caller's
+        business, `_end`)."""
+        if call.result in ("", ANSWERED):
+            return self._publish("callback.done", call=call.id, queue=call.queue, agent=agent_id,
+                                 attempts=call.attempts + 1, result=call.result or "unknown")
+        call.attempts += 1
+        if call.attempts >= ATTEMPTS:
+            return self._publish("callback.failed", call=call.id, queue=call.queue, reason=call.result.lower(),
+                                 attempts=call.attempts)
+        self.parked[call.id] = call
+        again = self._now + RETRY_AFTER
+        self._publish("callback.retry", call=call.id, queue=call.queue, reason=call.result.lower(),
+                      attempts=call.attempts, at=again)
+        self._emit(StartTimer("callback", call.id, again))
+
+    def _retry_due(self, ref: str) -> None:
+        call = self.parked.get(ref)
+        if call is not None:
+            self._requeue_callback(call)
+
+    def _callback_requeued_by_reload(self, call: CallRec) -> None:
+        """A reload keeps a callback in its queue (or the default one if its
+        queue is gone) with that queue's new escalation, minus actions."""
+        table = self.table
+        if call.queue not in table.queues:
+            call.queue = table.default.queue
+        call.rule = table.default
+        call.steps = callback_steps(merge_skills(table.queues[call.queue].steps, ()))
