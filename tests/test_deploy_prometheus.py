@@ -34,7 +34,7 @@ def promtool(*args: str) -> str:
 
 
 def test_rules_pass_promtool_check():
-    assert "SUCCESS: 12 rules found" in promtool("check", "rules", "router.rules.yml")
+    assert "SUCCESS: 13 rules found" in promtool("check", "rules", "router.rules.yml")
 
 
 def test_example_prometheus_config_passes_promtool_check():

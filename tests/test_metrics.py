@@ -82,15 +82,16 @@ def test_enforcement_actions_and_callbacks_are_counted_and_pending_ones_tracked(
     m.observe(Publish("callback.promised", {"queue": "sales", "call": "c1"}), T0 - 600)
     m.observe(Publish("callback.promised", {"queue": "sales", "call": "c2"}), T0 - 60)
     m.observe(Publish("callback.placed", {"queue": "sales", "call": "c1"}), T0 - 30)
-    m.observe(Publish("callback.failed", {"queue": "sales", "call": "c1"}), T0 - 20)  # still owed
+    m.observe(Publish("callback.retry", {"queue": "sales", "call": "c1"}), T0 - 20)  # still owed
     m.observe(Publish("callback.done", {"queue": "sales", "call": "c2"}), T0 - 10)
     assert value(m, "router_callbacks_total", queue="sales", state="promised") == 2
     assert value(m, "router_callbacks_total", queue="sales", state="done") == 1
-    assert value(m, "router_callbacks_total", queue="sales", state="failed") == 1
+    assert value(m, "router_callbacks_total", queue="sales", state="retry") == 1
     assert value(m, "router_callbacks_pending", queue="sales") == 1
     assert value(m, "router_callbacks_oldest_pending_seconds", queue="sales") == 600
     assert value(m, "router_callbacks_pending", queue="vip") == 0
-    m.observe(Publish("callback.done", {"queue": "sales", "call": "c1"}), T0)
+    m.observe(Publish("callback.failed", {"queue": "sales", "call": "c1"}), T0)  # given up: not pending
+    assert value(m, "router_callbacks_total", queue="sales", state="failed") == 1
     assert value(m, "router_callbacks_pending", queue="sales") == 0
     assert value(m, "router_callbacks_oldest_pending_seconds", queue="sales") == 0
 

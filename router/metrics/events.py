@@ -22,7 +22,7 @@ LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0
 #: Outcome words of call.<outcome> that end a call's time in routing.
 OUTCOMES = ("answered", "abandoned", "overflowed", "closed")
 #: Callback states published by enforcement as callback.<state>.
-CALLBACK_STATES = ("promised", "placed", "done", "failed")
+CALLBACK_STATES = ("promised", "placed", "retry", "done", "failed")
 #: Callbacks remembered as pending at most (a forgotten-callback storm must
 #: not grow memory without bound; the oldest ones stay, they matter most).
 MAX_PENDING = 10_000
@@ -66,7 +66,7 @@ class EventMetrics:
                                "unknown)", registry=r)
         self.enforcement = Counter("router_enforcement_actions", "Service-level enforcement actions",
                                    ["queue", "action", "reason"], registry=r)
-        self.callbacks = Counter("router_callbacks", "Callbacks by state (promised, placed, done, failed)",
+        self.callbacks = Counter("router_callbacks", "Callbacks by state (promised, placed, retry, done, failed)",
                                  ["queue", "state"], registry=r)
         self.latency = Histogram("router_decision_latency_seconds", "From an event reaching the router to "
                                  "the commands it caused being issued", buckets=LATENCY_BUCKETS, registry=r)
@@ -122,7 +122,7 @@ class EventMetrics:
                 key = f"#{self._anon}"
             if len(self.pending) < MAX_PENDING:
                 self.pending.setdefault(str(key), (queue, now))
-        elif state == "done":  # a failed attempt stays pending: someone must still call back
+        elif state in ("done", "failed"):  # a retry stays pending; failed is final (its own alert)
             if key is not None and str(key) in self.pending:
                 del self.pending[str(key)]
             else:  # no id to match: the oldest promise of that queue is the one kept

@@ -149,6 +149,8 @@ class MqttBus:
         if kind == "agent.state":
             self._agent_state(p.data["agent"], now)
             return
+        if kind.startswith("callback."):
+            return self._callback(kind[9:], p.data, now)
         if not kind.startswith("call."):
             return
         name = kind[5:]
@@ -174,12 +176,17 @@ class MqttBus:
         agent = data.get("agent")
         if agent and name in AGENT_CALL_EVENTS:
             self._queue_event(self.topics.agent_call(agent), payload(kind, now, data))
-        action = str(data.get("action", ""))
-        if name in ("overflowed", "closed") and action.startswith("callback"):
-            self._queue_event(self.topics.call("callback"), payload(
-                "call.callback", now, {"call": data["call"], "queue": data.get("queue"), "state": "promised",
-                                       "reason": data.get("reason"), "caller_num": caller[0],
-                                       "caller_name": caller[1]}))
+
+    def _callback(self, state: str, data, now: float) -> None:
+        """callback.<state> from the engine (promised, placed, retry, done,
+        failed) as one `call.callback` event; the record's own fields go
+        along (number, agent, attempts, reason...)."""
+        body = dict(data)
+        body.update(state=state, reason=data.get("reason"), caller_num=data.get("number", ""),
+                    caller_name=data.get("caller_name", ""))
+        self._queue_event(self.topics.call("callback"), payload("call.callback", now, body))
+        if data.get("agent") and state == "placed":
+            self._queue_event(self.topics.agent_call(data["agent"]), payload("call.callback", now, body))
 
     def _agent_state(self, agent: str, now: float) -> None:
         rec = self.router.engine.agents.get(agent)
