@@ -122,6 +122,18 @@ class Router:
         if self._state.dirty and self._save_handle is None:
             self._save_handle = asyncio.get_running_loop().call_later(SAVE_DELAY, self._save_now)
 
+    def _callback_changed(self, state: str, data) -> None:
+        """Keep open callbacks in the state file, and ring their agents on
+        the PBX their call came from."""
+        if state == "promised" and data.get("pbx") in self.links:
+            self._call_pbx[data["call"]] = data["pbx"]
+        elif state in ("done", "failed"):
+            self._call_pbx.pop(data.get("call"), None)
+        if self._state is not None:
+            self._state.record_callback(state, data)
+            if self._state.dirty and self._save_handle is None:
+                self._save_handle = asyncio.get_running_loop().call_later(SAVE_DELAY, self._save_now)
+
     def _save_now(self) -> None:
         self._save_handle = None
         self._state.save()
@@ -272,6 +284,8 @@ class Router:
             self.tally.observe(c)
             if self._state is not None and c.kind == "agent.state":
                 self._state_changed(c.data["agent"], c.data["state"], c.data["reason"])
+            if c.kind.startswith("callback."):
+                self._callback_changed(c.kind[9:], c.data)
             self._on_publish(c, now)
             if self.metrics is not None:
                 self.metrics.observe(c, now)

@@ -1,6 +1,8 @@
-"""Agents' login and pause state, kept in a small JSON file so that a
-restarted router knows who was logged in (the PBX only reports the feature
-codes when they are dialled). Everything else is rebuilt from the PBX.
+"""Agents' login and pause state, and the callbacks the router owes, kept
+in a small JSON file so that a restarted router knows who was logged in
+(the PBX only reports the feature codes when they are dialled) and whom it
+promised to call back (the PBX knows nothing of that). Everything else is
+rebuilt from the PBX.
 
 Written atomically (temp file + rename) at most once per `every` seconds,
 and at stop; a missing or unreadable file means "nobody logged in", with a
@@ -29,6 +31,7 @@ class AgentStateFile:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self.states: dict[str, tuple[str, str]] = {}
+        self.callbacks: dict[str, dict] = {}  # callback id -> its callback.promised data
         self.dirty = False
 
     def load(self) -> list:
@@ -49,7 +52,36 @@ class AgentStateFile:
                 out.append(ev.AgentLogin(agent))
                 if state == "paused" and reason not in TRANSIENT_REASONS:
                     out.append(ev.AgentPause(agent, reason))
-        return out
+        return out + self._load_callbacks(data.get("callbacks", {}))
+
+    def _load_callbacks(self, saved) -> list:
+        out = []
+        for cb_id, d in (saved.items() if isinstance(saved, dict) else ()):
+            try:
+                out.append(ev.CallbackPromised(
+                    str(cb_id), str(d["number"]), str(d["queue"]), int(d["priority"]), float(d["arrived"]),
+                    attempts=int(d.get("attempts", 0)), caller_name=str(d.get("caller_name", "")),
+                    dnis=str(d.get("dnis", "")), pbx=str(d.get("pbx", "")), origin=str(d.get("origin", ""))))
+                self.callbacks[str(cb_id)] = dict(d)
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                # Never silently: this is a customer someone promised to call.
+                log.error("%s: saved callback %s is unreadable (%s): %r", self.path, cb_id, err, d)
+        return sorted(out, key=lambda e: e.arrived)
+
+    def record_callback(self, state: str, data) -> None:
+        """Follow callback.<state> publishes: open ones are kept."""
+        cb_id = str(data.get("call", ""))
+        if state == "promised":
+            self.callbacks[cb_id] = {k: data.get(k) for k in (
+                "number", "queue", "priority", "arrived", "attempts", "caller_name", "dnis", "pbx", "origin")}
+        elif state == "retry" and cb_id in self.callbacks:
+            self.callbacks[cb_id]["attempts"] = data.get("attempts", 0)
+        elif state in ("done", "failed"):
+            if self.callbacks.pop(cb_id, None) is None:
+                return
+        else:
+            return
+        self.dirty = True
 
     def record(self, agent: str, state: str, reason: str) -> None:
         if self.states.get(agent) != (state, reason):
@@ -60,8 +92,8 @@ class AgentStateFile:
         if not self.dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps({"version": 1, "agents": {a: list(s) for a, s in sorted(self.states.items())}},
-                             ensure_ascii=False, indent=1)
+        payload = json.dumps({"version": 1, "agents": {a: list(s) for a, s in sorted(self.states.items())},
+                              "callbacks": self.callbacks}, ensure_ascii=False, indent=1)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".agents-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -1,5 +1,7 @@
 """The agent state file: round trip, and bad files never crash the router."""
 
+import json
+
 from router.core import events as ev
 from router.state import AgentStateFile
 
@@ -40,3 +42,27 @@ def test_save_is_atomic_and_skips_when_nothing_changed(tmp_path):
     state.save()
     assert path.stat().st_mtime_ns == first
     assert [p.name for p in tmp_path.iterdir()] == ["agents.json"]  # no temp files left
+
+
+def test_open_callbacks_are_kept_and_come_back_as_promises(tmp_path, caplog):
+    from router.core import events as ev
+    from router.state import AgentStateFile
+
+    path = tmp_path / "state.json"
+    saved = AgentStateFile(path)
+    promise = {"call": "cb-1", "number": "13900001111", "queue": "vip", "priority": 60, "arrived": 1000.0,
+               "attempts": 0, "caller_name": "王五", "dnis": "4008002000", "pbx": "sim", "origin": "1"}
+    saved.record_callback("promised", promise)
+    saved.record_callback("promised", {**promise, "call": "cb-2", "arrived": 900.0})
+    saved.record_callback("retry", {"call": "cb-1", "attempts": 1})
+    saved.record_callback("done", {"call": "cb-2"})
+    saved.save()
+    loaded = AgentStateFile(path).load()
+    assert loaded == [ev.CallbackPromised("cb-1", "13900001111", "vip", 60, 1000.0, attempts=1,
+                                          caller_name="王五", dnis="4008002000", pbx="sim", origin="1")]
+    # An entry that cannot be read is reported, never dropped in silence.
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["callbacks"]["cb-3"] = {"number": "1"}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert len(AgentStateFile(path).load()) == 1
+    assert any("cb-3" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)

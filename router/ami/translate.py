@@ -25,6 +25,7 @@ from router.core.commands import CancelRing, RingAgent, RunAction
 from router.core.table import RoutingTable
 
 AGENT_CONTEXT = "router-agent"
+CALLBACK_CONTEXT = "router-callback"
 ACTION_CONTEXT = "router-action"
 MAX_VALUE = 256
 MAX_VARS = 32
@@ -131,6 +132,11 @@ class Translator:
             if command == "pause":
                 return [ev.AgentPause(agent, header(msg, "Reason") or "break")]
             return [{"login": ev.AgentLogin, "logout": ev.AgentLogout, "unpause": ev.AgentUnpause}[command](agent)]
+        if kind == "RouterCallbackResult":
+            call_id, status = header(msg, "Call"), header(msg, "Status")
+            if not call_id:
+                return self._ignore("RouterCallbackResult without Call")
+            return [ev.CallbackResult(call_id, status or "UNKNOWN")]
         return self._ignore(f"UserEvent {kind}")
 
     def _new_channel(self, msg: Mapping) -> list:
@@ -195,19 +201,22 @@ class Translator:
             del self.originates[next(iter(self.originates))]
         name = clean(cmd.caller_name, 80).replace('"', "'")
         number = clean(cmd.caller_num, 40).replace("<", "").replace(">", "")
+        variables = [f"ROUTER_CALLER={clean(self.calls.get(cmd.call_id, ''))}",
+                     f"ROUTER_CALL={clean(cmd.call_id)}", f"ROUTER_AGENT={clean(cmd.agent_id)}"]
+        if cmd.dial:  # a callback: router-callback dials this once the agent answers
+            variables.append("ROUTER_DIAL=" + "".join(ch for ch in cmd.dial if ch.isdigit() or ch == "+")[:32])
         return {
             "Action": "Originate",
             "ActionID": leg.leg_id,
             "Channel": clean(cmd.endpoint),
-            "Context": AGENT_CONTEXT,
+            "Context": CALLBACK_CONTEXT if cmd.dial else AGENT_CONTEXT,
             "Exten": clean(cmd.agent_id),
             "Priority": "1",
             "Timeout": str(int(cmd.timeout * 1000)),
             "Async": "true",
             "ChannelId": leg.leg_id,
             "CallerID": f'"{name}" <{number}>',
-            "Variable": [f"ROUTER_CALLER={clean(self.calls.get(cmd.call_id, ''))}",
-                         f"ROUTER_CALL={clean(cmd.call_id)}", f"ROUTER_AGENT={clean(cmd.agent_id)}"],
+            "Variable": variables,
         }
 
     def leg_for(self, call_id: str, agent_id: str) -> Leg | None:

@@ -13,6 +13,8 @@ up in events and listings), the rest is cosmetic:
       6 MusicOnHold(default,<hold limit>)     ← the caller waits here
       7 Queue(router-fallback)                ← hold limit reached (recorded as 'fallback')
     router-agent,<agent>    1 Bridge(${ROUTER_CALLER}), 2 Hangup()
+    router-callback,<agent> Dial(PJSIP/${ROUTER_DIAL}@trunk,30), Hangup(); the hangup
+                            handler raises UserEvent(RouterCallbackResult) (customers.py)
     router-action,voicemail|callback|transfer|hangup   (then the caller hangs up)
     router-features,*41..*44  UserEvent(RouterAgent,Agent: ..,Command: ..,Reason: ..)
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 TRUNK = "PJSIP/trunk"  # the device inbound calls arrive on
 ROUTER_IN = "router-in"
 ROUTER_AGENT = "router-agent"
+ROUTER_CALLBACK = "router-callback"
 ROUTER_ACTION = "router-action"
 ROUTER_FEATURES = "router-features"
 PHONE_CONTEXT = ROUTER_FEATURES
@@ -47,7 +50,7 @@ def exists(context: str, exten: str) -> bool:
     checks this before dialling: "Extension does not exist.")."""
     if not exten:
         return False
-    if context in (ROUTER_IN, ROUTER_AGENT):
+    if context in (ROUTER_IN, ROUTER_AGENT, ROUTER_CALLBACK):
         return True  # _X. patterns; agent ids may be any text here
     if context == ROUTER_ACTION:
         return exten in ACTIONS

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from router.sim.pbx import dialplan
 from router.sim.pbx.callers import Callers
 from router.sim.pbx.channels import DOWN, RINGING, UNKNOWN, UP, Channel
+from router.sim.pbx.customers import Customers
 from router.sim.pbx.phones import Phone, Phones
 from router.sim.pbx.world import Flow, World
 
@@ -80,6 +81,7 @@ class Legs(Flow):
         super().__init__(world)
         self.phones = phones
         self.callers = callers
+        self.customers = Customers(world)  # router-callback: the customers called back
         self._legs: dict[str, Originate] = {}  # uniqueid -> originate
 
     def originate(self, o: Originate) -> None:
@@ -160,6 +162,8 @@ class Legs(Flow):
             w.dialplan_hangup(chan)
         elif o.context == dialplan.ROUTER_AGENT:
             self._bridge_to_caller(o)
+        elif o.context == dialplan.ROUTER_CALLBACK:
+            self.customers.dial(chan, o.context, o.exten)
         else:
             w.anomaly(f"leg {chan.name} answered into {o.context},{o.exten}")
             w.run_app(chan, "Hangup", "", context=o.context, exten=o.exten, priority=o.priority)
@@ -214,6 +218,9 @@ class Legs(Flow):
         # Withdrawn while ringing (the router's CancelRing).
         o.reason = _CANCEL_REASON.get(cause, 0)
         self.world.hangup(chan, cause, request="SoftHangupRequest", request_cause=cause or 16)
+
+    def hanging_up(self, chan: Channel) -> None:
+        self.customers.leg_ending(chan)  # a callback leg reports its dial's result
 
     def ended(self, chan: Channel) -> None:
         # The OriginateResponse of a failed leg follows its Hangup event.

@@ -142,6 +142,11 @@ class PbxSimulator:
 
     # -- what happened
     @property
+    def callbacks(self):
+        """Every callback attempt the router placed (customers.Attempt)."""
+        return self.legs.customers.callbacks
+
+    @property
     def records(self) -> dict[str, CallRecord]:
         return self.world.records
 

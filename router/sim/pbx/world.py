@@ -127,6 +127,8 @@ class World:
             self.chan_event(request, chan, ("Cause", str(request_cause)))
         if chan.bridge is not None:
             self._leave(chan)
+        if chan.flow is not None:
+            chan.flow.hanging_up(chan)  # hangup handlers run before the Hangup event
         chan.alive = False
         chan.cancel_timers()
         self.chan_event("Hangup", chan, ("Cause", str(cause)), ("Cause-txt", cause_text(cause)))
@@ -227,6 +229,10 @@ class Flow:
         """The other side left the bridge: `Bridge()` returns and the
         dialplan goes on to `Hangup()`."""
         self.world.dialplan_hangup(chan)
+
+    def hanging_up(self, chan: Channel) -> None:
+        """Called as the channel hangs up, before its Hangup event (where
+        Asterisk runs a channel's hangup handlers)."""
 
     def ended(self, chan: Channel) -> None:
         """Called once the channel is gone."""
