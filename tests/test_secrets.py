@@ -76,3 +76,13 @@ def test_a_secret_logged_by_the_ami_library_is_masked(caplog):
     with caplog.at_level(logging.DEBUG, logger="router.ami"):
         log.error("Fail to send %r", {"Action": "Login", "Username": "router", "Secret": SECRET})
     assert caplog.records[-1].getMessage() == "Fail to send {'Action': 'Login', 'Username': 'router', 'Secret': '********'}"
+
+
+def test_a_short_secret_inside_a_longer_one_does_not_unmask_the_rest(caplog):
+    from router.ami.link import Link, log
+
+    for secret in ("secret", SECRET):  # the simulator's default secret is a part of SECRET
+        Link("pbx", "127.0.0.1", 5038, "router", secret, on_message=lambda link, m: None, on_up=lambda link: None)
+    with caplog.at_level(logging.DEBUG, logger="router.ami"):
+        log.error("Fail to send %r", {"Secret": SECRET})
+    assert caplog.records[-1].getMessage() == "Fail to send {'Secret': '********'}"

@@ -41,7 +41,9 @@ class _Redact(logging.Filter):
         if self.secrets:
             text = record.getMessage()
             if any(secret in text for secret in self.secrets):
-                for secret in self.secrets:
+                # Longest first: a shorter secret inside a longer one must not
+                # leave the rest of the longer one showing.
+                for secret in sorted(self.secrets, key=len, reverse=True):
                     text = text.replace(secret, "********")
                 record.msg, record.args = text, ()
         return True
