@@ -25,6 +25,12 @@ def describe(p: Publish) -> str | None:
         return f"moved   {d['call']} {d['source']} -> {d['to']} ({d['reason']})"
     if p.kind == "call.escalated":
         return f"escalate {d['call']} in {d['queue']} to step {d['step']} ({d['source']})"
+    if p.kind == "sla.action":
+        extra = " ".join(f"{k}={d[k]}" for k in ("call", "ewt", "step", "level", "target") if k in d)
+        return f"enforce {d['action']} {d['queue']} ({d['reason']}) {extra}".rstrip()
+    if p.kind.startswith("callback."):
+        extra = " ".join(f"{k}={d[k]}" for k in ("agent", "attempts", "reason", "result") if d.get(k) not in (None, ""))
+        return f"callback {p.kind[9:]} {d['call']} ({d.get('queue')}) {extra}".rstrip()
     if p.kind == "agent.state":
         reason = f" ({d['reason']})" if d["reason"] else ""
         return f"agent   {d['agent']} {d['state']}{reason}"

@@ -131,3 +131,14 @@ def test_console_script_version_and_check():
     assert version.stdout.strip() == "router 0.1.0"
     check = subprocess.run([str(script), "check", SAMPLE], capture_output=True, text=True)
     assert check.returncode == 0 and "OK:" in check.stdout
+
+
+def test_enforcement_and_callback_lines_name_action_and_reason():
+    from router.core.commands import Publish
+    from router.output import describe
+
+    assert describe(Publish("sla.action", {"queue": "sales", "action": "escalate", "reason": "ewt", "call": "c1",
+                                           "ewt": 40.0, "step": 1})) == \
+        "enforce escalate sales (ewt) call=c1 ewt=40.0 step=1"
+    assert describe(Publish("callback.retry", {"call": "cb-1", "queue": "vip", "reason": "noanswer",
+                                               "attempts": 1})) == "callback retry cb-1 (vip) attempts=1 reason=noanswer"

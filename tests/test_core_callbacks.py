@@ -84,7 +84,7 @@ def test_a_customer_who_does_not_answer_is_tried_again_then_reported():
         out = engine.handle(ev.CallEnded("cb-c1"), at + 31)
         if attempt < ATTEMPTS:
             assert published(out, "callback.retry") == [{"call": "cb-c1", "queue": "sales", "reason": "noanswer",
-                                                         "attempts": attempt, "at": at + 31 + RETRY_AFTER}]
+                                                         "attempts": attempt, "retry_at": at + 31 + RETRY_AFTER}]
             assert StartTimer("callback", "cb-c1", at + 31 + RETRY_AFTER) in out
             assert "cb-c1" not in engine.calls and "cb-c1" in engine.parked
             engine.handle(ev.TimerFired("callback", "cb-c1"), at + 31 + RETRY_AFTER)

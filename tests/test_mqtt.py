@@ -196,6 +196,7 @@ async def test_abandon_and_service_level_alert(broker):
             Listener(broker, "wallboard", ["router/call/#", "router/alert/#"]) as wall:
         call = centre.pbx.place_call(dnis="4008001000", caller_name="李雷")
         await until(lambda: wall.last("router/call/waiting"))
+        await asyncio.sleep(10 / SPEED)  # a short abandon (under 5 s) would not count
         centre.pbx.hangup_caller(call)
         await until(lambda: wall.last("router/call/abandoned"))
         await until(lambda: wall.last("router/alert/service-level/sales"))
@@ -485,3 +486,22 @@ def test_bad_mqtt_options_are_usage_errors(capsys):
     assert "topic prefix 'a/#'" in capsys.readouterr().err
     assert main(["run", str(ROOT / "config"), "--simulate", "--mqtt", "h", "--mqtt-password-file", "/nonexistent"]) == 2
     assert "cannot read the MQTT password file" in capsys.readouterr().err
+
+
+async def test_enforcement_actions_and_callbacks_are_published(broker):
+    from router.core.commands import Publish
+
+    async with Centre(broker) as centre, \
+            Listener(broker, "wallboard", ["router/sla/#", "router/call/callback"]) as wall:
+        now = centre.router.clock.now()
+        centre.bus.on_publish(Publish("sla.action", {"queue": "sales", "action": "protect",
+                                                     "reason": "below_target", "level": 0.5, "target": 0.8}), now)
+        centre.bus.on_publish(Publish("callback.retry", {"call": "cb-1", "queue": "vip", "reason": "noanswer",
+                                                         "attempts": 1, "retry_at": now + 300}), now)
+        await until(lambda: wall.last("router/sla/action") and wall.last("router/call/callback"))
+    action = wall.last("router/sla/action")
+    check_schema(action)
+    assert (action["queue"], action["action"], action["reason"]) == ("sales", "protect", "below_target")
+    callback = wall.last("router/call/callback")
+    check_schema(callback)
+    assert (callback["call"], callback["state"], callback["attempts"]) == ("cb-1", "retry", 1)

@@ -113,7 +113,7 @@ class CallbackOps:
         self.parked[call.id] = call
         again = self._now + RETRY_AFTER
         self._publish("callback.retry", call=call.id, queue=call.queue, reason=call.result.lower(),
-                      attempts=call.attempts, at=again)
+                      attempts=call.attempts, retry_at=again)
         self._emit(StartTimer("callback", call.id, again))
 
     def _retry_due(self, ref: str) -> None:

@@ -151,6 +151,8 @@ class MqttBus:
             return
         if kind.startswith("callback."):
             return self._callback(kind[9:], p.data, now)
+        if kind == "sla.action":  # enforcement, each action with its reason
+            return self._queue_event(self.topics.sla_action, payload(kind, now, p.data))
         if not kind.startswith("call."):
             return
         name = kind[5:]
@@ -222,14 +224,19 @@ class MqttBus:
             if t is None:
                 continue
             sl = t.service_level()
-            done = t.answered + t.abandoned + t.overflowed
+            book = router.engine.sla  # the service level routing acts on (docs/SERVICE-LEVEL.md)
+            levels = {w: book.level(name, w, now) for w in ("15m", "1h", "today")}
+            met, done = book.counts(name, "15m", now)
             self._set_retained(self.topics.queue_stats(name), payload("queue.stats", now, {
                 "queue": name, "title": queue.title, "waiting": waiting, "longest_wait": round(longest, 1),
                 "agents_free": free, "offered": t.offered, "answered": t.answered, "abandoned": t.abandoned,
                 "overflowed": t.overflowed, "closed": t.closed,
                 "service_level": None if sl is None else round(sl, 1),
+                **{f"sl_{w}": None if v is None else round(100 * v, 1) for w, v in levels.items()},
+                "protected": name in router.engine.protected,
                 "target": queue.service_level.percent, "within": queue.service_level.within,
                 "avg_wait": round(t.wait_total / t.answered, 1) if t.answered else None}))
+            sl = None if levels["15m"] is None else 100 * levels["15m"]
             state = "breached" if sl is not None and done >= self.settings.sl_min_calls \
                 and sl < queue.service_level.percent else "ok"
             if self._alerts.get(name, "ok") != state or name not in self._alerts:

@@ -33,6 +33,7 @@ class Topics:
         self.status = f"{prefix}/status"
         self.commands = f"{prefix}/cmd/#"
         self.supervisor_reply = f"{prefix}/reply/supervisor"
+        self.sla_action = f"{prefix}/sla/action"
 
     def call(self, kind: str) -> str:
         return f"{self.prefix}/call/{kind}"
@@ -92,7 +93,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "agent.state": ("agent", "name", "team", "state", "reason", "call", "pending"),
     "agent.skills": ("agent", "skills"),
     "queue.stats": ("queue", "title", "waiting", "longest_wait", "agents_free", "offered", "answered",
-                    "abandoned", "overflowed", "closed", "service_level", "target", "within", "avg_wait"),
+                    "abandoned", "overflowed", "closed", "service_level", "sl_15m", "sl_1h", "sl_today",
+                    "protected", "target", "within", "avg_wait"),
+    "sla.action": ("queue", "action", "reason"),
     "alert.service_level": ("queue", "state", "service_level", "target", "within", "finished", "waiting",
                             "longest_wait"),
     "reply": ("id", "command", "ok"),
