@@ -238,3 +238,21 @@ def test_a_reload_sets_the_reload_metric_and_the_config_digest(tmp_path):
     assert router.reload(str(ROOT / "config")) is True
     assert value(m, "router_config_reload_success") == 1
     assert value(m, "router_config_info", hash=router.table.digest) == 1
+
+
+def test_estimated_wait_per_skill_set_follows_each_rules_skills():
+    from router.core.patterns import compile_pattern
+    from router.core.table import Match
+    from tables import rule
+
+    expert = rule("expert", SALES, Match(dnis=(compile_pattern("9"),)), skills=(("sales", 5),))
+    tbl = table([agent("a1", sales=5), agent("a2", sales=3)], [SALES, VIP], rules=[expert])
+    router, m = new_metrics(tbl)
+    router.feed(ev.AgentLogin("a1"))
+    router.feed(ev.CallWaiting("c1", dnis="9"))  # the expert a1 takes it
+    router.feed(ev.AgentAnswered("c1", "a1"))
+    router.feed(ev.AgentLogin("a2"))  # free, but not an expert
+    router.engine.sla.ended("sales", 100.0, T0)  # a handle time of 100 s
+    assert value(m, "router_rule_estimated_wait_seconds", rule="default", queue="sales") == 0  # a2 is free
+    # An expert caller waits for a1: (0 ahead + 1) x 100 s / 1 expert staffed.
+    assert value(m, "router_rule_estimated_wait_seconds", rule="expert", queue="sales") == pytest.approx(100.0)

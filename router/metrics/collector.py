@@ -89,6 +89,29 @@ class RouterCollector(Collector):
                 if value is not None:
                     family.add_metric([name], value)
         yield from (waiting, longest, level, counted, met, target, threshold, ewt, required, handle)
+        yield self._rule_ewt(engine, table, line, now)
+
+    @staticmethod
+    def _rule_ewt(engine, table, line, now):
+        """EWT per skill set: a classification rule is one (its queue's
+        first step with the rule's skills merged in), so a VIP Cantonese
+        caller's wait is not the sales queue's average. Bounded by the rules."""
+        family = GaugeMetricFamily("router_rule_estimated_wait_seconds", "Estimated wait of a new caller "
+                                   "classified by the rule (its skill set; docs/SERVICE-LEVEL.md)",
+                                   labels=["rule", "queue"])
+        for rule in (*table.rules, table.default):
+            if rule.queue not in table.queues:
+                continue
+            first = rule.steps[0]
+            eligible = [rec for rec in engine.agents.values()
+                        if rec.id in table.agents and first.eligible(table.agents[rec.id])]
+            serving = sum(1 for rec in eligible if rec.status in STAFFED)
+            free = sum(1 for rec in eligible if rec.status is AgentStatus.AVAILABLE)
+            ahead = len(line.get(rule.queue, []))
+            wait = 0.0 if ahead < free else engine.sla.ewt(rule.queue, ahead - free, now, serving)
+            if wait is not None:
+                family.add_metric([rule.name, rule.queue], wait)
+        return family
 
     def _agents(self, engine, table):
         by_state = GaugeMetricFamily("router_agents", "Agents by state", labels=["state"])
