@@ -96,3 +96,21 @@ async def test_asterisk_restart_rebuilds_state_and_routes_the_calls_after_it():
         assert len(after) > 20 and "answered" in after
         assert set(outcomes) <= ROUTED | {"pbx-restart"}, outcomes
         centre.assert_clean()
+
+
+async def test_graceful_stop_hangs_up_a_leg_still_ringing_at_its_deadline_and_offers_nothing_more():
+    slow = Behaviour(mean_patience=10_000, answer_delay=(20.0, 20.0), no_answer_rate=0.0, mean_talk=30, min_talk=30)
+    async with Centre(behaviour=slow, agents=["1014"]) as centre:
+        call = centre.pbx.place_call(dnis="4008002000", caller_name="王五")
+        await centre.until(lambda: centre.record(call).offers == ["1014"], 5)
+        await centre.router.drain(timeout=0.3)  # the leg would answer only after 1 s real
+        hangups = [a for a in centre.pbx.actions_log if a.get("Action") == "Hangup"]
+        assert len(hangups) == 1
+        await centre.until(lambda: not centre.pbx.world.device_busy("PJSIP/1014"), 2)
+        await centre.sim_seconds(30)  # past when 1014 would have answered, and past its rest
+        # The caller still waits in the dialplan (its fallback is the PBX's
+        # business now); the draining router offered the call to nobody else.
+        assert centre.record(call).outcome is None
+        assert centre.record(call).offers == ["1014"]
+        assert [a.get("Action") for a in centre.pbx.actions_log].count("Originate") == 1
+        centre.assert_clean()
