@@ -124,7 +124,8 @@ class Soak:
             await self.pbx.stop()
         outcomes = ", ".join(f"{k} {v}" for k, v in self.outcomes.most_common())
         print(f"calls finished: {sum(self.outcomes.values())} ({outcomes}); actions received by the PBX "
-              f"{self.actions}; ghost calls {self.pbx.ghost_calls} (of them in races {self.pbx.ghost_races}), "
+              f"{self.actions}; ghost calls {self.pbx.ghost_calls} (plus {self.pbx.ghost_races} answer/hang-up "
+              f"races, counted apart), "
               f"double connects {self.pbx.double_connects}, simulator errors {len(self.pbx.errors)}",
               file=self.out, flush=True)
         first, last = self.rows[0], self.rows[-1]

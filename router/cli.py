@@ -150,6 +150,13 @@ def _mqtt_settings(args: argparse.Namespace):
         raise UsageError(f"--mqtt: {err}") from None
 
 
+def _logging(args: argparse.Namespace) -> None:
+    """Structured logs on stderr, once every flag has been checked."""
+    from router.logs import setup_logging
+
+    setup_logging(args.log_format, args.log_level)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -158,9 +165,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.simulate == bool(args.ami):
         raise UsageError("give either --simulate or --ami HOST[:PORT]")
     pbxs = [] if args.simulate else _pbx_addresses(args)
-    from router.logs import setup_logging
-
-    setup_logging(args.log_format, args.log_level)
     mqtt = _mqtt_settings(args)
     table = _load(args.config)
     if table is None:
@@ -170,9 +174,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.speed <= 0:
             raise UsageError("--speed must be above 0 for a live run; `router simulate` runs as fast as possible")
         start = parse_at(args.start or "2026-11-23T09:00", tz)
+        _logging(args)
         return asyncio.run(run_simulated(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
                                          seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet,
                                          http=args.http, config_dir=args.config, mqtt=mqtt))
+    _logging(args)
     return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file,
                                   http=args.http, config_dir=args.config, pid_file=args.pid_file,
                                   mqtt=mqtt))

@@ -50,16 +50,20 @@ async def test_hung_asterisk_is_noticed_by_the_watchdog_and_no_call_is_lost(capl
         assert link.up
         before = centre.router.resyncs["sim"]
         loop = asyncio.get_running_loop()
-        with caplog.at_level(logging.ERROR, logger="router.ami"):
-            hung_at = loop.time()
-            centre.pbx.hang()
-            # Bounded: the next ping within PING_INTERVAL, its answer awaited PING_TIMEOUT.
-            await centre.until(lambda: not link.up, PING_INTERVAL + PING_TIMEOUT + 2.0)
-            noticed = loop.time() - hung_at
+        caplog.set_level(logging.ERROR, logger="router.ami")
+        hung_at = loop.time()
+        centre.pbx.hang()
+        # Bounded: the next ping within PING_INTERVAL, its answer awaited PING_TIMEOUT.
+        await centre.until(lambda: not link.up, PING_INTERVAL + PING_TIMEOUT + 2.0)
+        noticed = loop.time() - hung_at
         assert noticed < PING_INTERVAL + PING_TIMEOUT + 2.0
         assert any("no answer to Ping" in r.getMessage() for r in caplog.records)
-        await centre.sim_seconds(20)  # hung a while longer: callers keep arriving
-        assert not link.up  # the reconnected session's login is not answered either
+        # Hung a while longer, callers arriving: the new connections' logins
+        # are not answered either, and each is given up after a ping round.
+        sessions = centre.pbx.server._count
+        await centre.until(lambda: centre.pbx.server._count >= sessions + 2, 3 * (PING_INTERVAL + PING_TIMEOUT) + 4)
+        assert not link.up
+        assert any("no answer to Login" in r.getMessage() for r in caplog.records)
         centre.pbx.resume()
         await centre.until(lambda: centre.router.resyncs["sim"] > before, 5)
         await centre.sim_seconds(60)
@@ -91,4 +95,22 @@ async def test_asterisk_restart_rebuilds_state_and_routes_the_calls_after_it():
         after = [r.outcome for r in centre.pbx.records.values() if r.arrived > restarted_at]
         assert len(after) > 20 and "answered" in after
         assert set(outcomes) <= ROUTED | {"pbx-restart"}, outcomes
+        centre.assert_clean()
+
+
+async def test_graceful_stop_hangs_up_a_leg_still_ringing_at_its_deadline_and_offers_nothing_more():
+    slow = Behaviour(mean_patience=10_000, answer_delay=(20.0, 20.0), no_answer_rate=0.0, mean_talk=30, min_talk=30)
+    async with Centre(behaviour=slow, agents=["1014"]) as centre:
+        call = centre.pbx.place_call(dnis="4008002000", caller_name="王五")
+        await centre.until(lambda: centre.record(call).offers == ["1014"], 5)
+        await centre.router.drain(timeout=0.3)  # the leg would answer only after 1 s real
+        hangups = [a for a in centre.pbx.actions_log if a.get("Action") == "Hangup"]
+        assert len(hangups) == 1
+        await centre.until(lambda: not centre.pbx.world.device_busy("PJSIP/1014"), 2)
+        await centre.sim_seconds(30)  # past when 1014 would have answered, and past its rest
+        # The caller still waits in the dialplan (its fallback is the PBX's
+        # business now); the draining router offered the call to nobody else.
+        assert centre.record(call).outcome is None
+        assert centre.record(call).offers == ["1014"]
+        assert [a.get("Action") for a in centre.pbx.actions_log].count("Originate") == 1
         centre.assert_clean()

@@ -137,7 +137,7 @@ def test_translation_never_crashes_and_actions_stay_clean(messages):
                 for action in [ring, cancel, *redirect]:
                     for value in (action or {}).values():
                         for text in value if isinstance(value, list) else [value]:
-                            assert not any(ord(c) < 32 or c == "\x7f" for c in text), action
+                            assert not any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in text), action
                             assert len(text) <= 300
     assert len(t.ignored) <= MAX_IGNORED_KINDS + 1
 
@@ -180,4 +180,43 @@ async def test_garbage_on_the_wire_costs_at_most_a_reconnect_and_is_logged_once_
         assert translator.ignored["Weird\ufffd\ufffd"] == 3  # invalid UTF-8 read as U+FFFD
         second = centre.pbx.place_call(dnis="4008002000", caller_name="李娜", patience=400)
         await centre.until(lambda: centre.record(second).offers == ["1014"], 10)
+        centre.assert_clean()
+
+
+HOSTILE_NAMES = {
+    "cr": "王五\rAction: Hangup",
+    "nul": "李\x00娜\x00Channel: PJSIP/9999",
+    "esc_del": "\x1b[2J陈静\x7f",
+    "quotes": '赵"敏" <666> Action: Originate',
+    "line_sep": "刘\u2028洋\u0085Event: Fake",
+    "huge": "王" * 5000,
+    "crlf": "周杰\r\nAction: Originate\r\nChannel: PJSIP/9999",
+}
+ORIGINATE_HEADERS = ["Action", "ActionID", "Channel", "Context", "Exten", "Priority", "Timeout", "Async",
+                     "ChannelId", "CallerID", "Variable", "Variable", "Variable"]
+
+
+async def test_hostile_caller_names_reach_the_wire_as_one_clean_originate_each():
+    async with Centre(behaviour=STEADY) as centre:  # every agent logged in
+        calls = {centre.pbx.place_call(dnis="4000000000", caller_num=f"1380013800{n}", caller_name=name): key
+                 for n, (key, name) in enumerate(HOSTILE_NAMES.items())}
+        await centre.until(lambda: all(centre.record(c).offers for c in calls), 5)
+        originates = [a for a in centre.pbx.actions_log if a.get("Action") == "Originate"]
+        assert len(originates) == len(calls)  # nothing split into a second action
+        wire = {}
+        for action in originates:
+            assert sorted(k for k, _ in action["_headers"]) == sorted(ORIGINATE_HEADERS), action["_headers"]
+            for _, value in action["_headers"]:
+                assert not any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c in "\u2028\u2029" for c in value), value
+            call = dict(v.split("=", 1) for v in [v for k, v in action["_headers"] if k == "Variable"])["ROUTER_CALL"]
+            wire[calls[call]] = action["CallerID"]
+        assert wire["cr"] == '"王五Action: Hangup" <13800138000>'
+        assert wire["nul"] == '"李娜Channel: PJSIP/9999" <13800138001>'
+        assert wire["esc_del"] == '"[2J陈静" <13800138002>'
+        assert wire["quotes"] == "\"赵'敏' <666> Action: Originate\" <13800138003>"
+        assert wire["line_sep"] == '"刘洋Event: Fake" <13800138004>'
+        assert wire["huge"] == '"' + "王" * 80 + '" <13800138005>'
+        # The PBX itself split CR LF in its own event: the router read the first line only.
+        assert wire["crlf"] == '"周杰" <13800138006>'
+        assert all(centre.record(c).offers and len(centre.record(c).offers) == 1 for c in calls)
         centre.assert_clean()

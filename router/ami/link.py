@@ -63,6 +63,7 @@ class RouterProtocol(AMIProtocol):
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._framer = Framer()
+        self.connected_at = asyncio.get_running_loop().time()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -183,7 +184,10 @@ class Link:
         connection so that panoramisk reconnects."""
         while True:
             await asyncio.sleep(self.ping_interval)
-            if not self.up or self.manager.protocol is None:
+            if self.manager.protocol is None:
+                continue
+            if not self.up:
+                self._check_login()
                 continue
             try:
                 await asyncio.wait_for(self.manager.send_action({"Action": "Ping"}), self.ping_timeout)
@@ -194,6 +198,20 @@ class Link:
                 transport = getattr(self.manager.protocol, "transport", None)
                 if transport is not None:
                     transport.close()
+
+    def _check_login(self) -> None:
+        """Connected but not logged in for longer than a ping round: a hung
+        Asterisk (or a half-open TCP connection) that accepted the
+        connection and answers nothing. Drop it; panoramisk reconnects."""
+        protocol = self.manager.protocol
+        transport = getattr(protocol, "transport", None)
+        since = getattr(protocol, "connected_at", None)
+        if transport is None or transport.is_closing() or since is None:
+            return
+        limit = self.ping_interval + self.ping_timeout
+        if asyncio.get_running_loop().time() - since > limit:
+            log.error("AMI %s: no answer to Login within %.1fs; reconnecting", self.name, limit)
+            transport.close()
 
     # -- actions
     async def send(self, action: dict, timeout: float | None = None):

@@ -26,6 +26,7 @@ class Clock:
         self._t0 = 0.0
         self._epoch = 0.0
         self._handles: set[asyncio.Handle] = set()
+        self._prune_at = 1024
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -54,6 +55,12 @@ class Clock:
         handle = self._loop.call_later(max(0.0, delay) / self.speed, self._run, holder, fn, args)
         holder.append(handle)
         self._handles.add(handle)
+        if len(self._handles) > self._prune_at:
+            # Handles cancelled by their owners (a caller's patience timer
+            # when the call is answered) stay here until pruned: without
+            # this, a long run (bench/soak.py) grows by every call's timers.
+            self._handles = {h for h in self._handles if not h.cancelled()}
+            self._prune_at = max(1024, 2 * len(self._handles))
         return handle
 
     def soon(self, fn: Callable, *args) -> None:
