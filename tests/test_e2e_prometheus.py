@@ -240,10 +240,12 @@ async def test_prometheus_scrapes_counters_and_service_level_that_match_the_simu
         assert (await prom.query('up{job="router"}'))[()] == 1.0
         names = await asyncio.to_thread(prom.get, "/api/v1/labels", **{"match[]": '{__name__=~"router_.+"}'})
         allowed = {"__name__", "job", "instance", "queue", "skill", "state", "reason", "pbx", "window",
-                   "outcome", "action", "le", "hash"}
+                   "outcome", "action", "le", "hash", "rule"}
         assert set(names["data"]) <= allowed, set(names["data"]) - allowed
         queues = await asyncio.to_thread(prom.get, "/api/v1/label/queue/values")
         assert set(queues["data"]) <= set(TABLE.queues)
+        rules = await asyncio.to_thread(prom.get, "/api/v1/label/rule/values")
+        assert set(rules["data"]) <= {r.name for r in (*TABLE.rules, TABLE.default)}  # bounded by the config
         assert pbx.ghost_calls == 0 and pbx.double_connects == 0 and pbx.errors == []
     finally:
         prom.stop()

@@ -21,7 +21,10 @@ def test_soak_smoke_run_prints_the_table_and_ends_clean():
     assert [r[0] for r in rows] == ["start", "5m", "10m", "end"]
     start, end = rows[0], rows[-1]
     assert float(start[2]) > 0 and float(end[2]) > 0  # RSS in MB
-    assert int(end[3]) == int(start[3])  # asyncio tasks: back where they started
+    # asyncio tasks: back to the start's handful. One or two may be in flight
+    # at the instant of the reading (an AMI action being sent); a leak adds
+    # one per call or per action, hundreds in this run.
+    assert int(end[3]) <= int(start[3]) + 2
     assert int(end[4]) > 50  # calls finished
     assert "ghost calls 0 " in out.getvalue() and "double connects 0" in out.getvalue()
     assert "simulator errors 0" in out.getvalue()
