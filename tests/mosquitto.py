@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from waiting import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 ACL = ROOT / "deploy" / "mqtt" / "router.acl"
 #: username -> password of the test broker (agents are users named by agent id)
@@ -83,12 +85,7 @@ class Mosquitto:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, 5)
         self.proc = None
 
     def log(self) -> str:

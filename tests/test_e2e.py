@@ -16,6 +16,7 @@ from router.config import load_config
 from router.daemon import Clock, Router
 from router.sim.pbx import PbxSimulator
 from router.sim.traffic import Behaviour
+from waiting import assert_clean, until
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = load_config(ROOT / "config")
@@ -65,12 +66,7 @@ class Centre:
 
     async def until(self, condition, seconds: float) -> None:
         """Wait (real seconds) until condition() holds; fail with a message otherwise."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while not condition():
-            if loop.time() > deadline:
-                raise AssertionError(f"timed out after {seconds}s waiting for {condition}")
-            await asyncio.sleep(0.02)
+        await until(condition, seconds)
 
     async def sim_seconds(self, seconds: float) -> None:
         await asyncio.sleep(seconds / SPEED)
@@ -79,9 +75,7 @@ class Centre:
         return self.pbx.records[call_id]
 
     def assert_clean(self) -> None:
-        assert self.pbx.ghost_calls == 0
-        assert self.pbx.double_connects == 0
-        assert self.pbx.errors == []
+        assert_clean(self.pbx)
 
 
 async def test_calls_go_to_agents_with_the_required_skills():

@@ -29,6 +29,7 @@ from router.daemon import Clock, Router
 from router.metrics import Metrics
 from router.sim.pbx import PbxSimulator
 from router.sim.traffic import Behaviour
+from waiting import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = load_config(ROOT / "config")
@@ -99,12 +100,7 @@ class PrometheusServer:
         return out
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 10)
         self.log.close()
 
 

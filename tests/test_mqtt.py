@@ -24,6 +24,7 @@ from router.mqtt.schema import FIELDS, SCHEMA_VERSION
 from router.sim.pbx import PbxSimulator
 from router.sim.traffic import Behaviour
 from mosquitto import USERS, Mosquitto
+from waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = load_config(ROOT / "config")
@@ -119,15 +120,6 @@ class Centre:
 
     def record(self, call: str):
         return self.pbx.records[call]
-
-
-async def until(condition, seconds: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {condition}")
-        await asyncio.sleep(0.02)
 
 
 def check_schema(payload: dict) -> None:

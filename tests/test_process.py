@@ -19,6 +19,7 @@ from pathlib import Path
 from router.config import load_config
 from router.sim.pbx import PbxSimulator
 from router.sim.traffic import Behaviour
+from waiting import assert_clean, until
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-Xq9-never-logged"
@@ -70,21 +71,6 @@ class RouterProcess:
             return json.loads(self.state_file.read_text(encoding="utf-8"))["agents"]
         except (OSError, ValueError, KeyError):
             return {}
-
-
-async def until(condition, seconds: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {condition}")
-        await asyncio.sleep(0.05)
-
-
-def assert_clean(pbx: PbxSimulator) -> None:
-    assert pbx.ghost_calls == 0
-    assert pbx.double_connects == 0
-    assert pbx.errors == []
 
 
 async def test_reload_by_pid_file_then_sigterm_drains_and_exits_0(tmp_path):
