@@ -314,7 +314,10 @@ class Router:
             action = self.translators[pbx].ring(c)
             self._spawn(self._originate(pbx, action, c.timeout))
         elif isinstance(c, CancelRing):
-            pbx = self._pbx_of(c.call_id)
+            # The call may be over (no pbx on record): the leg says where it is.
+            pbx = self._call_pbx.get(c.call_id) or next(
+                (name for name, t in self.translators.items() if t.leg_for(c.call_id, c.agent_id)),
+                self._pbx_of(c.call_id))
             action = self.translators[pbx].cancel(c)
             if action:
                 self._spawn(self.links[pbx].send(action))

@@ -471,6 +471,26 @@ def test_abandon_while_ringing_cancels_ring_and_agent_keeps_its_idle_since():
     assert rings(arrive(engine, "c2", T0 + 13)) == [("c2", "a1")]
 
 
+def test_a_leg_that_appears_after_its_caller_left_is_hung_up_again():
+    """The caller hung up while the Originate was on its way: the first
+    Hangup found no channel yet. When the leg shows up (AgentOffered, from its
+    Newchannel) the router hangs it up again, else the agent would answer for
+    nobody."""
+    engine = Engine(simple_table())
+    engine.handle(ev.AgentLogin("a1"), T0)
+    assert rings(arrive(engine, "c1", T0 + 10)) == [("c1", "a1")]
+    assert CancelRing("c1", "a1") in engine.handle(ev.CallLeft("c1"), T0 + 10.1)
+    late = engine.handle(ev.AgentOffered("c1", "a1"), T0 + 10.2)
+    assert late[0] == CancelRing("c1", "a1")
+    assert kinds(late) == ["router.ignored"] and len(late) == 2
+    # A leg of a withdrawn offer for a call still waiting: hung up too, and
+    # the call's own state is untouched.
+    arrive(engine, "c2", T0 + 20)  # rings a1 (available again)
+    engine.handle(ev.AgentNoAnswer("c2", "a1", "busy"), T0 + 21)
+    assert engine.handle(ev.AgentOffered("c2", "a1"), T0 + 21.5)[0] == CancelRing("c2", "a1")
+    assert engine.calls["c2"].status is CallStatus.WAITING
+
+
 def test_call_left_for_unknown_call_is_ignored():
     engine = Engine(simple_table())
     assert engine.handle(ev.CallLeft("nope"), T0) == [

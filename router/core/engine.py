@@ -239,8 +239,15 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
 
     def _on_offered(self, e: ev.AgentOffered) -> None:
         call = self.calls.get(e.call_id)
+        if call is not None and call.agent == e.agent_id and call.status is CallStatus.CONNECTED:
+            return self._ignored(e, "already answered")
         if call is None or call.status is not CallStatus.RINGING or call.agent != e.agent_id:
-            return self._ignored(e, "not the offer in progress")
+            # A leg that appears after its offer was withdrawn: the caller
+            # hung up while the Originate was on its way, and the Hangup sent
+            # then found no channel yet. Hang it up now, or the agent would
+            # answer for nobody.
+            self._emit(CancelRing(e.call_id, e.agent_id))
+            return self._ignored(e, "leg of an offer no longer open; hung up")
         self._publish("call.ringing", call=call.id, agent=e.agent_id)
 
     def _on_answered(self, e: ev.AgentAnswered) -> None:
