@@ -24,6 +24,7 @@ from typing import Any, Callable
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
+from router.ami import probe
 from router.ami.framing import Framer, FramingError
 from router.ami.trace import to_message
 
@@ -42,6 +43,8 @@ class RouterProtocol(AMIProtocol):
         self._framer = Framer()
 
     def data_received(self, data: bytes) -> None:
+        if probe.ACTIVE is not None:  # benchmarks only (router/ami/probe.py)
+            probe.ACTIVE.received()
         try:
             messages = self._framer.feed(data)
         except FramingError as err:
@@ -59,6 +62,11 @@ class RouterProtocol(AMIProtocol):
             except Exception:  # never let one message take the connection down
                 self.log.exception("AMI: error handling %r", message)
 
+    def send(self, data, as_list=False):
+        future = super().send(data, as_list)
+        if probe.ACTIVE is not None:  # benchmarks only: the Originate is written now
+            probe.ACTIVE.sent(data)
+        return future
 
     def handle_message(self, message) -> None:
         # An async Originate's OriginateResponse would go only to the

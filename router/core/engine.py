@@ -29,6 +29,7 @@ from router.core.resync import ResyncOps
 from router.core.calendar import is_open
 from router.core.classify import classify
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
+from router.core.index import AvailableAgents
 from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 from router.core.strategy import choose
 from router.core.table import Action, RoutingTable, merge_skills
@@ -60,7 +61,7 @@ class Engine(AgentOps, ResyncOps):
         self.calls: dict[str, CallRec] = {}
         self.agents: dict[str, AgentRec] = {aid: AgentRec(aid) for aid in table.agents}
         self._line: list[tuple[tuple[int, float, int], str]] = []  # sorted; waiting + ringing
-        self._available: dict[str, AgentRec] = {}
+        self._available = AvailableAgents(table)  # id -> record, indexed by skill and team
         self._in_queue: dict[str, int] = {}  # queue -> calls waiting or ringing
         self._last_rr: dict[str, str] = {}
         self._seq = 0
@@ -276,15 +277,20 @@ class Engine(AgentOps, ResyncOps):
         """Offer waiting calls, in line order, to the best eligible free agent."""
         if not self._available:
             return
-        agents = self.table.agents
+        # Steps found to have no eligible agent: agents only leave
+        # `_available` during dispatch, so such a step stays unservable.
+        nobody: set[int] = set()
         for _, call_id in self._line:
             call = self.calls[call_id]
             if call.status is not CallStatus.WAITING:
                 continue
             step = call.steps[call.step]
-            candidates = [(rec, agents[rec.id]) for rec in self._available.values()
-                          if step.eligible(agents[rec.id])]
-            if candidates:
+            if id(step) in nobody:
+                continue
+            candidates = self._available.eligible(step, self.table)
+            if not candidates:
+                nobody.add(id(step))
+            else:
                 queue = self.table.queues[call.queue]
                 rec = choose(queue.strategy, candidates, call, step, self._last_rr.get(call.queue))
                 self._offer(call, rec)
