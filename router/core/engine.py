@@ -67,6 +67,8 @@ class Engine(AgentOps, ResyncOps):
         self._seq = 0
         self._now = 0.0
         self._out: list = []
+        # Set when a call joins the line or changes step (see _dispatch).
+        self._calls_changed = True
 
     # ------------------------------------------------------------------ API
     def handle(self, event: ev.Event, now: float) -> list:
@@ -78,6 +80,8 @@ class Engine(AgentOps, ResyncOps):
             self._ignored(event, "unknown event type")
         else:
             handler(self, event)
+        if isinstance(event, (ev.PbxSnapshot, ev.ConfigReplaced)):  # they change many things
+            self._calls_changed = True
         self._dispatch()
         return self._out
 
@@ -100,6 +104,7 @@ class Engine(AgentOps, ResyncOps):
 
     def _line_add(self, call: CallRec) -> None:
         bisect.insort(self._line, (call.order, call.id))
+        self._calls_changed = True
         self._in_queue[call.queue] = self._in_queue.get(call.queue, 0) + 1
 
     def _line_remove(self, call: CallRec) -> None:
@@ -145,6 +150,7 @@ class Engine(AgentOps, ResyncOps):
         # `now` where now - entered rounds to just under `after`; without it
         # the step never comes and the same timer is set again, forever.
         elapsed = self._now - call.entered + TIME_EPSILON
+        self._calls_changed = True  # a call back to waiting, or at a new step
         index = 0
         while index + 1 < len(call.steps) and call.steps[index + 1].after <= elapsed:
             index += 1
@@ -277,6 +283,12 @@ class Engine(AgentOps, ResyncOps):
         """Offer waiting calls, in line order, to the best eligible free agent."""
         if not self._available:
             return
+        # Work conservation held after the last event, so unless an agent
+        # became available or a call joined the line or changed step since,
+        # nobody free can take anybody waiting: skip the scan of the line.
+        if not (self._calls_changed or self._available.added):
+            return
+        self._calls_changed = self._available.added = False
         # Steps found to have no eligible agent: agents only leave
         # `_available` during dispatch, so such a step stays unservable.
         nobody: set[int] = set()

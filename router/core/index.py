@@ -34,11 +34,13 @@ class AvailableAgents(dict):
         self._table = table
         self._by_skill: dict[str, dict[str, AgentRec]] = {}
         self._by_team: dict[str, dict[str, AgentRec]] = {}
+        self.added = True  # an agent became available since the engine last looked
 
     # -- upkeep
     def __setitem__(self, agent_id: str, rec: AgentRec) -> None:
         super().__setitem__(agent_id, rec)
         self._file(agent_id, rec)
+        self.added = True
 
     def pop(self, agent_id: str, default=None):
         rec = super().pop(agent_id, default)
