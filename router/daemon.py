@@ -85,6 +85,7 @@ class Router:
     # -- wiring
     def add_pbx(self, name: str, host: str, port: int, username: str, secret: str, **link_options) -> Link:
         self.translators[name] = Translator(self.table, pbx=name, run=self.run_id)
+        link_options.setdefault("events", Translator.EVENTS)  # the rest is dropped unparsed
         link = Link(name, host, port, username, secret, on_message=self._on_message,
                     on_up=self._on_up, **link_options)
         self.links[name] = link

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
@@ -41,10 +41,14 @@ class RouterProtocol(AMIProtocol):
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._framer = Framer()
+        self._filtering = False  # panoramisk sets `factory` (our Manager) only after this
 
     def data_received(self, data: bytes) -> None:
         if probe.ACTIVE is not None:  # benchmarks only (router/ami/probe.py)
             probe.ACTIVE.received()
+        if not self._filtering and getattr(self.factory, "link", None) is not None:
+            self._framer.events = self.factory.link.events
+            self._filtering = True
         try:
             messages = self._framer.feed(data)
         except FramingError as err:
@@ -110,8 +114,11 @@ class Link:
                  on_message: Callable[["Link", Any], None], on_up: Callable[["Link"], Any],
                  on_down: Callable[["Link"], Any] = lambda link: None,
                  action_timeout: float = 5.0, ping_interval: float = 5.0, ping_timeout: float = 3.0,
-                 reconnect: float = 1.0) -> None:
+                 reconnect: float = 1.0, events: Collection[str] | None = None) -> None:
+        """events: lower-case names of the AMI events `on_message` wants;
+        others are dropped unparsed (None: every event)."""
         self.name = name
+        self.events = frozenset(events) if events is not None else None
         self.closing = False
         self.up = False
         self.action_timeout = action_timeout
