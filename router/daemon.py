@@ -103,6 +103,10 @@ class Router:
     # -- wiring
     def add_pbx(self, name: str, host: str, port: int, username: str, secret: str, **link_options) -> Link:
         self.translators[name] = Translator(self.table, pbx=name, run=self.run_id)
+        # Known Asterisk events the translator does not use are dropped
+        # unparsed (most of the AMI traffic); unknown kinds get through, to be
+        # counted and logged once per kind.
+        link_options.setdefault("drop_events", frozenset(e.lower() for e in UNUSED_EVENTS))
         link = Link(name, host, port, username, secret, on_message=self._on_message,
                     on_up=self._on_up, **link_options)
         self.links[name] = link

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
+from router.ami import probe
 from router.ami.framing import Framer, FramingError
 from router.ami.trace import to_message
 
@@ -64,8 +65,14 @@ class RouterProtocol(AMIProtocol):
         super().connection_made(transport)
         self._framer = Framer()
         self.connected_at = asyncio.get_running_loop().time()
+        self._filtering = False  # panoramisk sets `factory` (our Manager) only after this
 
     def data_received(self, data: bytes) -> None:
+        if probe.ACTIVE is not None:  # benchmarks only (router/ami/probe.py)
+            probe.ACTIVE.received()
+        if not self._filtering and getattr(self.factory, "link", None) is not None:
+            self._framer.drop = self.factory.link.drop_events
+            self._filtering = True
         try:
             messages = self._framer.feed(data)
         except FramingError as err:
@@ -83,6 +90,11 @@ class RouterProtocol(AMIProtocol):
             except Exception:  # never let one message take the connection down
                 self.log.exception("AMI: error handling %r", message)
 
+    def send(self, data, as_list=False):
+        future = super().send(data, as_list)
+        if probe.ACTIVE is not None:  # benchmarks only: the Originate is written now
+            probe.ACTIVE.sent(data)
+        return future
 
     def handle_message(self, message) -> None:
         # An async Originate's OriginateResponse would go only to the
@@ -126,10 +138,13 @@ class Link:
                  on_message: Callable[["Link", Any], None], on_up: Callable[["Link"], Any],
                  on_down: Callable[["Link"], Any] = lambda link: None,
                  action_timeout: float = 5.0, ping_interval: float = 5.0, ping_timeout: float = 3.0,
-                 reconnect: float = 1.0) -> None:
+                 reconnect: float = 1.0, drop_events: Collection[str] | None = None) -> None:
+        """drop_events: lower-case names of the AMI events `on_message` has
+        no use for, dropped unparsed (None: none)."""
         self.name = name
         if secret:
             _REDACT.secrets.add(secret)
+        self.drop_events = frozenset(drop_events) if drop_events is not None else None
         self.closing = False
         self.up = False
         self.action_timeout = action_timeout

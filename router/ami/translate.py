@@ -103,6 +103,9 @@ class Translator:
         # A failed Originate's response has "Uniqueid: <unknown>" and comes
         # after the leg's Hangup (agent_no_answer.ami), so only this finds it.
         self.originates: dict[str, Leg] = {}
+        # (call id, agent id) -> oldest leg, for leg_for; rebuilt from `legs`.
+        self._pairs: dict[tuple[str, str], Leg] = {}
+        self._pairs_of: dict[str, Leg] | None = None
         self.ignored: Counter[str] = Counter()
         self._seq = 0
         self.set_table(table)
@@ -194,13 +197,22 @@ class Translator:
         "hangup": _hangup,
         "devicestatechange": _device_state,
     }
+    #: The AMI events `event` makes anything of (lower case); the Link may
+    #: drop the others unparsed.
+    EVENTS = frozenset(_HANDLERS)
 
     # ------------------------------------------------------------ core -> AMI
     def ring(self, cmd: RingAgent) -> dict:
         """The Originate for a RingAgent; remembers the leg."""
         self._seq += 1
         leg = Leg(f"rtr-{self.pbx or 'pbx'}-{self.run}{'-' if self.run else ''}{self._seq}", cmd.call_id, cmd.agent_id)
+        pairs = self._pairs_for_legs()
         self.legs[leg.leg_id] = leg
+        known = pairs.get((cmd.call_id, cmd.agent_id))
+        if known is None:
+            pairs[(cmd.call_id, cmd.agent_id)] = leg
+        elif self.legs.get(known.leg_id) is not known:
+            self._scan_pair(cmd.call_id, cmd.agent_id)
         self.originates[leg.leg_id] = leg  # the leg id doubles as the ActionID
         if len(self.originates) > MAX_OPEN_ORIGINATES:  # responses lost with a connection
             del self.originates[next(iter(self.originates))]
@@ -225,8 +237,36 @@ class Translator:
         }
 
     def leg_for(self, call_id: str, agent_id: str) -> Leg | None:
-        return next((leg for leg in self.legs.values()
-                     if leg.call_id == call_id and leg.agent_id == agent_id), None)
+        """The oldest live leg ringing `agent_id` for `call_id`."""
+        # A scan of every leg cost ~1 ms per CancelRing with thousands of
+        # agents talking (found by profiling: bench/RESULTS.md), so a map
+        # (call, agent) -> leg is kept beside `legs`. `legs` is changed in
+        # several places (and replaced by a resync), so an entry is trusted
+        # only while its leg is still in `legs`; otherwise scan as before.
+        pairs = self._pairs_for_legs()
+        leg = pairs.get((call_id, agent_id))
+        if leg is None or self.legs.get(leg.leg_id) is leg:
+            return leg
+        return self._scan_pair(call_id, agent_id)
+
+    def _pairs_for_legs(self) -> dict[tuple[str, str], Leg]:
+        pairs = self._pairs
+        if (self._pairs_of is not self.legs
+                or len(pairs) > 2 * len(self.legs) + 1000):  # new map, or too many dead entries
+            pairs = {}
+            for leg in self.legs.values():
+                pairs.setdefault((leg.call_id, leg.agent_id), leg)
+            self._pairs, self._pairs_of = pairs, self.legs
+        return pairs
+
+    def _scan_pair(self, call_id: str, agent_id: str) -> Leg | None:
+        leg = next((leg for leg in self.legs.values()
+                    if leg.call_id == call_id and leg.agent_id == agent_id), None)
+        if leg is None:
+            self._pairs.pop((call_id, agent_id), None)
+        else:
+            self._pairs[(call_id, agent_id)] = leg
+        return leg
 
     def cancel(self, cmd: CancelRing) -> dict | None:
         """The Hangup for a CancelRing (None if no such leg is up)."""

@@ -35,6 +35,7 @@ from router.core.sla import SlaBook
 from router.core.calendar import is_open
 from router.core.classify import classify
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
+from router.core.index import AvailableAgents
 from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 from router.core.strategy import choose
 from router.core.table import Action, RoutingTable, merge_skills
@@ -66,7 +67,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
         self.calls: dict[str, CallRec] = {}
         self.agents: dict[str, AgentRec] = {aid: AgentRec(aid) for aid in table.agents}
         self._line: list[tuple[tuple[int, float, int], str]] = []  # sorted; waiting + ringing
-        self._available: dict[str, AgentRec] = {}
+        self._available = AvailableAgents(table)  # id -> record, indexed by skill and team
         self._in_queue: dict[str, int] = {}  # queue -> calls waiting or ringing
         self._last_rr: dict[str, str] = {}
         self._seq = 0
@@ -77,6 +78,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
         self.protected: set[str] = set()  # queues under target (enforce.py rule 3)
         self.parked: dict[str, CallRec] = {}  # callbacks between attempts (callbacks.py)
         self._check_at: float | None = None  # when the enforcement check is due
+        # Set when a call joins the line or changes step (see _dispatch).
+        self._calls_changed = True
 
     # ------------------------------------------------------------------ API
     def handle(self, event: ev.Event, now: float) -> list:
@@ -88,6 +91,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
             self._ignored(event, "unknown event type")
         else:
             handler(self, event)
+        if isinstance(event, (ev.PbxSnapshot, ev.ConfigReplaced)):  # they change many things
+            self._calls_changed = True
         self._dispatch()
         self._arm_check()
         return self._out
@@ -113,6 +118,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
     def _line_add(self, call: CallRec) -> None:
         call.line_key = self._line_key(call)
         bisect.insort(self._line, (call.line_key, call.id))
+        self._calls_changed = True
         if not call.callback:  # max_waiting counts callers on hold, not callbacks
             self._in_queue[call.queue] = self._in_queue.get(call.queue, 0) + 1
 
@@ -160,6 +166,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
         # `now` where now - entered rounds to just under `after`; without it
         # the step never comes and the same timer is set again, forever.
         elapsed = self._now - call.entered + TIME_EPSILON
+        self._calls_changed = True  # a call back to waiting, or at a new step
         index = 0
         while index + 1 < len(call.steps) and call.steps[index + 1].after <= elapsed:
             index += 1
@@ -322,15 +329,26 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
         """Offer waiting calls, in line order, to the best eligible free agent."""
         if not self._available:
             return
-        agents = self.table.agents
-        for call_id in self.serving_order():
+        # Work conservation held after the last event, so unless an agent
+        # became available or a call joined the line or changed step since,
+        # nobody free can take anybody waiting: skip the scan of the line.
+        if not (self._calls_changed or self._available.added):
+            return
+        self._calls_changed = self._available.added = False
+        # Steps found to have no eligible agent: agents only leave
+        # `_available` during dispatch, so such a step stays unservable.
+        nobody: set[int] = set()
+        for call_id in self._serving():
             call = self.calls[call_id]
             if call.status is not CallStatus.WAITING:
                 continue
             step = call.steps[call.step]
-            candidates = [(rec, agents[rec.id]) for rec in self._available.values()
-                          if step.eligible(agents[rec.id])]
-            if candidates:
+            if id(step) in nobody:
+                continue
+            candidates = self._available.eligible(step, self.table)
+            if not candidates:
+                nobody.add(id(step))
+            else:
                 queue = self.table.queues[call.queue]
                 rec = choose(queue.strategy, candidates, call, step, self._last_rr.get(call.queue))
                 self._offer(call, rec)

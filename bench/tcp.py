@@ -1,0 +1,152 @@
+"""Decision latency through the real daemon and the PBX simulator over
+loopback TCP.
+
+The PBX simulator runs in a child process (its own core: the box has two),
+without its traffic model: this module drives it. All agents log in, N + W
+callers dial in (N are answered, W wait), then new callers arrive at `rate`
+per second (Poisson) and are topped up to keep about W in line; agents talk
+an exponential time with mean 0.9 N / rate, so agents free up as calls
+arrive. The router (router.daemon.Router with its panoramisk Link) runs in
+this process with the latency probe (router/ami/probe.py) installed after
+the warm-up: from the AMI chunk that made a decision possible reaching the
+router's socket to the Originate written to it.
+
+The child also reports its CPU use: a simulator near 100% of a core is the
+bottleneck, and the figures then say more about it than about the router.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import random
+import resource
+import time
+
+from bench.stats import summarise
+from bench.tables import call_mix, make_table
+from router.ami import probe
+from router.daemon import Clock, Router
+from router.sim.traffic import Behaviour
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _pbx_main(conn, agents: int, waiting: int, rate: float, seed: int) -> None:
+    from router.sim.pbx import PbxSimulator
+
+    table = make_table(agents, seed)
+    behaviour = Behaviour(mean_patience=10 ** 9, answer_delay=(0.05, 0.2), no_answer_rate=0.0,
+                          mean_talk=0.9 * agents / rate, min_talk=1.0)
+    pbx = PbxSimulator(table, speed=1.0, seed=seed, behaviour=behaviour, hold_limit=10 ** 6,
+                       login_agents=False)
+    conn.send(await pbx.start())
+    rng = random.Random(seed)
+    loop = asyncio.get_running_loop()
+    while not conn.poll():  # until the router is connected
+        await asyncio.sleep(0.05)
+    conn.recv()
+    # Agents log in by feature code, in batches: 10,000 at once would
+    # overflow the simulator's per-client backlog (it cuts slow readers).
+    for i, agent_id in enumerate(table.agents):
+        pbx.agent_login(agent_id)
+        if i % 200 == 199:
+            await asyncio.sleep(0.02)
+    while not conn.poll():  # until the router has them all
+        await asyncio.sleep(0.05)
+    conn.recv()
+    for i in range(agents + waiting):
+        dnis, variables = call_mix(rng)
+        pbx.place_call(dnis, f"1390000{i:05d}", "李四", variables)
+        if i % 100 == 99:
+            # Slowly enough for the simulator: at 10,000 agents it answers a
+            # few hundred Originates a second (see RESULTS.md).
+            await asyncio.sleep(max(0.05, agents / 40_000))
+    conn.send("placed")
+    cpu0, t0 = _cpu(), loop.time()
+    n = 0
+    while not conn.poll():
+        await asyncio.sleep(rng.expovariate(rate))
+        n += 1
+        dnis, variables = call_mix(rng)
+        pbx.place_call(dnis, f"1370000{n:05d}", "张三", variables)
+        if n % 25 == 0:
+            live = sum(1 for r in pbx.records.values() if r.outcome is None and r.answered is None)
+            for k in range(max(0, min(50, waiting - live))):
+                dnis, variables = call_mix(rng)
+                pbx.place_call(dnis, f"1360000{n:05d}{k}", "赵六", variables)
+    conn.recv()
+    await asyncio.sleep(0)
+    live = sum(1 for r in pbx.records.values() if r.outcome is None and r.answered is None)
+    conn.send({"cpu_share": (_cpu() - cpu0) / max(1e-9, loop.time() - t0), "waiting": live,
+               "errors": len(pbx.errors), "anomalies": len(pbx.anomalies)})
+    await pbx.stop()
+
+
+def _pbx_process(conn, agents: int, waiting: int, rate: float, seed: int) -> None:
+    asyncio.run(_pbx_main(conn, agents, waiting, rate, seed))
+
+
+async def _until(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {seconds:.0f}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: float, seed: int) -> dict:
+    table = make_table(agents, seed)
+    port = conn.recv()
+    router = Router(table, Clock())
+    # A patient watchdog: the simulator, busy with the start-up burst, may
+    # take seconds to answer a Ping (a real Asterisk does not).
+    router.add_pbx("sim", "127.0.0.1", port, "router", "sim-secret", ping_interval=30, ping_timeout=120)
+    await router.start()
+    engine = router.engine
+    try:
+        await _until(lambda: router.resyncs.get("sim", 0) >= 1, 30, "the router's first resync")
+        conn.send("login")
+        await _until(lambda: sum(1 for a in engine.agents.values() if a.status.value == "available") == agents,
+                     300, "agents to log in")
+        conn.send("go")
+        await _until(conn.poll, 600, "the start-up callers")
+        conn.recv()
+        await _until(lambda: len(engine.calls) >= agents + waiting, 600, "the start-up callers")
+        await asyncio.sleep(warmup)
+        meter = probe.Probe()
+        probe.install(meter)
+        cpu0, t0, events0 = _cpu(), time.monotonic(), router.events_handled
+        await asyncio.sleep(seconds)
+        probe.install(None)
+        elapsed = time.monotonic() - t0
+        router_cpu = (_cpu() - cpu0) / elapsed
+        events = router.events_handled - events0
+        conn.send("stop")
+        sim = conn.recv()
+    finally:
+        probe.install(None)
+        await router.stop()
+    in_line = sum(1 for c in engine.calls.values() if c.status.value == "waiting")
+    return {"agents": agents, "waiting_target": waiting, "waiting_end": in_line,
+            "latency": summarise(meter.samples, scale=1e3), "timer_originates": meter.stale,
+            "events_per_s": events / elapsed, "router_cpu_share": router_cpu,
+            "sim_cpu_share": sim["cpu_share"], "sim_errors": sim["errors"]}
+
+
+def tcp_latency(agents: int, waiting: int, rate: float = 50.0, seconds: float = 20.0,
+                warmup: float = 5.0, seed: int = 1) -> dict:
+    """Decision latency (ms) over loopback TCP; see the module docstring."""
+    ctx = mp.get_context("fork")
+    here, there = ctx.Pipe()
+    child = ctx.Process(target=_pbx_process, args=(there, agents, waiting, rate, seed), daemon=True)
+    child.start()
+    try:
+        return asyncio.run(_router_side(here, agents, waiting, seconds, warmup, seed))
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.kill()

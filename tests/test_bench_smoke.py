@@ -1,0 +1,46 @@
+"""Smoke run of the benchmark harness at tiny sizes: it runs end to end
+(engine alone, daemon + simulator over loopback TCP, throughput, memory,
+resync) and its report has every section with figures in it. No timing is
+asserted: speed figures come from `python -m bench`, not from tests."""
+
+from __future__ import annotations
+
+import math
+
+from bench.__main__ import QUICK, main, report, run
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def test_quick_run_produces_every_section(tmp_path):
+    results = run(QUICK, log=lambda s: None)
+    assert [(e["agents"], e["waiting"]) for e in results["engine"]] == QUICK["grid"]
+    for e in results["engine"]:
+        assert e["events"]["count"] > 0 and e["decisions"]["count"] > 0
+        assert e["decisions"]["p50"] <= e["decisions"]["p99"] <= e["decisions"]["max"]
+    (tcp,) = results["tcp"]
+    assert "error" not in tcp, tcp
+    assert tcp["latency"]["count"] > 0 and _finite(tcp["latency"]["p99"])
+    assert tcp["sim_errors"] == 0
+    t = results["throughput"]
+    assert t["events"] > 100 and _finite(t["ratio"]) and t["routed_events_per_s"] > 0
+    m = results["memory"]
+    assert m["agent_bytes_traced"] > 0 and m["call_bytes_traced"] > 0
+    assert len(results["long_run"]["rss_mb"]) >= 2
+    assert results["resync"]["calls_found"] == QUICK["resync"][1]
+    text = report(results, "python -m bench --quick")
+    for heading in ("Decision latency over loopback TCP", "Engine alone", "Throughput", "Memory", "Resync",
+                    "app_queue"):
+        assert heading in text
+
+
+def test_command_writes_the_report_and_keeps_the_change_log(tmp_path, capsys):
+    out = tmp_path / "RESULTS.md"
+    out.write_text("old figures\n## Changes\n- kept\n", encoding="utf-8")
+    assert main(["--quick", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmark results") and "old figures" not in text
+    assert text.rstrip().endswith("- kept")
+    assert "| router: 20 agents" in capsys.readouterr().out
