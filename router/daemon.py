@@ -113,6 +113,10 @@ class Router:
         return link
 
     async def start(self) -> None:
+        unknown = sorted({a.pbx for a in self.table.agents.values() if a.pbx and a.pbx not in self.links})
+        if unknown:  # such agents are never offered a call: say so at once
+            log.warning("agents are on pbx %s, which this router is not connected to (--ami NAME=HOST)",
+                        ", ".join(unknown))
         if self._state is not None:
             for event in self._state.load():
                 self.feed(event)

@@ -127,3 +127,15 @@ def _first_agent_leg(name: str) -> tuple[str, str, str]:
         if fields.get("Event") == "Newchannel" and fields.get("Context") == "agents" and call:
             return fields["Uniqueid"], call, fields["Exten"]
     raise AssertionError(f"no agent leg in {name}")
+
+
+def test_device_state_is_read_only_for_agents_on_this_pbx():
+    from dataclasses import replace
+
+    from router.core.table import RoutingTable
+
+    agents = {**TABLE.agents, "1001": replace(TABLE.agents["1001"], pbx="beijing")}
+    table = replace(TABLE, agents=RoutingTable.freeze(agents))
+    busy = {"Event": "DeviceStateChange", "Device": TABLE.agents["1001"].endpoint, "State": "INUSE"}
+    assert Translator(table, pbx="shanghai").event(busy) == []  # a namesake phone on another server
+    assert Translator(table, pbx="beijing").event(busy) == [ev.AgentDevice("1001", True)]

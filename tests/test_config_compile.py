@@ -288,3 +288,11 @@ def test_utf8_names_intact(tmp_path):
     table = load_config(path)
     assert table.agents["1001"].name == "王芳"
     assert table.rules[0].source.startswith(f"{path}:")
+
+
+def test_an_agent_may_name_the_pbx_its_phone_is_on(tmp_path):
+    text = (Path(__file__).parent / "broken" / "agent_pbx.yaml").read_text(encoding="utf-8")
+    good = tmp_path / "centre.yaml"
+    good.write_text(text.replace('pbx: "shang hai"', "pbx: shanghai"), encoding="utf-8")
+    table = load_config(good)
+    assert table.agents["1001"].pbx == "shanghai"

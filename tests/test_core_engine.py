@@ -1235,3 +1235,15 @@ def test_step_timer_firing_at_a_time_that_rounds_short_still_takes_the_step():
     fired = engine.handle(ev.TimerFired("step", "c1"), due)
     assert engine.calls["c1"].step == 1
     assert not [c for c in fired if isinstance(c, StartTimer) and c.kind == "step"]
+
+
+def test_an_agent_on_one_pbx_is_offered_only_calls_held_there():
+    tbl = table([agent("sh", support=5), agent("bj", support=5)], [queue("support", step(0, req(support=1)))])
+    agents = {**tbl.agents, "sh": replace(tbl.agents["sh"], pbx="shanghai"),
+              "bj": replace(tbl.agents["bj"], pbx="beijing")}
+    engine = engine_for(replace(tbl, agents=RoutingTable.freeze(agents)), "sh")
+    # A Beijing call waits although the Shanghai agent is free...
+    assert rings(arrive(engine, "c1", T0, pbx="beijing")) == []
+    # ...takes the Beijing agent when she logs in, and a Shanghai call the other.
+    assert rings(engine.handle(ev.AgentLogin("bj"), T0 + 1)) == [("c1", "bj")]
+    assert rings(arrive(engine, "c2", T0 + 2, pbx="shanghai")) == [("c2", "sh")]

@@ -111,7 +111,9 @@ class Translator:
         self.set_table(table)
 
     def set_table(self, table: RoutingTable) -> None:
-        self._devices = {a.endpoint: a.id for a in table.agents.values()}
+        # Only this server's phones: another server may have an endpoint of
+        # the same name, whose state says nothing about our agent.
+        self._devices = {a.endpoint: a.id for a in table.agents.values() if a.pbx in (None, self.pbx)}
 
     # ------------------------------------------------------------ AMI -> core
     def event(self, msg: Mapping) -> list:

@@ -126,6 +126,7 @@ def compile_table(spec: ConfigSpec, files: list[tuple[str, bytes]]) -> RoutingTa
             skills=freeze(a.skills),
             max_no_answer=settings.default_max_no_answer if a.max_no_answer is None else a.max_no_answer,
             wrapup=a.wrapup,
+            pbx=a.pbx,
         )
         for a in spec.agents
     }

@@ -86,6 +86,7 @@ class AgentSpec:
     skills: dict[str, int] = field(default_factory=dict)
     max_no_answer: int | None = None  # None: the settings' default
     wrapup: float | None = None
+    pbx: str | None = None  # the Asterisk server the agent's phone is on (None: any)
 
 
 @dataclass

@@ -72,7 +72,7 @@ def read_teams(r: Reader, node: Node, path: str) -> dict[str, Team] | None:
     return teams
 
 
-AGENT_KEYS = ["id", "name", "endpoint", "team", "skills", "max_no_answer", "wrapup"]
+AGENT_KEYS = ["id", "name", "endpoint", "team", "skills", "max_no_answer", "wrapup", "pbx"]
 
 
 def read_agents(r: Reader, node: Node, path: str) -> list[AgentSpec] | None:
@@ -100,6 +100,7 @@ def read_agents(r: Reader, node: Node, path: str) -> list[AgentSpec] | None:
         agent.max_no_answer = r.value(found.get("max_no_answer"), join_path(item_path, "max_no_answer"),
                                       count(0, 100))
         agent.wrapup = r.value(found.get("wrapup"), join_path(item_path, "wrapup"), duration())
+        agent.pbx = r.value(found.get("pbx"), join_path(item_path, "pbx"), NAME)
         agents.append(agent)
     return agents
 

@@ -348,7 +348,11 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
             candidates = self._available.eligible(step, self.table)
             if not candidates:
                 nobody.add(id(step))
-            else:
+                continue
+            pbx = call.info.pbx
+            if pbx:  # an agent is rung only on the server their phone is on
+                candidates = [c for c in candidates if c[1].pbx in (None, pbx)]
+            if candidates:
                 queue = self.table.queues[call.queue]
                 rec = choose(queue.strategy, candidates, call, step, self._last_rr.get(call.queue))
                 self._offer(call, rec)

@@ -144,6 +144,10 @@ class Agent:
     skills: Mapping[str, int]
     max_no_answer: int  # consecutive misses before auto-pause; 0 = never
     wrapup: float | None = None  # overrides the queue's wrap-up time
+    # The Asterisk server (the name given to `router run --ami NAME=...`)
+    # the agent's phone is registered on: only calls held there are offered
+    # to the agent. None: a single server, or phones reachable from all.
+    pbx: str | None = None
 
 
 @dataclass(frozen=True)
