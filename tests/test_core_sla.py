@@ -120,3 +120,12 @@ def test_the_engine_feeds_its_book():
     assert engine.sla.handle_time("sales", T0 + 63) == pytest.approx(70.0)
     engine.handle(ev.ConfigReplaced(tbl), T0 + 64)
     assert engine.sla.counts("sales", "15m", T0 + 64) == (1, 2)
+
+
+def test_memory_is_bounded_by_the_window_not_by_the_call_rate():
+    b = book()
+    for i in range(20_000):  # 20,000 calls in 10 minutes: 33 a second
+        b.answered("sales", 3.0, T0 + i * 0.03)
+    roll = b.queues["sales"].rolling["1h"]
+    assert roll.counted == 20_000 and len(roll.events) <= 600 / 5 + 1
+    assert b.counts("sales", "15m", T0 + 600) == (20_000, 20_000)
