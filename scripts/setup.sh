@@ -11,7 +11,7 @@ fi
 # The MQTT tests start a real mosquitto broker (Debian's package).
 if ! { [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null; } || ! command -v mosquitto_passwd >/dev/null; then
     echo "setup: installing mosquitto (the MQTT tests start a real broker)" >&2
-    apt-get update -qq && apt-get install -y -qq mosquitto >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv 2>/dev/null || {
