@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -193,7 +194,7 @@ async def test_router_run_simulate_serves_metrics_with_the_http_flag():
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "router.cli", "run", "config", "--simulate", "--quiet", "--speed", "30",
         "--duration", "90s", "--http", "127.0.0.1:0", stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+        stderr=asyncio.subprocess.PIPE, cwd=str(Path(__file__).resolve().parent.parent))
     try:
         url = None
         while url is None:
