@@ -257,3 +257,10 @@ def test_estimated_wait_per_skill_set_follows_each_rules_skills():
     assert value(m, "router_rule_estimated_wait_seconds", rule="default", queue="sales") == 0  # a2 is free
     # An expert caller waits for a1: (0 ahead + 1) x 100 s / 1 expert staffed.
     assert value(m, "router_rule_estimated_wait_seconds", rule="expert", queue="sales") == pytest.approx(100.0)
+
+
+def test_http_flag_without_a_host_binds_loopback_only():
+    from router.cli import _http_address
+
+    assert _http_address(":9464") == ("127.0.0.1", 9464)  # never 0.0.0.0 unless written out
+    assert _http_address("0.0.0.0:9464") == ("0.0.0.0", 9464)
