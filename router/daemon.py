@@ -320,7 +320,13 @@ class Router:
                 return
             pbx = self._pbx_of(c.call_id)
             action = self.translators[pbx].ring(c)
-            self._spawn(self._originate(pbx, action, c.timeout))
+            link = self.links[pbx]
+            if link.up and pbx in self._sent:
+                # Sent on this connection before its snapshot: the snapshot keeps
+                # the leg even if the listings missed it, so it can be cancelled.
+                self._sent[pbx].add(action["ActionID"])
+            # Written now, in this turn of the loop; only its reply is awaited.
+            self._spawn(self._originate(pbx, action, link.send_now(action), c.timeout))
         elif isinstance(c, CancelRing):
             # The call may be over (no pbx on record): the leg says where it is.
             pbx = self._call_pbx.get(c.call_id) or next(
@@ -349,16 +355,12 @@ class Router:
         for action in actions:
             await self.links[pbx].send(action)
 
-    async def _originate(self, pbx: str, action: dict, ring_timeout: float) -> None:
-        """Send an Originate. Its OriginateResponse arrives as an event (see
+    async def _originate(self, pbx: str, action: dict, sent, ring_timeout: float) -> None:
+        """Wait for the reply of an Originate already written (`sent`, its
+        future). Its OriginateResponse arrives as an event (see
         RouterProtocol); if instead Asterisk refuses it, report a failed
         offer so that the call goes back in line."""
-        link = self.links[pbx]
-        if link.up and pbx in self._sent:
-            # Sent on this connection before its snapshot: the snapshot keeps
-            # the leg even if the listings missed it, so it can be cancelled.
-            self._sent[pbx].add(action["ActionID"])
-        reply = await link.send(action, timeout=ring_timeout / self.clock.speed + ORIGINATE_MARGIN)
+        reply = await self.links[pbx].reply(action, sent, timeout=ring_timeout / self.clock.speed + ORIGINATE_MARGIN)
         first = reply[0] if isinstance(reply, list) and reply else reply
         if first is None or header(first, "Response") != "Error":
             # Answered, or no reply (link down, response lost): what really

@@ -232,12 +232,28 @@ class Link:
     async def send(self, action: dict, timeout: float | None = None):
         """Send one action and wait (bounded) for its reply. Returns the
         reply, or None when the link is down or no reply came in time."""
+        return await self.reply(action, self.send_now(action), timeout)
+
+    def send_now(self, action: dict):
+        """Write one action to the socket before returning (no trip through
+        the event loop: an Originate goes out in the same turn as the event
+        that decided it). Returns the future of its reply for `reply`, or
+        None when the link is down."""
         if not self.up or self.manager.protocol is None:
             log.warning("AMI %s: link down; not sent: %s", self.name, action.get("Action"))
             return None
         try:
-            return await asyncio.wait_for(self.manager.send_action(dict(action)),
-                                          timeout or self.action_timeout)
+            return self.manager.send_action(dict(action))
+        except Exception as err:
+            log.error("AMI %s: %s failed: %s", self.name, action.get("Action"), err)
+            return None
+
+    async def reply(self, action: dict, future, timeout: float | None = None):
+        """Wait (bounded) for the reply of an action `send_now` wrote."""
+        if future is None:
+            return None
+        try:
+            return await asyncio.wait_for(future, timeout or self.action_timeout)
         except asyncio.TimeoutError:
             log.error("AMI %s: no reply to %s within %.1fs", self.name, action.get("Action"),
                       timeout or self.action_timeout)
