@@ -127,8 +127,7 @@ class Router:
         """Save agent states soon after a change (batched: one write for a
         burst), so that a crash loses at most that moment."""
         self._state.record(agent, state, reason)
-        if self._state.dirty and self._save_handle is None:
-            self._save_handle = asyncio.get_running_loop().call_later(SAVE_DELAY, self._save_now)
+        self._save_soon()
 
     def _callback_changed(self, state: str, data) -> None:
         """Keep open callbacks in the state file, and ring their agents on
@@ -139,8 +138,11 @@ class Router:
             self._call_pbx.pop(data.get("call"), None)
         if self._state is not None:
             self._state.record_callback(state, data)
-            if self._state.dirty and self._save_handle is None:
-                self._save_handle = asyncio.get_running_loop().call_later(SAVE_DELAY, self._save_now)
+            self._save_soon()
+
+    def _save_soon(self) -> None:
+        if self._state.dirty and self._save_handle is None:
+            self._save_handle = asyncio.get_running_loop().call_later(SAVE_DELAY, self._save_now)
 
     def _save_now(self) -> None:
         self._save_handle = None
