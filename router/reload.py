@@ -38,7 +38,6 @@ def reload_router(router: "Router", config_dir: str) -> bool:
         result = check_config(config_dir)
     except Exception:  # a checker bug must not take a running router down
         log.exception("reload of %s: the checker failed; keeping the running config", config_dir)
-        router.reload_ok = False
         return False
     for problem in result.errors:
         log.error("%s", problem)
@@ -48,11 +47,9 @@ def reload_router(router: "Router", config_dir: str) -> bool:
     if table is None:
         log.error("%s: %d error(s); configuration rejected; keeping the running config (digest %s)",
                   config_dir, len(result.errors), router.table.digest[:12])
-        router.reload_ok = False
         return False
     old = router.table
     router.replace_table(table)
-    router.reload_ok = True
     log.info("%s: configuration reloaded (digest %s -> %s): %d agents, %d queues, %d rules",
              config_dir, old.digest[:12], table.digest[:12], len(table.agents), len(table.queues),
              len(table.rules))
