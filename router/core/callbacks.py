@@ -33,7 +33,7 @@ from __future__ import annotations
 from router.core import events as ev
 from router.core.commands import StartTimer
 from router.core.state import CallRec, CallStatus
-from router.core.table import Step, merge_skills
+from router.core.table import Step
 
 #: Dials to the customer before the callback is reported failed.
 ATTEMPTS = 3
@@ -73,7 +73,7 @@ class CallbackOps:
         call = CallRec(id=e.call_id, info=info, rule=rule, queue=queue, priority=e.priority,
                        arrived=e.arrived, entered=e.arrived, seq=self._seq,
                        steps=callback_steps(self.table.queues[queue].steps), callback=True,
-                       attempts=e.attempts, moved=True, pinned_priority=e.priority)
+                       attempts=e.attempts)
         self._publish("callback.promised", call=call.id, origin=e.origin, queue=queue, number=e.number,
                       caller_name=e.caller_name, priority=e.priority, arrived=e.arrived,
                       attempts=e.attempts, dnis=e.dnis, pbx=e.pbx)
@@ -128,4 +128,4 @@ class CallbackOps:
         if call.queue not in table.queues:
             call.queue = table.default.queue
         call.rule = table.default
-        call.steps = callback_steps(merge_skills(table.queues[call.queue].steps, ()))
+        call.steps = callback_steps(table.queues[call.queue].steps)
