@@ -23,21 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from router.sim.traffic import Behaviour  # noqa: E402
-from test_e2e import SPEED, Centre  # noqa: E402
-
-BUSY = Behaviour(mean_patience=90, answer_delay=(1.0, 4.0), no_answer_rate=0.05, mean_talk=40, min_talk=10)
+from test_e2e import CUT_TRAFFIC, Centre, traffic_with_ami_cuts  # noqa: E402
 
 
 async def one(seed: int) -> tuple:
-    async with Centre(behaviour=BUSY, calls_per_hour=1500, seed=seed) as centre:
-        for _ in range(3):
-            await centre.sim_seconds(60)
-            before = centre.router.resyncs["sim"]
-            centre.pbx.drop_clients()
-            await centre.until(lambda: centre.router.resyncs["sim"] > before, 5)
-        await centre.pbx.stop_traffic()
-        await centre.until(lambda: all(r.ended is not None for r in centre.pbx.records.values()), 600 / SPEED)
+    async with Centre(behaviour=CUT_TRAFFIC, calls_per_hour=1500, seed=seed) as centre:
+        await traffic_with_ami_cuts(centre)
         w = centre.pbx.world
         return (seed, len(centre.pbx.records), w.ghost_calls, w.ghost_races, w.ghost_outages, w.double_connects,
                 list(w.anomalies))

@@ -188,16 +188,25 @@ async def test_router_killed_and_restarted_with_callers_waiting_answers_them_all
         centre.assert_clean()
 
 
+# Busy traffic for the AMI-cut scenario (also bench/cut_sweep.py).
+CUT_TRAFFIC = Behaviour(mean_patience=90, answer_delay=(1.0, 4.0), no_answer_rate=0.05, mean_talk=40, min_talk=10)
+
+
+async def traffic_with_ami_cuts(centre: Centre, cuts: int = 3) -> None:
+    """A minute of traffic before each of `cuts` dropped AMI connections
+    (waiting for each resync), then traffic stops and every call ends."""
+    for _ in range(cuts):
+        await centre.sim_seconds(60)
+        before = centre.router.resyncs["sim"]
+        centre.pbx.drop_clients()
+        await centre.until(lambda: centre.router.resyncs["sim"] > before, 5)
+    await centre.pbx.stop_traffic()
+    await centre.until(lambda: all(r.ended is not None for r in centre.pbx.records.values()), 600 / SPEED)
+
+
 async def test_ami_connection_cut_mid_traffic_loses_no_call():
-    busy = Behaviour(mean_patience=90, answer_delay=(1.0, 4.0), no_answer_rate=0.05, mean_talk=40, min_talk=10)
-    async with Centre(behaviour=busy, calls_per_hour=1500, seed=5) as centre:
-        for _ in range(3):
-            await centre.sim_seconds(60)
-            before = centre.router.resyncs["sim"]
-            centre.pbx.drop_clients()
-            await centre.until(lambda: centre.router.resyncs["sim"] > before, 5)
-        await centre.pbx.stop_traffic()
-        await centre.until(lambda: all(r.ended is not None for r in centre.pbx.records.values()), 600 / SPEED)
+    async with Centre(behaviour=CUT_TRAFFIC, calls_per_hour=1500, seed=5) as centre:
+        await traffic_with_ami_cuts(centre)
         await centre.until(lambda: not centre.router.engine.calls, 2)
         outcomes = [r.outcome for r in centre.pbx.records.values()]
         assert len(outcomes) > 50
