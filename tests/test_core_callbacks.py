@@ -143,6 +143,20 @@ def test_a_reload_keeps_the_callback_without_final_actions():
     assert not [c for c in out if isinstance(c, RunAction)] and "cb-c1" in engine.calls
 
 
+def test_a_supervisor_move_keeps_the_callback_without_final_actions():
+    support = queue("support", step(0, req(sales=9)), step(20, action=Action("callback")))
+    engine = Engine(table([agent("senior", sales=8), agent("other", sales=9)],
+                          [queue("sales", step(0, req(sales=7)), step(60, action=Action("callback"))), support],
+                          enforcement=OFF))
+    promised(engine)
+    engine.handle(ev.CallMove("cb-c1", "support"), T0 + 70)
+    call = engine.calls["cb-c1"]
+    assert call.queue == "support" and [s.action for s in call.steps] == [None]
+    out = engine.handle(ev.TimerFired("step", "cb-c1"), T0 + 500)  # long past support's callback step
+    assert not [c for c in out if isinstance(c, RunAction)] and "cb-c1" in engine.calls
+    assert not published(out, "callback.promised")
+
+
 def test_snapshot_keeps_a_callback_whose_agent_is_dialing_and_ends_one_whose_leg_is_gone():
     engine = Engine(sales_table())
     promised(engine)

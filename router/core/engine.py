@@ -28,7 +28,7 @@ import bisect
 
 from router.core import events as ev
 from router.core.agents import AgentOps
-from router.core.callbacks import CallbackOps
+from router.core.callbacks import CallbackOps, callback_steps
 from router.core.enforce import EnforceOps
 from router.core.resync import ResyncOps
 from router.core.sla import SlaBook
@@ -408,7 +408,10 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
         self._emit(CancelTimer("step", call.id))
         self._publish("call.moved", call=call.id, source=call.queue, to=e.queue, reason="supervisor")
         call.moved = True
-        call.steps = merge_skills(self.table.queues[e.queue].steps, call.rule.skills)
+        steps = self.table.queues[e.queue].steps
+        # A callback keeps the no-final-action escalation it got when promised:
+        # it must not "leave by callback" (or to voicemail) a second time.
+        call.steps = callback_steps(steps) if call.callback else merge_skills(steps, call.rule.skills)
         self._enter_queue(call, e.queue, since=self._now)
 
     def _on_priority(self, e: ev.CallPriority) -> None:
