@@ -175,6 +175,19 @@ def test_a_queue_under_target_is_served_before_queues_above_target_plus_reserve(
     assert rung(busy_then_free(engine, "a1", "busy", T0 + 2, T0 + 3)) == [("fast-call", "a1")]
 
 
+def test_a_lenders_call_ahead_in_line_waits_for_the_protected_queues_call():
+    engine = logged_in(two_queues(), "a1")
+    missed(engine, "fast", 5, T0 - 60)
+    met(engine, "slow", 10, T0 - 60)
+    engine.handle(ev.CallWaiting("busy", dnis="9"), T0 - 50)  # a1 takes it
+    engine.handle(ev.CallWaiting("slow-call", dnis="9"), T0 - 49)  # deadline T0 + 11
+    engine.handle(ev.TimerFired("sla", "check"), T0 + 1)
+    assert engine.protected == {"fast"}
+    engine.handle(ev.CallWaiting("fast-call", dnis="1"), T0 + 2)  # deadline T0 + 12: behind slow-call
+    assert [c.id for c in engine.line()] == ["busy", "slow-call", "fast-call"]
+    assert rung(busy_then_free(engine, "a1", "busy", T0 + 3, T0 + 4)) == [("fast-call", "a1")]
+
+
 def test_a_lender_within_its_reserve_keeps_its_place():
     engine = logged_in(two_queues(Enforcement(reserve=25.0)), "a1")
     missed(engine, "fast", 5, T0 - 60)

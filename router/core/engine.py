@@ -34,15 +34,13 @@ from router.core.resync import ResyncOps
 from router.core.sla import SlaBook
 from router.core.calendar import is_open
 from router.core.classify import classify
+from router.core.dispatch import RING_GRACE, DispatchOps  # noqa: F401 (RING_GRACE: engine's API)
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
 from router.core.index import AvailableAgents
 from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 from router.core.strategy import choose
 from router.core.table import Action, RoutingTable, merge_skills
 
-#: Extra seconds past an offer's ring timeout before the engine gives up on
-#: hearing from the PBX and treats the offer as unanswered.
-RING_GRACE = 5.0
 #: AgentNoAnswer reasons that count towards `max_no_answer`. The others
 #: (busy, congestion, failed, and a ring the PBX never reported) are the
 #: phone's or the network's doing: counting them would let one PBX outage
@@ -58,7 +56,7 @@ MIN_RETRY = 1.0
 MAX_HOPS = 8
 
 
-class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
+class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
     """Owns the calls and agents of one routing table. Not thread-safe: feed
     it events one at a time, in order."""
 
@@ -78,8 +76,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
         self.protected: set[str] = set()  # queues under target (enforce.py rule 3)
         self.parked: dict[str, CallRec] = {}  # callbacks between attempts (callbacks.py)
         self._check_at: float | None = None  # when the enforcement check is due
-        # Set when a call joins the line or changes step (see _dispatch).
-        self._calls_changed = True
+        self._init_dispatch()
 
     # ------------------------------------------------------------------ API
     def handle(self, event: ev.Event, now: float) -> list:
@@ -92,7 +89,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
         else:
             handler(self, event)
         if isinstance(event, (ev.PbxSnapshot, ev.ConfigReplaced)):  # they change many things
-            self._calls_changed = True
+            self._regroup()
         self._dispatch()
         self._arm_check()
         return self._out
@@ -118,13 +115,15 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
     def _line_add(self, call: CallRec) -> None:
         call.line_key = self._line_key(call)
         bisect.insort(self._line, (call.line_key, call.id))
-        self._calls_changed = True
+        call.in_line = True
+        self._touch(call)
         if not call.callback:  # max_waiting counts callers on hold, not callbacks
             self._in_queue[call.queue] = self._in_queue.get(call.queue, 0) + 1
 
     def _line_remove(self, call: CallRec) -> None:
         i = bisect.bisect_left(self._line, (call.line_key, call.id))
         del self._line[i]
+        call.in_line, call.filed = False, None
         if not call.callback:
             self._in_queue[call.queue] -= 1
 
@@ -166,7 +165,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
         # `now` where now - entered rounds to just under `after`; without it
         # the step never comes and the same timer is set again, forever.
         elapsed = self._now - call.entered + TIME_EPSILON
-        self._calls_changed = True  # a call back to waiting, or at a new step
+        self._touch(call)  # a call back to waiting, or at a new step
         index = 0
         while index + 1 < len(call.steps) and call.steps[index + 1].after <= elapsed:
             index += 1
@@ -323,56 +322,6 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps):
             # (an earlier offer's guard, delivered late, is not this offer's)
             self._emit(CancelRing(call.id, call.agent))
             self._missed(call, "timeout")
-
-    # ------------------------------------------------------------- dispatch
-    def _dispatch(self) -> None:
-        """Offer waiting calls, in line order, to the best eligible free agent."""
-        if not self._available:
-            return
-        # Work conservation held after the last event, so unless an agent
-        # became available or a call joined the line or changed step since,
-        # nobody free can take anybody waiting: skip the scan of the line.
-        if not (self._calls_changed or self._available.added):
-            return
-        self._calls_changed = self._available.added = False
-        # Steps found to have no eligible agent: agents only leave
-        # `_available` during dispatch, so such a step stays unservable.
-        nobody: set[int] = set()
-        for call_id in self._serving():
-            call = self.calls[call_id]
-            if call.status is not CallStatus.WAITING:
-                continue
-            step = call.steps[call.step]
-            if id(step) in nobody:
-                continue
-            candidates = self._available.eligible(step, self.table)
-            if not candidates:
-                nobody.add(id(step))
-                continue
-            pbx = call.info.pbx
-            if pbx:  # an agent is rung only on the server their phone is on
-                candidates = [c for c in candidates if c[1].pbx in (None, pbx)]
-            if candidates:
-                queue = self.table.queues[call.queue]
-                rec = choose(queue.strategy, candidates, call, step, self._last_rr.get(call.queue))
-                self._offer(call, rec)
-                if not self._available:
-                    return
-
-    def _offer(self, call: CallRec, rec: AgentRec) -> None:
-        queue = self.table.queues[call.queue]
-        config = self.table.agents[rec.id]
-        call.status, call.agent = CallStatus.RINGING, rec.id
-        call.offers += 1
-        rec.call = call.id
-        self._last_rr[call.queue] = rec.id
-        self._set(rec, AgentStatus.RESERVED)
-        self._emit(RingAgent(call.id, rec.id, config.endpoint, queue.ring_timeout, queue.name,
-                             call.info.caller_num, call.info.caller_name,
-                             dial=call.info.caller_num if call.callback else ""))
-        call.ring_until = self._now + queue.ring_timeout + RING_GRACE
-        self._emit(StartTimer("ring", call.id, call.ring_until))
-        self._publish("call.offered", call=call.id, queue=call.queue, agent=rec.id, offer=call.offers)
 
     def _requeue(self, call: CallRec) -> None:
         """Withdraw a ringing offer that is not the agent's fault."""

@@ -9,9 +9,12 @@ one of its teams), and dispatch skips a step already found to have nobody.
 
 `AvailableAgents` is the engine's `_available` mapping (agent id -> record,
 in the order agents became available), so the agent handlers keep using it
-as a dict; it keeps the buckets in step on every insert and removal. The
-buckets hold agents whose level in the skill is at least 1: a minimum of 0
-is met by everyone and is never used to pick a bucket.
+as a dict; it keeps the buckets in step on every insert and removal. Skill
+buckets are per skill and level (levels of 1 and up: a minimum of 0 is met
+by everyone and is never used to pick a bucket), so that a requirement
+such as sales >= 7 looks only at agents at sales 7 and above: free agents
+who fall short (a busy centre has many) cost nothing. A requirement of one
+skill and no team is met by every agent of its buckets without a check.
 
 Determinism: buckets are dicts (insertion ordered), never sets, and the
 strategies end in a total order, so candidate order cannot change a choice.
@@ -19,8 +22,12 @@ strategies end in a total order, so candidate order cannot change a choice.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from router.core.state import AgentRec
 from router.core.table import Agent, Requirement, RoutingTable, Step
+
+Bucket = dict[str, AgentRec]
 
 
 class AvailableAgents(dict):
@@ -32,21 +39,24 @@ class AvailableAgents(dict):
     def __init__(self, table: RoutingTable) -> None:
         super().__init__()
         self._table = table
-        self._by_skill: dict[str, dict[str, AgentRec]] = {}
-        self._by_team: dict[str, dict[str, AgentRec]] = {}
+        self._by_skill: dict[str, dict[int, Bucket]] = {}  # skill -> level -> agents
+        self._by_team: dict[str, Bucket] = {}
+        self._pinned = 0  # available agents whose config names a pbx
         self.added = True  # an agent became available since the engine last looked
 
     # -- upkeep
     def __setitem__(self, agent_id: str, rec: AgentRec) -> None:
+        if agent_id in self:  # re-filed: drop the old buckets first
+            self._unfile(agent_id)
         super().__setitem__(agent_id, rec)
         self._file(agent_id, rec)
         self.added = True
 
     def pop(self, agent_id: str, default=None):
-        rec = super().pop(agent_id, default)
-        if rec is not default:
-            self._unfile(agent_id)
-        return rec
+        if agent_id not in self:
+            return default
+        self._unfile(agent_id)
+        return super().pop(agent_id)
 
     def _file(self, agent_id: str, rec: AgentRec) -> None:
         config = self._table.agents.get(agent_id)
@@ -54,26 +64,31 @@ class AvailableAgents(dict):
             return
         for skill, level in config.skills.items():
             if level > 0:
-                self._by_skill.setdefault(skill, {})[agent_id] = rec
+                self._by_skill.setdefault(skill, {}).setdefault(level, {})[agent_id] = rec
         if config.team:
             self._by_team.setdefault(config.team, {})[agent_id] = rec
+        if config.pbx:
+            self._pinned += 1
 
     def _unfile(self, agent_id: str) -> None:
         config = self._table.agents.get(agent_id)
         if config is None:
             return
-        for skill in config.skills:
-            bucket = self._by_skill.get(skill)
+        for skill, level in config.skills.items():
+            bucket = self._by_skill.get(skill, {}).get(level)
             if bucket is not None:
                 bucket.pop(agent_id, None)
         if config.team and config.team in self._by_team:
             self._by_team[config.team].pop(agent_id, None)
+        if config.pbx:
+            self._pinned -= 1
 
     def _retable(self, table: RoutingTable) -> None:
         """A new routing table (reload): skills and teams may have changed."""
         self._table = table
         self._by_skill.clear()
         self._by_team.clear()
+        self._pinned = 0
         for agent_id, rec in self.items():
             self._file(agent_id, rec)
 
@@ -83,30 +98,58 @@ class AvailableAgents(dict):
         under `table` (the engine's current one)."""
         if table is not self._table:
             self._retable(table)
-        agents = table.agents
         if len(step.requirements) == 1:  # the common case: no merging needed
-            return [(rec, agents[aid]) for aid, rec in self._pool(step.requirements[0]).items()
-                    if aid in agents and step.requirements[0].met_by(agents[aid])]
+            return list(self._meeting(step.requirements[0], table.agents))
         found: dict[str, tuple[AgentRec, Agent]] = {}
         for req in step.requirements:
-            for aid, rec in self._pool(req).items():
-                if aid not in found and aid in agents and req.met_by(agents[aid]):
-                    found[aid] = (rec, agents[aid])
+            for rec, config in self._meeting(req, table.agents):
+                found.setdefault(rec.id, (rec, config))
         return list(found.values())
 
-    def _pool(self, req: Requirement) -> dict[str, AgentRec]:
-        """The smallest bucket that holds every agent who could meet `req`."""
-        best: dict[str, AgentRec] | None = None
+    def any_eligible(self, step: Step, table: RoutingTable, pbx: str = "") -> bool:
+        """Is any available agent eligible for `step` (and, when `pbx` is
+        given, free to take a call held there)? Stops at the first."""
+        if table is not self._table:
+            self._retable(table)
+        pinned = bool(pbx) and self._pinned > 0
+        for req in step.requirements:
+            for _, config in self._meeting(req, table.agents):
+                if not pinned or config.pbx in (None, pbx):
+                    return True
+        return False
+
+    def _meeting(self, req: Requirement, agents) -> Iterator[tuple[AgentRec, Agent]]:
+        """(record, config) of the available agents who meet `req`."""
+        buckets, sure = self._pool(req)
+        for bucket in buckets:
+            for aid, rec in bucket.items():
+                config = agents.get(aid)
+                if config is not None and (sure or req.met_by(config)):
+                    yield rec, config
+
+    def _pool(self, req: Requirement) -> tuple[list[Bucket], bool]:
+        """The smallest set of buckets that holds every agent who could meet
+        `req`, and whether all of them do (no check needed)."""
+        best: list[Bucket] | None = None
+        size, needed = 0, 0
         for skill, minimum in req.skills:
             if minimum <= 0:
                 continue
-            bucket = self._by_skill.get(skill)
-            if not bucket:
-                return {}
-            if best is None or len(bucket) < len(best):
-                best = bucket
-        if req.teams and (best is None or len(best) > 1):
-            teams = [self._by_team.get(t, {}) for t in req.teams]
-            if sum(len(b) for b in teams) < (len(best) if best is not None else len(self) + 1):
-                best = teams[0] if len(teams) == 1 else {k: v for b in teams for k, v in b.items()}
-        return self if best is None else best
+            needed += 1
+            levels = self._by_skill.get(skill)
+            buckets = [b for level, b in levels.items() if level >= minimum and b] if levels else []
+            count = sum(len(b) for b in buckets)
+            if not count:
+                return [], True
+            if best is None or count < size:
+                best, size = buckets, count
+        if req.teams and (best is None or size > 1):
+            teams = [self._by_team[t] for t in req.teams if self._by_team.get(t)]
+            count = sum(len(b) for b in teams)
+            if not count:
+                return [], True
+            if best is None or count < size:
+                return teams, needed == 0  # team members meet a team-only requirement
+        if best is None:
+            return [self], not req.teams
+        return best, needed == 1 and not req.teams

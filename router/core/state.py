@@ -57,6 +57,8 @@ class CallRec:
     callback: bool = False  # a promised callback (callbacks.py), not a caller on hold
     attempts: int = 0  # callbacks: dials to the customer that failed so far
     result: str = ""  # callbacks: DIALSTATUS of the current attempt
+    in_line: bool = False  # in the engine's line (waiting or ringing)
+    filed: tuple | None = None  # (dispatch group, line_key) it is filed under (dispatch.py)
 
     @property
     def order(self) -> tuple[float, float, int]:
