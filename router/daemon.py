@@ -327,8 +327,9 @@ class Router:
                 # Sent on this connection before its snapshot: the snapshot keeps
                 # the leg even if the listings missed it, so it can be cancelled.
                 self._sent[pbx].add(action["ActionID"])
-            # Written now, in this turn of the loop; only its reply is awaited.
-            self._spawn(self._originate(pbx, action, link.send_now(action), c.timeout))
+            # Written now, in this turn of the loop; its reply is handled when it comes.
+            link.send_then(action, lambda reply: self._originate_done(pbx, action, reply),
+                           timeout=c.timeout / self.clock.speed + ORIGINATE_MARGIN)
         elif isinstance(c, CancelRing):
             # The call may be over (no pbx on record): the leg says where it is.
             pbx = self._call_pbx.get(c.call_id) or next(
@@ -336,7 +337,7 @@ class Router:
                 self._pbx_of(c.call_id))
             action = self.translators[pbx].cancel(c)
             if action:
-                self._spawn(self.links[pbx].send(action))
+                self.links[pbx].send_then(action)
         elif isinstance(c, RunAction):
             pbx = self._pbx_of(c.call_id)
             self._spawn(self._send_in_order(pbx, self.translators[pbx].run_action(c)))
@@ -357,12 +358,11 @@ class Router:
         for action in actions:
             await self.links[pbx].send(action)
 
-    async def _originate(self, pbx: str, action: dict, sent, ring_timeout: float) -> None:
-        """Wait for the reply of an Originate already written (`sent`, its
-        future). Its OriginateResponse arrives as an event (see
-        RouterProtocol); if instead Asterisk refuses it, report a failed
-        offer so that the call goes back in line."""
-        reply = await self.links[pbx].reply(action, sent, timeout=ring_timeout / self.clock.speed + ORIGINATE_MARGIN)
+    def _originate_done(self, pbx: str, action: dict, reply) -> None:
+        """The reply of an Originate (None: none came in time). Its
+        OriginateResponse arrives as an event (see RouterProtocol); if
+        instead Asterisk refuses it, report a failed offer so that the call
+        goes back in line."""
         first = reply[0] if isinstance(reply, list) and reply else reply
         if first is None or header(first, "Response") != "Error":
             # Answered, or no reply (link down, response lost): what really

@@ -33,3 +33,20 @@ def test_an_unknown_kind_is_never_dropped_so_it_can_be_counted():
     stream = STREAM + b"Event: Weird\r\nX: 1\r\n\r\n"
     kept = Framer(drop=frozenset({"varset", "newexten"})).feed(stream)
     assert dict(kept[-1]) == {"Event": "Weird", "X": "1"}
+
+
+def test_plain_events_skip_panoramisk_and_read_case_insensitively():
+    from panoramisk.message import Message
+
+    from router.ami.framing import AmiEvent
+    from router.ami.link import incoming
+
+    event = incoming([("Event", "Hangup"), ("UniqueID", "17"), ("ChanVariable", "a=1"), ("chanvariable", "b=2")])
+    assert isinstance(event, AmiEvent)
+    assert (event.get("Uniqueid"), event["UNIQUEID"], "uniqueid" in event) == ("17", "17", True)
+    assert event.get("ChanVariable") == ["a=1", "b=2"] and event.get("Cause", "") == ""
+    # What panoramisk must see: replies and listing items (ActionID), and
+    # Shutdown, on which it drops the connection.
+    for headers in ([("Event", "CoreShowChannel"), ("ActionID", "x-1")], [("Response", "Success")],
+                    [("Event", "Shutdown"), ("Restart", "True")]):
+        assert isinstance(incoming(headers), Message) and not isinstance(incoming(headers), AmiEvent)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from router.ami.framing import Framer
-from router.ami.trace import read_trace, received_stream, to_message
+from router.ami.link import incoming
+from router.ami.trace import read_trace, received_stream
 from router.ami.translate import Leg, Translator
 from router.core import events as ev
 from tables import agent, queue, req, step, table
@@ -26,7 +27,7 @@ def replay(name: str, legs: list[Leg] = (), chunk: int = 4096) -> tuple[list, Tr
     out = []
     for i in range(0, len(stream), chunk):
         for headers in framer.feed(stream[i:i + chunk]):
-            out += translator.event(to_message(headers))
+            out += translator.event(incoming(headers))
     return out, translator, framer
 
 
@@ -105,12 +106,12 @@ def test_every_trace_byte_by_byte_and_every_message_cut_short(path):
     for i in range(len(stream)):
         for headers in framer.feed(stream[i:i + 1]):
             messages.append(headers)
-            translator.event(to_message(headers))
+            translator.event(incoming(headers))
     assert messages, path
     cut = Translator(TABLE)
     for headers in messages:
         for n in range(len(headers)):
-            cut.event(to_message(headers[:n]))
+            cut.event(incoming(headers[:n]))
 
 
 def _first_agent_leg(name: str) -> tuple[str, str, str]:

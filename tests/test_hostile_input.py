@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from test_e2e import ROOT, Behaviour, Centre
 
 from router.ami.framing import Framer, FramingError
-from router.ami.trace import to_message
+from router.ami.link import incoming
 from router.ami.translate import MAX_IGNORED_KINDS, Translator
 from router.config import load_config
 from router.core import events as ev
@@ -118,7 +118,7 @@ def ami_events(draw):
     headers = [("Event", draw(EVENT_NAMES))] if draw(st.integers(0, 9)) else []  # now and then none
     for _ in range(draw(st.integers(0, 12))):  # missing, repeated and unknown fields
         headers.append((draw(HEADER_NAMES), draw(VALUES)))
-    return to_message(headers)
+    return incoming(headers)  # as the link makes them (an AmiEvent or a Message)
 
 
 @FAST
@@ -145,9 +145,9 @@ def test_translation_never_crashes_and_actions_stay_clean(messages):
 def test_unused_input_is_counted_by_kind_and_the_kinds_are_bounded():
     t = Translator(TABLE, pbx="sim")
     for n in range(MAX_IGNORED_KINDS + 50):
-        t.event(to_message([("Event", f"Made-up-{n}")]))
-    t.event(to_message([("Event", "UserEvent"), ("UserEvent", "RouterCallWaiting")]))  # no Uniqueid
-    t.event(to_message([("Event", "Made-up-0")]))
+        t.event(incoming([("Event", f"Made-up-{n}")]))
+    t.event(incoming([("Event", "UserEvent"), ("UserEvent", "RouterCallWaiting")]))  # no Uniqueid
+    t.event(incoming([("Event", "Made-up-0")]))
     assert t.ignored["Made-up-0"] == 2
     assert t.ignored["(other kinds)"] == 51
     assert len(t.ignored) == MAX_IGNORED_KINDS + 1

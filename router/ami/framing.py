@@ -94,3 +94,41 @@ def parse_block(block: str) -> Headers:
     # result as splitting on CR?LF and partitioning each line at its first
     # colon (one space after the colon is dropped).
     return [(key.strip(), value) for key, value in _HEADER.findall(block.strip("\r\n"))]
+
+
+class AmiEvent(dict):
+    """An AMI event as the router reads it: a dict keyed by lower-case header
+    name (repeated headers give a list), read case-insensitively with `get`,
+    `[]` and `in`, as panoramisk's Message is.
+
+    Why not panoramisk's Message: building one (a MutableMapping filled one
+    `__setitem__` at a time) and panoramisk's dispatch of it (a regex per
+    registered pattern) cost more than the router's routing of the event
+    (bench/RESULTS.md). Replies to actions still become Messages: they go
+    to panoramisk's futures."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default=None):
+        return dict.get(self, key.lower(), default)
+
+    def __getitem__(self, key: str):
+        return dict.__getitem__(self, key.lower())
+
+    def __contains__(self, key) -> bool:
+        return isinstance(key, str) and dict.__contains__(self, key.lower())
+
+
+def to_event(headers: Headers) -> AmiEvent:
+    """Framed headers as an AmiEvent (repeated keys become lists)."""
+    event = AmiEvent((key.lower(), value) for key, value in headers)
+    if len(event) != len(headers):  # a repeated header: keep every value
+        event.clear()
+        for key, value in headers:
+            key = key.lower()
+            if dict.__contains__(event, key):
+                previous = dict.__getitem__(event, key)
+                dict.__setitem__(event, key, (previous if isinstance(previous, list) else [previous]) + [value])
+            else:
+                dict.__setitem__(event, key, value)
+    return event

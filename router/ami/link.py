@@ -25,7 +25,7 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
 from router.ami import probe
-from router.ami.framing import Framer, FramingError
+from router.ami.framing import AmiEvent, Framer, FramingError, Headers, to_event
 from router.ami.trace import to_message
 
 log = logging.getLogger("router.ami")
@@ -58,6 +58,19 @@ FORGETABLE = ("login", "logoff", "ping", "originate", "hangup", "redirect", "set
               "coreshowchannels", "status", "devicestatelist", "command")
 
 
+def incoming(headers: Headers):
+    """What the router makes of one framed message: a plain event (no
+    ActionID; not Shutdown, which panoramisk acts on) becomes an AmiEvent
+    that goes straight to the router, since nothing of panoramisk's waits
+    for it; anything else a panoramisk Message, for panoramisk to match
+    with the action it answers."""
+    if headers and headers[0][0].lower() == "event":
+        event = to_event(headers)
+        if "actionid" not in event and str(event["event"]).lower() != "shutdown":
+            return event
+    return to_message(headers)
+
+
 class RouterProtocol(AMIProtocol):
     """panoramisk's protocol with our framing and decoding."""
 
@@ -81,8 +94,12 @@ class RouterProtocol(AMIProtocol):
             return
         if self.version is None and self._framer.banner is not None:
             self.version = self._framer.banner
+        link = getattr(self.factory, "link", None)
         for headers in messages:
-            message = to_message(headers)
+            message = incoming(headers)
+            if isinstance(message, AmiEvent) and link is not None:
+                link.deliver(message)
+                continue
             if "event" not in message and "response" not in message:
                 continue
             try:
@@ -151,6 +168,7 @@ class Link:
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self._on_message, self._on_up, self._on_down = on_message, on_up, on_down
         self._watchdog: asyncio.Task | None = None
+        self._expiries: set[asyncio.TimerHandle] = set()  # reply deadlines of send_then
         self.manager = _Manager(host=host, port=port, username=username, secret=secret,
                                 protocol_factory=RouterProtocol, forgetable_actions=FORGETABLE,
                                 ping_delay=10 ** 9, ping_interval=10 ** 9,  # our watchdog pings
@@ -169,6 +187,9 @@ class Link:
         self.closing = True
         if self._watchdog:
             self._watchdog.cancel()
+        for handle in self._expiries:
+            handle.cancel()
+        self._expiries.clear()
         self.manager.close()
         self.up = False
 
@@ -189,6 +210,10 @@ class Link:
         self._on_down(self)
 
     def _dispatch(self, manager, message) -> None:
+        self.deliver(message)
+
+    def deliver(self, message) -> None:
+        """Hand one AMI event to `on_message`; nothing it raises escapes."""
         try:
             self._on_message(self, message)
         except Exception:
@@ -247,6 +272,55 @@ class Link:
         except Exception as err:
             log.error("AMI %s: %s failed: %s", self.name, action.get("Action"), err)
             return None
+
+    def send_then(self, action: dict, then: Callable[[Any], None] | None = None,
+                  timeout: float | None = None) -> None:
+        """Write one action now, as `send_now`; when its reply comes call
+        `then(reply)`, or `then(None)` when the link is down, the action
+        failed or no reply came within `timeout` (logged as `reply` does).
+
+        Why not a task awaiting `send`: the router sends an Originate or a
+        Hangup for nearly every call, and a task plus `wait_for` per action
+        was a large part of the cost of an event (bench/RESULTS.md). `then`
+        runs from the event loop, never inside this call, and not at all
+        once the link is closed."""
+        future = self.send_now(action)
+        loop = asyncio.get_running_loop()
+        if future is None:
+            if then is not None:
+                loop.call_soon(self._then, then, None)
+            return
+        limit = timeout or self.action_timeout
+
+        def expire() -> None:
+            self._expiries.discard(handle)
+            if not future.done():
+                log.error("AMI %s: no reply to %s within %.1fs", self.name, action.get("Action"), limit)
+                future.cancel()
+
+        def done(f: asyncio.Future) -> None:
+            handle.cancel()
+            self._expiries.discard(handle)
+            reply = None
+            if not f.cancelled():
+                if f.exception() is not None:
+                    log.error("AMI %s: %s failed: %s", self.name, action.get("Action"), f.exception())
+                else:
+                    reply = f.result()
+            if then is not None:
+                self._then(then, reply)
+
+        handle = loop.call_later(limit, expire)
+        self._expiries.add(handle)
+        future.add_done_callback(done)
+
+    def _then(self, then: Callable[[Any], None], reply) -> None:
+        if self.closing:
+            return
+        try:
+            then(reply)
+        except Exception:
+            log.exception("AMI %s: error handling a reply", self.name)
 
     async def reply(self, action: dict, future, timeout: float | None = None):
         """Wait (bounded) for the reply of an action `send_now` wrote."""
