@@ -58,6 +58,36 @@ FORGETABLE = ("login", "logoff", "ping", "originate", "hangup", "redirect", "set
               "coreshowchannels", "status", "devicestatelist", "command")
 
 
+#: Actions answered by a single Response (an async Originate's outcome comes
+#: later as an OriginateResponse event, handled as an event): sent by
+#: RouterProtocol._send_simple.
+_SIMPLE = frozenset({"originate", "hangup"})
+
+
+class _Simple:
+    """What panoramisk's protocol keeps in `responses` for an action sent by
+    `_send_simple`: the first message with its ActionID completes it."""
+
+    __slots__ = ("name", "id", "future")
+
+    def __init__(self, name: str, action_id: str, future: asyncio.Future) -> None:
+        self.name, self.id, self.future = name, action_id, future
+
+    @property
+    def action_id(self) -> str:
+        return self.id
+
+    def __getitem__(self, key: str) -> str:  # panoramisk's close() reads action["action"]
+        if key.lower() != "action":
+            raise KeyError(key)
+        return self.name
+
+    def add_message(self, message) -> bool:
+        if not self.future.done():
+            self.future.set_result(message)
+        return True
+
+
 def incoming(headers: Headers):
     """What the router makes of one framed message: a plain event (no
     ActionID; not Shutdown, which panoramisk acts on) becomes an AmiEvent
@@ -76,6 +106,7 @@ class RouterProtocol(AMIProtocol):
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
+        self._simple_seq = 0
         self._framer = Framer()
         self.connected_at = asyncio.get_running_loop().time()
         self._filtering = False  # panoramisk sets `factory` (our Manager) only after this
@@ -108,10 +139,36 @@ class RouterProtocol(AMIProtocol):
                 self.log.exception("AMI: error handling %r", message)
 
     def send(self, data, as_list=False):
-        future = super().send(data, as_list)
+        if not as_list and isinstance(data, dict) and str(data.get("Action", "")).lower() in _SIMPLE:
+            future = self._send_simple(data)
+        else:
+            future = super().send(data, as_list)
         if probe.ACTIVE is not None:  # benchmarks only: the Originate is written now
             probe.ACTIVE.sent(data)
         return future
+
+    def _send_simple(self, data: dict) -> asyncio.Future:
+        """panoramisk's send for an action answered by one Response, without
+        its Action object (a case-insensitive dict, a sorted copy to print,
+        an id generator): the router sends one or two for nearly every call.
+        The reply reaches the future through panoramisk's `responses`, as
+        any other."""
+        self._simple_seq += 1
+        action_id = str(data.get("ActionID") or f"router-{self._simple_seq}")
+        lines = []
+        for key, value in data.items():
+            if key == "ActionID":
+                continue
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                lines.append(f"{key}: {item}")
+        lines.append(f"ActionID: {action_id}\r\n\r\n")
+        pending = _Simple(str(data.get("Action")), action_id, asyncio.get_running_loop().create_future())
+        self.responses[action_id] = pending
+        try:
+            self.transport.write("\r\n".join(lines).encode(getattr(self, "encoding", None) or "utf-8"))
+        except Exception as err:  # pragma: no cover (a closed transport only logs)
+            self.log.error("AMI: could not send %s: %s", pending.name, err)
+        return pending.future
 
     def handle_message(self, message) -> None:
         # An async Originate's OriginateResponse would go only to the
