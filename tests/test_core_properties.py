@@ -183,6 +183,10 @@ class World:
         if kind == "arrive":
             if action[1] in self.arrivals:
                 return self.hear(ev.CallWaiting(action[1], dnis=action[2]))  # a duplicate: ignored
+            if action[1] in self.engine.calls:
+                # The engine missed this id's end (the link was down): a real
+                # PBX never gives a new call the Uniqueid of an old one.
+                return
             call = ev.CallWaiting(action[1], dnis=action[2], caller_name="王五", variables=action[3])
             self.arrivals[action[1]], self.arrived_at[action[1]] = call, self.now
             self.hear(call)
