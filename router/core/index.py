@@ -22,8 +22,6 @@ strategies end in a total order, so candidate order cannot change a choice.
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from router.core.state import AgentRec
 from router.core.table import Agent, Requirement, RoutingTable, Step
 
@@ -99,7 +97,7 @@ class AvailableAgents(dict):
         if table is not self._table:
             self._retable(table)
         if len(step.requirements) == 1:  # the common case: no merging needed
-            return list(self._meeting(step.requirements[0], table.agents))
+            return self._meeting(step.requirements[0], table.agents)
         found: dict[str, tuple[AgentRec, Agent]] = {}
         for req in step.requirements:
             for rec, config in self._meeting(req, table.agents):
@@ -108,24 +106,36 @@ class AvailableAgents(dict):
 
     def any_eligible(self, step: Step, table: RoutingTable, pbx: str = "") -> bool:
         """Is any available agent eligible for `step` (and, when `pbx` is
-        given, free to take a call held there)? Stops at the first."""
+        given, free to take a call held there)?"""
         if table is not self._table:
             self._retable(table)
         pinned = bool(pbx) and self._pinned > 0
         for req in step.requirements:
-            for _, config in self._meeting(req, table.agents):
-                if not pinned or config.pbx in (None, pbx):
+            buckets, sure = self._pool(req)
+            if sure and not pinned:  # _pool never returns an empty bucket
+                if buckets:
                     return True
+                continue
+            agents = table.agents
+            for bucket in buckets:
+                for aid in bucket:
+                    config = agents.get(aid)
+                    if (config is not None and (sure or req.met_by(config))
+                            and (not pinned or config.pbx in (None, pbx))):
+                        return True
         return False
 
-    def _meeting(self, req: Requirement, agents) -> Iterator[tuple[AgentRec, Agent]]:
+    def _meeting(self, req: Requirement, agents) -> list[tuple[AgentRec, Agent]]:
         """(record, config) of the available agents who meet `req`."""
         buckets, sure = self._pool(req)
+        out: list[tuple[AgentRec, Agent]] = []
         for bucket in buckets:
-            for aid, rec in bucket.items():
-                config = agents.get(aid)
-                if config is not None and (sure or req.met_by(config)):
-                    yield rec, config
+            if sure:
+                out += [(rec, agents[aid]) for aid, rec in bucket.items() if aid in agents]
+            else:
+                out += [(rec, agents[aid]) for aid, rec in bucket.items()
+                        if aid in agents and req.met_by(agents[aid])]
+        return out
 
     def _pool(self, req: Requirement) -> tuple[list[Bucket], bool]:
         """The smallest set of buckets that holds every agent who could meet
@@ -151,5 +161,5 @@ class AvailableAgents(dict):
             if best is None or count < size:
                 return teams, needed == 0  # team members meet a team-only requirement
         if best is None:
-            return [self], not req.teams
+            return ([self] if self else []), not req.teams
         return best, needed == 1 and not req.teams
