@@ -127,7 +127,7 @@ class AmiEvent(dict):
 
 def to_event(headers: Headers) -> AmiEvent:
     """Framed headers as an AmiEvent (repeated keys become lists)."""
-    event = AmiEvent((key.lower(), value) for key, value in headers)
+    event = AmiEvent({key.lower(): value for key, value in headers})
     if len(event) != len(headers):  # a repeated header: keep every value
         event.clear()
         for key, value in headers:

@@ -48,14 +48,14 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
 
 #: Never in a header value: C0 and C1 controls, DEL, and the Unicode line and
 #: paragraph separators (Python's splitlines() and some log viewers break there).
-_UNSAFE = {chr(c) for c in (*range(32), *range(0x7f, 0xa0), 0x2028, 0x2029)}
+_UNSAFE = dict.fromkeys((*range(32), *range(0x7f, 0xa0), 0x2028, 0x2029))  # for str.translate: drop
 
 
 def clean(value: Any, limit: int = MAX_VALUE) -> str:
     """Text safe to put in an AMI header value: control characters and line
     separators dropped, length bounded."""
     text = "" if value is None else str(value)
-    return "".join(ch for ch in text if ch not in _UNSAFE)[:limit]
+    return text.translate(_UNSAFE)[:limit]
 
 
 def header(msg: Mapping, key: str) -> str:
