@@ -34,7 +34,7 @@ APP_QUEUE = {"p50": 323.0, "max": 807.0}
 FULL = {
     "grid": [(a, w) for a in (100, 1_000, 10_000) for w in (10, 100, 1_000, 5_000)],
     "engine_seconds": 20.0,
-    "tcp": [(1_000, 500)],  # 10,000 / 5,000: --tcp-10k (the simulator is the bottleneck)
+    "tcp": [(1_000, 500), (10_000, 5_000)],
     "tcp_seconds": 20.0,
     "throughput": (1_000, 20_000),
     "memory": (10_000, 5_000),
@@ -145,14 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
-    parser.add_argument("--tcp-10k", action="store_true",
-                        help="also try 10,000 agents / 5,000 waiting over TCP (the simulator's start-up "
-                             "takes over 10 minutes at that size on 2 cores)")
     args = parser.parse_args(argv)
-    command = "python -m bench" + (" --quick" if args.quick else "") + (" --tcp-10k" if args.tcp_10k else "")
+    command = "python -m bench" + (" --quick" if args.quick else "")
     sizes = dict(QUICK if args.quick else FULL)
-    if args.tcp_10k:
-        sizes["tcp"] = sizes["tcp"] + [(10_000, 5_000)]
     results = run(sizes, log=lambda s: print(s, file=sys.stderr, flush=True))
     text = report(results, command)
     print(text)

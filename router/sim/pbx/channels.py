@@ -105,6 +105,10 @@ class Channels:
     def __init__(self) -> None:
         self._live: dict[str, Channel] = {}  # uniqueid -> channel, creation order
         self._by_name: dict[str, Channel] = {}
+        # device -> [ringing, in use] live channels. A device's state is
+        # asked for on every channel change, and counting its channels each
+        # time cost as many steps as the trunk has calls.
+        self._counts: dict[str, list[int]] = {}
         self._uid_seq = 0
         self._name_seq = 0
 
@@ -121,10 +125,37 @@ class Channels:
     def add(self, chan: Channel) -> None:
         self._live[chan.uniqueid] = chan
         self._by_name[chan.name] = chan
+        self._count(chan, 1)
 
     def remove(self, chan: Channel) -> None:
+        if self._live.get(chan.uniqueid) is chan:
+            self._count(chan, -1)
         self._live.pop(chan.uniqueid, None)
         self._by_name.pop(chan.name, None)
+
+    def set_state(self, chan: Channel, state: int) -> None:
+        """Every state change of a channel goes through here (the counts)."""
+        live = self._live.get(chan.uniqueid) is chan
+        if live:
+            self._count(chan, -1)
+        chan.state = state
+        if live:
+            self._count(chan, 1)
+
+    def _count(self, chan: Channel, delta: int) -> None:
+        if chan.state == DOWN:
+            return
+        counts = self._counts.setdefault(chan.device, [0, 0])
+        counts[0 if chan.state == RINGING else 1] += delta
+
+    def device_state(self, device: str) -> str:
+        """The device state Asterisk reports for `device` from its live channels."""
+        ringing, inuse = self._counts.get(device, (0, 0))
+        if ringing and inuse:
+            return RINGINUSE
+        if inuse:
+            return INUSE
+        return RINGING_STATE if ringing else NOT_INUSE
 
     def get(self, name_or_id: str) -> Channel | None:
         """ast_channel_get_by_name: by name, then by Uniqueid."""
@@ -136,18 +167,6 @@ class Channels:
     def live(self) -> list[Channel]:
         return list(self._live.values())
 
-    def on_device(self, device: str) -> list[Channel]:
-        return [c for c in self._live.values() if c.device == device]
-
-
-def device_state(channels: list[Channel]) -> str:
-    ringing = any(c.state == RINGING for c in channels)
-    inuse = any(c.state not in (DOWN, RINGING) for c in channels)
-    if ringing and inuse:
-        return RINGINUSE
-    if inuse:
-        return INUSE
-    return RINGING_STATE if ringing else NOT_INUSE
 
 
 def duration(seconds: float) -> str:

@@ -15,7 +15,7 @@ import uuid
 from typing import Callable
 
 from router.sim import traffic
-from router.sim.pbx.channels import NOT_INUSE, Bridge, Channel, Channels, cause_text, device_state
+from router.sim.pbx.channels import NOT_INUSE, Bridge, Channel, Channels, cause_text
 from router.sim.pbx.clock import Clock
 from router.sim.pbx.protocol import Pairs, encode
 from router.sim.pbx.records import CallRecord
@@ -70,7 +70,7 @@ class World:
         return chan
 
     def set_state(self, chan: Channel, state: int) -> None:
-        chan.state = state
+        self.channels.set_state(chan, state)
         self.chan_event("Newstate", chan)
         self.update_device(chan.device)
 
@@ -144,13 +144,13 @@ class World:
 
     # -- devices
     def update_device(self, device: str) -> None:
-        state = device_state(self.channels.on_device(device))
+        state = self.channels.device_state(device)
         if self.devices.get(device, NOT_INUSE) != state:
             self.devices[device] = state
             self.emit("DeviceStateChange", "call", [("Device", device), ("State", state)])
 
     def device_busy(self, device: str) -> bool:
-        return device_state(self.channels.on_device(device)) != NOT_INUSE
+        return self.channels.device_state(device) != NOT_INUSE
 
     # -- bridges
     def bridge(self, first: Channel, second: Channel) -> Bridge:
