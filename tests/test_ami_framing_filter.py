@@ -41,10 +41,13 @@ def test_plain_events_skip_panoramisk_and_read_case_insensitively():
     from router.ami.framing import AmiEvent
     from router.ami.link import incoming
 
-    event = incoming([("Event", "Hangup"), ("UniqueID", "17"), ("ChanVariable", "a=1"), ("chanvariable", "b=2")])
+    event = incoming([("Event", "Hangup"), ("UniqueID", "17"), ("ChanVariable", "a=1"), ("ChanVariable", "b=2"),
+                      ("chanvariable", "c=3")])
     assert isinstance(event, AmiEvent)
     assert (event.get("Uniqueid"), event["UNIQUEID"], "uniqueid" in event) == ("17", "17", True)
     assert event.get("ChanVariable") == ["a=1", "b=2"] and event.get("Cause", "") == ""
+    assert event.get("CHANVARIABLE") == ["a=1", "b=2", "c=3"]  # another spelling: every value
+    assert "Cause" not in event and event.get("Cause") is None
     # What panoramisk must see: replies and listing items (ActionID), and
     # Shutdown, on which it drops the connection.
     for headers in ([("Event", "CoreShowChannel"), ("ActionID", "x-1")], [("Response", "Success")],

@@ -96,42 +96,75 @@ def parse_block(block: str) -> Headers:
     # One regex pass instead of a Python loop over the lines: this was the
     # costliest step of the AMI path in profiles (bench/RESULTS.md). Same
     # result as splitting on CR?LF and partitioning each line at its first
-    # colon (one space after the colon is dropped).
+    # colon (one space after the colon is dropped, spaces around the key
+    # too).
     if "\r" in block:  # Framer.feed hands over LF line ends already
-        block = block.replace("\r\n", "\n")
-    return [(key.strip(), value.removesuffix("\r")) for key, value in _HEADER.findall(block.strip("\r\n"))]
+        block = block.replace("\r\n", "\n").strip("\r\n")
+        return [(key.strip(), value.removesuffix("\r")) for key, value in _HEADER.findall(block)]
+    pairs = _HEADER.findall(block)
+    if " :" in block or "\n " in block or block.startswith(" "):  # a key to strip (never from Asterisk)
+        return [(key.strip(), value) for key, value in pairs]
+    return pairs
+
+
+_MISSING = object()
 
 
 class AmiEvent(dict):
-    """An AMI event as the router reads it: a dict keyed by lower-case header
-    name (repeated headers give a list), read case-insensitively with `get`,
-    `[]` and `in`, as panoramisk's Message is.
+    """An AMI event as the router reads it: a dict of its headers as spelt
+    on the wire (a repeated header gives a list), read case-insensitively
+    with `get`, `[]` and `in`, as panoramisk's Message is: the exact
+    spelling first (Asterisk spells each header one way, so that is the
+    read that hits), else by lower-case name.
 
     Why not panoramisk's Message: building one (a MutableMapping filled one
-    `__setitem__` at a time) and panoramisk's dispatch of it (a regex per
-    registered pattern) cost more than the router's routing of the event
-    (bench/RESULTS.md). Replies to actions still become Messages: they go
-    to panoramisk's futures."""
+    `__setitem__` at a time, each key lower-cased) and panoramisk's dispatch
+    of it (a regex per registered pattern) cost more than the router's
+    routing of the event (bench/RESULTS.md). Replies to actions still become
+    Messages: they go to panoramisk's futures."""
 
-    __slots__ = ()
+    __slots__ = ("_folded",)
 
     def get(self, key: str, default=None):
-        return dict.get(self, key.lower(), default)
+        value = dict.get(self, key, _MISSING)
+        if value is _MISSING:
+            return self._fold().get(key.lower(), default) if isinstance(key, str) else default
+        return value
 
     def __getitem__(self, key: str):
-        return dict.__getitem__(self, key.lower())
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
 
     def __contains__(self, key) -> bool:
-        return isinstance(key, str) and dict.__contains__(self, key.lower())
+        return self.get(key, _MISSING) is not _MISSING
+
+    def _fold(self) -> dict:
+        """Lower-case name -> value (headers spelt two ways: their values
+        in one list), made on the first read that misses."""
+        try:
+            return self._folded
+        except AttributeError:
+            folded: dict = {}
+            for key, value in self.items():
+                low = key.lower()
+                if low in folded:
+                    old = folded[low]
+                    folded[low] = (old if isinstance(old, list) else [old]) + (
+                        value if isinstance(value, list) else [value])
+                else:
+                    folded[low] = value
+            self._folded = folded
+            return folded
 
 
 def to_event(headers: Headers) -> AmiEvent:
     """Framed headers as an AmiEvent (repeated keys become lists)."""
-    event = AmiEvent({key.lower(): value for key, value in headers})
+    event = AmiEvent(headers)
     if len(event) != len(headers):  # a repeated header: keep every value
         event.clear()
         for key, value in headers:
-            key = key.lower()
             if dict.__contains__(event, key):
                 previous = dict.__getitem__(event, key)
                 dict.__setitem__(event, key, (previous if isinstance(previous, list) else [previous]) + [value])

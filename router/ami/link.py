@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import Any, Callable, Collection
 
 from panoramisk import Manager
@@ -52,6 +53,9 @@ class _Redact(logging.Filter):
 
 _REDACT = _Redact()
 log.addFilter(_REDACT)
+
+#: How often replies past their deadline are given up on (send_then).
+REPLY_SWEEP = 0.25
 
 #: Never re-send any of these after a reconnect: state is rebuilt instead.
 FORGETABLE = ("login", "logoff", "ping", "originate", "hangup", "redirect", "setvar", "getvar",
@@ -107,6 +111,8 @@ class RouterProtocol(AMIProtocol):
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._simple_seq = 0
+        self._out: list[bytes] | None = None  # actions held while a read is handled
+        self._probed: list = []
         self._framer = Framer()
         self.connected_at = asyncio.get_running_loop().time()
         self._filtering = False  # panoramisk sets `factory` (our Manager) only after this
@@ -126,22 +132,49 @@ class RouterProtocol(AMIProtocol):
         if self.version is None and self._framer.banner is not None:
             self.version = self._framer.banner
         link = getattr(self.factory, "link", None)
-        for headers in messages:
-            message = incoming(headers)
-            if isinstance(message, AmiEvent) and link is not None:
-                link.deliver(message)
-                continue
-            if "event" not in message and "response" not in message:
-                continue
+        # Actions decided while this read is handled are written together
+        # when it is done: one write (one system call) instead of one per
+        # Originate or Hangup. The read's handling is all that delays them,
+        # and the latency benchmark measures up to this write.
+        self._out, self._probed = [], []
+        try:
+            for headers in messages:
+                message = incoming(headers)
+                if isinstance(message, AmiEvent) and link is not None:
+                    link.deliver(message)
+                    continue
+                if "event" not in message and "response" not in message:
+                    continue
+                try:
+                    self.handle_message(message)
+                except Exception:  # never let one message take the connection down
+                    self.log.exception("AMI: error handling %r", message)
+        finally:
+            self._flush(corked=False)
+
+    def _flush(self, corked: bool) -> None:
+        """Write the actions held back so far; keep holding if `corked`."""
+        out, probed = self._out, self._probed
+        self._out, self._probed = ([], []) if corked else (None, [])
+        if out:
             try:
-                self.handle_message(message)
-            except Exception:  # never let one message take the connection down
-                self.log.exception("AMI: error handling %r", message)
+                self.transport.write(b"".join(out))
+            except Exception as err:  # pragma: no cover (a closed transport only logs)
+                self.log.error("AMI: could not send %d action(s): %s", len(out), err)
+        if probe.ACTIVE is not None:  # benchmarks only: the Originates are written now
+            for data in probed:
+                probe.ACTIVE.sent(data)
 
     def send(self, data, as_list=False):
-        if not as_list and isinstance(data, dict) and str(data.get("Action", "")).lower() in _SIMPLE:
+        simple = not as_list and isinstance(data, dict) and str(data.get("Action", "")).lower() in _SIMPLE
+        if simple:
             future = self._send_simple(data)
+            if self._out is not None:  # held until the read is handled
+                self._probed.append(data)
+                return future
         else:
+            if self._out:  # what was held goes first: actions stay in order
+                self._flush(corked=True)
             future = super().send(data, as_list)
         if probe.ACTIVE is not None:  # benchmarks only: the Originate is written now
             probe.ACTIVE.sent(data)
@@ -164,8 +197,12 @@ class RouterProtocol(AMIProtocol):
         lines.append(f"ActionID: {action_id}\r\n\r\n")
         pending = _Simple(str(data.get("Action")), action_id, asyncio.get_running_loop().create_future())
         self.responses[action_id] = pending
+        payload = "\r\n".join(lines).encode(getattr(self, "encoding", None) or "utf-8")
+        if self._out is not None:
+            self._out.append(payload)
+            return pending.future
         try:
-            self.transport.write("\r\n".join(lines).encode(getattr(self, "encoding", None) or "utf-8"))
+            self.transport.write(payload)
         except Exception as err:  # pragma: no cover (a closed transport only logs)
             self.log.error("AMI: could not send %s: %s", pending.name, err)
         return pending.future
@@ -225,7 +262,9 @@ class Link:
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self._on_message, self._on_up, self._on_down = on_message, on_up, on_down
         self._watchdog: asyncio.Task | None = None
-        self._expiries: set[asyncio.TimerHandle] = set()  # reply deadlines of send_then
+        # Replies send_then waits for: timeout -> (deadline, future, action, timeout), in order.
+        self._deadlines: dict[float, deque] = {}
+        self._sweeper: asyncio.TimerHandle | None = None
         self.manager = _Manager(host=host, port=port, username=username, secret=secret,
                                 protocol_factory=RouterProtocol, forgetable_actions=FORGETABLE,
                                 ping_delay=10 ** 9, ping_interval=10 ** 9,  # our watchdog pings
@@ -244,9 +283,10 @@ class Link:
         self.closing = True
         if self._watchdog:
             self._watchdog.cancel()
-        for handle in self._expiries:
-            handle.cancel()
-        self._expiries.clear()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        self._deadlines.clear()
         self.manager.close()
         self.up = False
 
@@ -334,13 +374,14 @@ class Link:
                   timeout: float | None = None) -> None:
         """Write one action now, as `send_now`; when its reply comes call
         `then(reply)`, or `then(None)` when the link is down, the action
-        failed or no reply came within `timeout` (logged as `reply` does).
+        failed or no reply came within `timeout` (up to REPLY_SWEEP later;
+        logged as `reply` does).
 
         Why not a task awaiting `send`: the router sends an Originate or a
         Hangup for nearly every call, and a task plus `wait_for` per action
-        was a large part of the cost of an event (bench/RESULTS.md). `then`
-        runs from the event loop, never inside this call, and not at all
-        once the link is closed."""
+        (or even a timer each) was a large part of the cost of an event
+        (bench/RESULTS.md). `then` runs from the event loop, never inside
+        this call, and not at all once the link is closed."""
         future = self.send_now(action)
         loop = asyncio.get_running_loop()
         if future is None:
@@ -348,16 +389,12 @@ class Link:
                 loop.call_soon(self._then, then, None)
             return
         limit = timeout or self.action_timeout
-
-        def expire() -> None:
-            self._expiries.discard(handle)
-            if not future.done():
-                log.error("AMI %s: no reply to %s within %.1fs", self.name, action.get("Action"), limit)
-                future.cancel()
+        # One queue per timeout value: deadlines in it come in order.
+        self._deadlines.setdefault(limit, deque()).append((loop.time() + limit, future, action.get("Action"), limit))
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(REPLY_SWEEP, self._sweep)
 
         def done(f: asyncio.Future) -> None:
-            handle.cancel()
-            self._expiries.discard(handle)
             reply = None
             if not f.cancelled():
                 if f.exception() is not None:
@@ -367,9 +404,21 @@ class Link:
             if then is not None:
                 self._then(then, reply)
 
-        handle = loop.call_later(limit, expire)
-        self._expiries.add(handle)
         future.add_done_callback(done)
+
+    def _sweep(self) -> None:
+        """Give up on replies past their deadline (their `then` gets None)."""
+        loop = asyncio.get_running_loop()
+        self._sweeper = None
+        now = loop.time()
+        for queue in self._deadlines.values():
+            while queue and (queue[0][1].done() or queue[0][0] <= now):
+                _, future, name, limit = queue.popleft()
+                if not future.done():
+                    log.error("AMI %s: no reply to %s within %.1fs", self.name, name, limit)
+                    future.cancel()
+        if any(self._deadlines.values()):
+            self._sweeper = loop.call_later(REPLY_SWEEP, self._sweep)
 
     def _then(self, then: Callable[[Any], None], reply) -> None:
         if self.closing:
