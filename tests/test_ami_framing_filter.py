@@ -39,7 +39,7 @@ def test_plain_events_skip_panoramisk_and_read_case_insensitively():
     from panoramisk.message import Message
 
     from router.ami.framing import AmiEvent
-    from router.ami.link import incoming
+    from router.ami.protocol import incoming
 
     event = incoming([("Event", "Hangup"), ("UniqueID", "17"), ("ChanVariable", "a=1"), ("ChanVariable", "b=2"),
                       ("chanvariable", "c=3")])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from router.ami.framing import Framer
-from router.ami.link import incoming
+from router.ami.protocol import incoming
 from router.ami.trace import read_trace, received_stream
 from router.ami.translate import Leg, Translator
 from router.core import events as ev

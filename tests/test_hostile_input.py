@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from test_e2e import ROOT, Behaviour, Centre
 
 from router.ami.framing import Framer, FramingError
-from router.ami.link import incoming
+from router.ami.protocol import incoming
 from router.ami.translate import MAX_IGNORED_KINDS, Translator
 from router.config import load_config
 from router.core import events as ev
