@@ -91,7 +91,7 @@ def run(sizes: dict, log=print) -> dict:
 
 def report(r: dict, command: str) -> str:
     """RESULTS.md text."""
-    out = [f"# Benchmark results\n",
+    out = ["# Benchmark results\n",
            f"Command: `{command}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
            f"Python {platform.python_version()}, {os.cpu_count()} CPUs ({platform.machine()}).\n",
            "Latencies in milliseconds. How each figure is measured: the docstrings of "

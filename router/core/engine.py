@@ -35,10 +35,9 @@ from router.core.sla import SlaBook
 from router.core.calendar import is_open
 from router.core.classify import classify
 from router.core.dispatch import RING_GRACE, DispatchOps  # noqa: F401 (RING_GRACE: engine's API)
-from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
+from router.core.commands import CancelRing, CancelTimer, Publish, RunAction, StartTimer
 from router.core.index import AvailableAgents
 from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
-from router.core.strategy import choose
 from router.core.table import Action, RoutingTable, merge_skills
 
 #: AgentNoAnswer reasons that count towards `max_no_answer`. The others
