@@ -2,15 +2,15 @@
 
 Measures, inside the router process, from the moment an AMI chunk is read
 from the socket (RouterProtocol.data_received) to the moment an Originate it
-caused is written to the socket (RouterProtocol.send -> transport.write).
+caused is written to the socket (the transport.write that carries it).
 
 How the two ends are tied: data_received stores the chunk's receive time in
-a context variable. The daemon sends each Originate from a task spawned
-while the chunk's events are handled, and a task starts with a copy of the
-context it was created in, so `send` sees the time of the chunk that caused
-it. An Originate caused by a timer (an escalation step, the end of a
-wrap-up) runs in a context copied when the timer was set, so it carries an
-older chunk: those are counted apart (`stale`), never as latency.
+a context variable. The Originates decided while the chunk's events are
+handled are written together when it has been handled (router/ami/protocol.py)
+and reported then, in the chunk's own context. An Originate caused by a
+timer (an escalation step, the end of a wrap-up) is written at once, in a
+context copied when the timer was set, so it carries an older chunk: those
+are counted apart (`stale`), never as latency.
 
 Cost when off: one `is not None` test per chunk and per action sent.
 """
