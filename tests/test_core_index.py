@@ -126,9 +126,15 @@ def test_grouped_dispatch_matches_the_plain_scan_across_pbxs_teams_and_protectio
     fast, plain = Engine(centre), PlainEngine(centre)
     now, timers, seq = 1_000.0, {}, 0
 
+    steps = [s for q in centre.queues.values() for s in q.steps]
+
     def feed(event):
         out = fast.handle(event, now)
         assert plain.handle(event, now) == out, event
+        for s in steps:  # the staffed index behind the estimated wait
+            assert fast._staff(s) == sum(1 for rec in fast.agents.values()
+                                         if rec.status.value not in ("logged_out", "paused")
+                                         and s.eligible(centre.agents[rec.id])), s
         for c in out:
             if isinstance(c, StartTimer):
                 timers[(c.kind, c.ref)] = c.at

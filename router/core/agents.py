@@ -28,6 +28,8 @@ from router.core.table import merge_skills
 
 DEVICE_BUSY = "device-busy"
 _LOGGED_IN_IDLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.WRAPUP)
+#: Not staffed: not counted among the agents who can take a step's calls.
+_OFF = (AgentStatus.LOGGED_OUT, AgentStatus.PAUSED)
 
 
 class AgentOps:
@@ -44,6 +46,10 @@ class AgentOps:
             self._available[rec.id] = rec
         else:
             self._available.pop(rec.id, None)
+        if status in _OFF:
+            self._staffed.pop(rec.id, None)
+        elif rec.id not in self._staffed:
+            self._staffed[rec.id] = rec
         if rec.status is AgentStatus.WRAPUP and status is not AgentStatus.WRAPUP:
             self._emit(CancelTimer("wrapup", rec.id))
         changed = (rec.status, rec.reason) != (status, reason)

@@ -33,7 +33,7 @@ Rules:
 from __future__ import annotations
 
 from router.core.commands import StartTimer
-from router.core.state import AgentStatus, CallRec, CallStatus
+from router.core.state import CallRec, CallStatus
 
 #: Seconds between enforcement checks (protection states, early escalation).
 CHECK_EVERY = 5.0
@@ -43,7 +43,6 @@ CHECK_EVERY = 5.0
 FINAL_SAMPLE = 5
 #: The rolling window protection watches.
 PROTECT_WINDOW = "15m"
-_OFF = (AgentStatus.LOGGED_OUT, AgentStatus.PAUSED)
 
 
 class EnforceOps:
@@ -126,7 +125,7 @@ class EnforceOps:
     # -- rule 2
     def _escalate_at_risk(self) -> None:
         ahead: dict[str, int] = {}
-        staff: dict[object, int] = {}
+        staff: dict[int, int] = {}
         for _, cid in list(self._line):
             call = self.calls.get(cid)
             if call is None:
@@ -136,9 +135,9 @@ class EnforceOps:
             if call.status is not CallStatus.WAITING or call.step + 1 >= len(call.steps):
                 continue
             step = call.steps[call.step]
-            if step not in staff:
-                staff[step] = self._staff(step)
-            ewt = self.sla.ewt(call.queue, position, self._now, staff[step])
+            if id(step) not in staff:  # by identity: hashing a Step hashes all it holds
+                staff[id(step)] = self._staff(step)
+            ewt = self.sla.ewt(call.queue, position, self._now, staff[id(step)])
             if ewt is None:
                 continue
             waited = self._now - call.arrived
@@ -156,10 +155,10 @@ class EnforceOps:
                 self._take_step(call, call.step + 1)
 
     def _staff(self, step) -> int:
-        """Logged-in agents (not paused) who qualify for `step`."""
-        agents = self.table.agents
-        return sum(1 for rec in self.agents.values()
-                   if rec.status not in _OFF and rec.id in agents and step.eligible(agents[rec.id]))
+        """Logged-in agents (not paused) who qualify for `step` (from the
+        engine's index of them: a scan of every agent per step made the
+        check take 10 ms at 1,000 agents)."""
+        return self._staffed.count(step, self.table)
 
     def _take_step(self, call: CallRec, index: int) -> None:
         """Move the call to step `index` now: its escalation clock is set

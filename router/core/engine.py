@@ -65,6 +65,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         self.agents: dict[str, AgentRec] = {aid: AgentRec(aid) for aid in table.agents}
         self._line: list[tuple[tuple[int, float, int], str]] = []  # sorted; waiting + ringing
         self._available = AvailableAgents(table)  # id -> record, indexed by skill and team
+        self._staffed = AvailableAgents(table)  # logged in, not paused (enforce.py's EWT)
         self._in_queue: dict[str, int] = {}  # queue -> calls waiting or ringing
         self._last_rr: dict[str, str] = {}
         self._seq = 0

@@ -29,7 +29,9 @@ Bucket = dict[str, AgentRec]
 
 
 class AvailableAgents(dict):
-    """dict of available agents (id -> AgentRec) with skill and team buckets.
+    """dict of agents (id -> AgentRec) with skill and team buckets: the
+    engine keeps one of the available agents (for dispatch) and one of the
+    staffed ones, logged in and not paused (for the estimated wait).
 
     Only `[id] = rec`, `pop(id, default)` and reads may be used on it: other
     dict mutators would bypass the buckets."""
@@ -124,6 +126,16 @@ class AvailableAgents(dict):
                             and (not pinned or config.pbx in (None, pbx))):
                         return True
         return False
+
+    def count(self, step: Step, table: RoutingTable) -> int:
+        """How many agents of this index are eligible for `step`."""
+        if table is not self._table:
+            self._retable(table)
+        if len(step.requirements) == 1:
+            buckets, sure = self._pool(step.requirements[0])
+            if sure:
+                return sum(len(b) for b in buckets)
+        return len(self.eligible(step, table))
 
     def _meeting(self, req: Requirement, agents) -> list[tuple[AgentRec, Agent]]:
         """(record, config) of the available agents who meet `req`."""
