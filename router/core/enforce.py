@@ -154,6 +154,11 @@ class EnforceOps:
                                  step=call.step + 1)
                 self._take_step(call, call.step + 1)
 
+    def agents_for(self, step) -> tuple[int, int]:
+        """(staffed, available) agents eligible for `step`: the servers of
+        its estimated wait, and those who could take a call now."""
+        return self._staff(step), self._available.count(step, self.table)
+
     def _staff(self, step) -> int:
         """Logged-in agents (not paused) who qualify for `step` (from the
         engine's index of them: a scan of every agent per step made the

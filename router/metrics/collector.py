@@ -76,7 +76,7 @@ class RouterCollector(Collector):
                 met.add_metric([name, window], m)
                 if c:
                     level.add_metric([name, window], m / c)
-            for family, value in ((ewt, _new_caller_wait(engine, table, name, queue.steps[0], len(calls), now)),
+            for family, value in ((ewt, _new_caller_wait(engine, name, queue.steps[0], len(calls), now)),
                                   (required, sla.required_agents(name, now)),
                                   (handle, sla.handle_time(name, now))):
                 if value is not None:
@@ -95,7 +95,7 @@ class RouterCollector(Collector):
         for rule in (*table.rules, table.default):
             if rule.queue not in table.queues:
                 continue
-            wait = _new_caller_wait(engine, table, rule.queue, rule.steps[0], len(line.get(rule.queue, [])), now)
+            wait = _new_caller_wait(engine, rule.queue, rule.steps[0], len(line.get(rule.queue, [])), now)
             if wait is not None:
                 family.add_metric([rule.name, rule.queue], wait)
         return family
@@ -162,13 +162,10 @@ def _occupancy(recs) -> float:
     return busy / staffed if staffed else 0.0
 
 
-def _new_caller_wait(engine, table, queue: str, step, ahead: int, now: float) -> float | None:
+def _new_caller_wait(engine, queue: str, step, ahead: int, now: float) -> float | None:
     """EWT of a new caller of `queue` whose first step is `step`, with
     `ahead` calls of the queue in line. A new caller is rung at once while
     an agent is free for it; otherwise it waits behind the calls no free
     agent covers."""
-    eligible = [rec for rec in engine.agents.values()
-                if rec.id in table.agents and step.eligible(table.agents[rec.id])]
-    serving = sum(1 for rec in eligible if rec.status in STAFFED)
-    free = sum(1 for rec in eligible if rec.status is AgentStatus.AVAILABLE)
+    serving, free = engine.agents_for(step)  # the same count the engine's enforcement uses
     return 0.0 if ahead < free else engine.sla.ewt(queue, ahead - free, now, serving)
