@@ -80,7 +80,7 @@ def _caller_id(value: str) -> str:
     return "" if value == "<unknown>" else value
 
 
-@dataclass
+@dataclass(slots=True)
 class Leg:
     """An agent leg the router originated."""
 

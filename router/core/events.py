@@ -17,7 +17,7 @@ from router.core.table import RoutingTable
 NO_ANSWER_REASONS = ("no-answer", "busy", "congestion", "failed")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallWaiting:
     """The dialplan handed a call to the router; the caller is on hold."""
 

@@ -33,7 +33,7 @@ class CallStatus(str, Enum):
 OUTCOMES = ("answered", "abandoned", "overflowed", "closed")
 
 
-@dataclass
+@dataclass(slots=True)
 class CallRec:
     id: str
     info: CallWaiting
@@ -66,7 +66,7 @@ class CallRec:
         return self.line_key
 
 
-@dataclass
+@dataclass(slots=True)
 class AgentRec:
     id: str
     status: AgentStatus = AgentStatus.LOGGED_OUT
