@@ -99,18 +99,19 @@ def report(r: dict, command: str) -> str:
     out.append("## Decision latency over loopback TCP (daemon + PBX simulator)\n")
     out.append("From the AMI chunk that made the decision possible reaching the router's socket "
                "to the Originate written to it; 50 new calls/s; simulator in its own process.\n")
-    rows = [["app_queue (Asterisk 22, FIELD-NOTES)", "-", "-", "-", APP_QUEUE["p50"], "-", APP_QUEUE["max"], "-", "-", "-"]]
+    rows = [["app_queue (Asterisk 22, FIELD-NOTES)", "-", "-", "-", APP_QUEUE["p50"], "-", APP_QUEUE["max"], "-", "-", "-",
+             "-"]]
     for t in r["tcp"]:
         if "error" in t:
             rows.append([f"router: {t['agents']} agents", t["waiting_target"], "-", "-", "-", "-", "-", "-", "-",
-                         "NOT MEASURED: " + t["error"]])
+                         "-", "NOT MEASURED: " + t["error"]])
             continue
         lat = t["latency"]
         rows.append([f"router: {t['agents']:,} agents", t["waiting_target"], t["waiting_end"], lat["count"],
                      lat["p50"], lat["p99"], lat["max"], t["events_per_s"], t["router_cpu_share"],
-                     t["sim_cpu_share"]])
+                     t["sim_cpu_share"], f"{t['full_gc']} ({t['full_gc_max_ms']:.1f} ms)"])
     out.append(table(["who", "waiting (target)", "waiting (end)", "decisions", "p50", "p99", "max",
-                      "AMI events/s", "router CPU", "simulator CPU"], rows) + "\n")
+                      "AMI events/s", "router CPU", "simulator CPU", "full GCs (longest)"], rows) + "\n")
     out.append("## Engine alone: `Engine.handle` per event (growth curve)\n")
     out.append("No I/O. All agents busy, about W callers in line, 50 new calls/s. "
                "'decision' = an event that rang an agent.\n")

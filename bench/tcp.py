@@ -13,11 +13,16 @@ router's socket to the Originate written to it.
 
 The child also reports its CPU use: a simulator near 100% of a core is the
 bottleneck, and the figures then say more about it than about the router.
+
+Also counted in the window: the router process's full (generation 2)
+garbage collections and the longest. The probe does not see them: events
+that arrive during one wait in the socket, before the probe's clock starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing as mp
 import random
 import resource
@@ -118,9 +123,20 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         await _until(lambda: len(engine.calls) >= agents + waiting, 600, "the start-up callers")
         await asyncio.sleep(warmup)
         meter = probe.Probe()
+        full_gc: list[float] = []  # pauses of full (generation 2) collections, seconds
+        gc_start = [0.0]
+
+        def on_gc(phase: str, info: dict) -> None:
+            if phase == "start":
+                gc_start[0] = time.perf_counter()
+            elif info["generation"] == 2:
+                full_gc.append(time.perf_counter() - gc_start[0])
+
         probe.install(meter)
+        gc.callbacks.append(on_gc)
         cpu0, t0, events0 = _cpu(), time.monotonic(), router.events_handled
         await asyncio.sleep(seconds)
+        gc.callbacks.remove(on_gc)
         probe.install(None)
         elapsed = time.monotonic() - t0
         router_cpu = (_cpu() - cpu0) / elapsed
@@ -134,6 +150,7 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
     return {"agents": agents, "waiting_target": waiting, "waiting_end": in_line,
             "latency": summarise(meter.samples, scale=1e3), "timer_originates": meter.stale,
             "events_per_s": events / elapsed, "router_cpu_share": router_cpu,
+            "full_gc": len(full_gc), "full_gc_max_ms": max(full_gc, default=0.0) * 1e3,
             "sim_cpu_share": sim["cpu_share"], "sim_errors": sim["errors"]}
 
 

@@ -24,6 +24,7 @@ def test_quick_run_produces_every_section(tmp_path):
     assert "error" not in tcp, tcp
     assert tcp["latency"]["count"] > 0 and _finite(tcp["latency"]["p99"])
     assert tcp["sim_errors"] == 0
+    assert tcp["full_gc"] >= 0 and _finite(tcp["full_gc_max_ms"])
     t = results["throughput"]
     assert t["events"] > 100 and _finite(t["ratio"]) and t["routed_events_per_s"] > 0
     m = results["memory"]
@@ -32,7 +33,7 @@ def test_quick_run_produces_every_section(tmp_path):
     assert results["resync"]["calls_found"] == QUICK["resync"][1]
     text = report(results, "python -m bench --quick")
     for heading in ("Decision latency over loopback TCP", "Engine alone", "Throughput", "Memory", "Resync",
-                    "app_queue"):
+                    "app_queue", "full GCs (longest)"):
         assert heading in text
 
 
