@@ -70,6 +70,7 @@ class DispatchOps:
     def _regroup(self) -> None:
         """Refile every call in the line (after changes to many at once)."""
         self._groups.clear()
+        self._fresh.clear()
         self._touched = [self.calls[cid] for _, cid in self._line]
         for call in self._touched:
             call.filed = None
@@ -83,10 +84,11 @@ class DispatchOps:
             group = self._groups.get(key)
             if group is None:
                 group = self._groups[key] = Group(key, call.queue, step, call.info.pbx)
-            elif call.filed is not None and call.filed[0] is group and call.filed[1] == call.line_key:
-                continue  # its entry is still there
-            call.filed = (group, call.line_key)
-            bisect.insort(group.entries, (call.line_key, call.id, call))
+            if call.filed is None or call.filed[0] is not group or call.filed[1] != call.line_key:
+                call.filed = (group, call.line_key)
+                bisect.insort(group.entries, (call.line_key, call.id, call))
+            # (else its entry is still there.) Looked at in the next dispatch
+            # either way: the call may be waiting again after a ring.
             self._fresh[key] = group
         self._touched = []
 
