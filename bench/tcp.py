@@ -17,6 +17,7 @@ bottleneck, and the figures then say more about it than about the router.
 Also counted in the window: the router process's full (generation 2)
 garbage collections and the longest. The probe does not see them: events
 that arrive during one wait in the socket, before the probe's clock starts.
+The router runs with router/heap.py installed, as under `router run`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import time
 
 from bench.stats import summarise
 from bench.tables import call_mix, make_table
+from router import heap
 from router.ami import probe
 from router.daemon import Clock, Router
 from router.sim.traffic import Behaviour
@@ -111,6 +113,7 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
     # take seconds to answer a Ping (a real Asterisk does not).
     router.add_pbx("sim", "127.0.0.1", port, "router", "sim-secret", ping_interval=30, ping_timeout=120)
     await router.start()
+    heap.install(asyncio.get_running_loop())  # as `router run` does (router/heap.py)
     engine = router.engine
     try:
         await _until(lambda: router.resyncs.get("sim", 0) >= 1, 30, "the router's first resync")
@@ -145,6 +148,7 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         sim = conn.recv()
     finally:
         probe.install(None)
+        heap.uninstall()
         await router.stop()
     in_line = sum(1 for c in engine.calls.values() if c.status.value == "waiting")
     return {"agents": agents, "waiting_target": waiting, "waiting_end": in_line,

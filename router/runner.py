@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from router import heap
 from router.core.commands import Publish
 from router.core.table import RoutingTable
 from router.daemon import Clock, Router
@@ -102,6 +103,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
     bus = None
     try:
         await router.start()
+        heap.install(asyncio.get_running_loop())  # short full GCs (router/heap.py)
         bus = _start_bus(router, mqtt, config_dir)
         log.info("router running: %d pbx(s), config digest %s", len(pbxs), table.digest[:12])
         await stop.wait()
@@ -111,6 +113,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
             await bus.stop()
         await router.stop()
     finally:
+        heap.uninstall()
         ops.remove_signals()
         if pid_file:
             ops.remove_pid_file(pid_file)
@@ -142,6 +145,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
         from router.ops import install_signals
         install_signals(stop, lambda: router.reload(config_dir))
     await router.start()
+    heap.install(asyncio.get_running_loop())  # short full GCs (router/heap.py)
     bus = _start_bus(router, mqtt, config_dir)
     try:
         loop = asyncio.get_running_loop()
@@ -160,6 +164,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
             for line in summary_lines(router.engine, router.tally, now):
                 print(f"{stamp}  {line}", file=out, flush=True)
     finally:
+        heap.uninstall()
         if bus is not None:
             await bus.stop()
         await router.stop()
