@@ -28,7 +28,7 @@ class PlainEngine(Engine):
         if not self._available:
             return
         agents = self.table.agents
-        for call_id in list(self._serving()):
+        for call_id in self.serving_order():
             call = self.calls[call_id]
             if call.status is not CallStatus.WAITING:
                 continue

@@ -107,12 +107,6 @@ class DispatchOps:
             del self._groups[group.key]
         return None
 
-    def _candidates(self, group: Group) -> list[tuple[AgentRec, object]]:
-        found = self._available.eligible(group.step, self.table)
-        if group.pbx:  # an agent is rung only on the server their phone is on
-            found = [c for c in found if c[1].pbx in (None, group.pbx)]
-        return found
-
     def _dispatch(self) -> None:
         """Offer waiting calls, in serving order, to the best eligible free agent."""
         if self._touched:
@@ -142,8 +136,8 @@ class DispatchOps:
             if best is None:
                 return
             queue = self.table.queues[best.queue]
-            rec = choose(queue.strategy, self._candidates(best), best_call, best.step,
-                         self._last_rr.get(best.queue))
+            rec = choose(queue.strategy, self._available.eligible(best.step, self.table, best.pbx), best_call,
+                         best.step, self._last_rr.get(best.queue))
             self._offer(best_call, rec)
             if not self._available:
                 return

@@ -60,20 +60,11 @@ class EnforceOps:
     # -- rule 3: the order dispatch offers calls in
     def serving_order(self) -> list[str]:
         """Call ids (waiting or ringing) in the order agents serve them."""
-        return list(self._serving())
-
-    def _serving(self):
-        if not self.protected:  # the common case: the line as it is, no copy
-            yield from (cid for _, cid in self._line)
-            return
+        if not self.protected:
+            return [cid for _, cid in self._line]
         lenders = self._lenders()
-        later = []
-        for _, cid in self._line:
-            if self.calls[cid].queue in lenders:
-                later.append(cid)
-            else:
-                yield cid
-        yield from later
+        first = [cid for _, cid in self._line if self.calls[cid].queue not in lenders]
+        return first + [cid for _, cid in self._line if self.calls[cid].queue in lenders]
 
     def serving_rank(self, call: CallRec) -> tuple:
         """Sort key equivalent of `serving_order` (tests compare offers by it)."""

@@ -1,11 +1,12 @@
-"""Available agents, indexed by skill and team, for `Engine._dispatch`.
+"""Agents indexed by skill level and team, for dispatch (router/core/dispatch.py)
+and the estimated wait (enforce.py).
 
-Why: dispatch asks, for each waiting call in line order, "which available
-agents are eligible for this call's escalation step?". Scanning every
-available agent for every waiting call costs agents x calls per event (at
-1,000 agents and 1,000 callers, over 100 ms). With this index a
-requirement only looks at the agents who have its rarest skill (or are in
-one of its teams), and dispatch skips a step already found to have nobody.
+Why: dispatch asks, for a group of waiting calls, "is any available agent
+eligible for their escalation step, and which?". Scanning every available
+agent for every waiting call cost agents x calls per event (at 1,000 agents
+and 1,000 callers, over 100 ms). With this index a requirement only looks at
+the agents who have its rarest skill at the level it asks for (or are in one
+of its teams).
 
 `AvailableAgents` is the engine's `_available` mapping (agent id -> record,
 in the order agents became available), so the agent handlers keep using it
@@ -93,18 +94,23 @@ class AvailableAgents(dict):
             self._file(agent_id, rec)
 
     # -- queries
-    def eligible(self, step: Step, table: RoutingTable) -> list[tuple[AgentRec, Agent]]:
+    def eligible(self, step: Step, table: RoutingTable, pbx: str = "") -> list[tuple[AgentRec, Agent]]:
         """(record, config) of every available agent eligible for `step`
-        under `table` (the engine's current one)."""
+        under `table` (the engine's current one) and, when `pbx` is given,
+        free to take a call held there."""
         if table is not self._table:
             self._retable(table)
         if len(step.requirements) == 1:  # the common case: no merging needed
-            return self._meeting(step.requirements[0], table.agents)
-        found: dict[str, tuple[AgentRec, Agent]] = {}
-        for req in step.requirements:
-            for rec, config in self._meeting(req, table.agents):
-                found.setdefault(rec.id, (rec, config))
-        return list(found.values())
+            found = self._meeting(step.requirements[0], table.agents)
+        else:
+            merged: dict[str, tuple[AgentRec, Agent]] = {}
+            for req in step.requirements:
+                for rec, config in self._meeting(req, table.agents):
+                    merged.setdefault(rec.id, (rec, config))
+            found = list(merged.values())
+        if pbx and self._pinned:  # an agent is rung only on the server their phone is on
+            found = [c for c in found if c[1].pbx in (None, pbx)]
+        return found
 
     def any_eligible(self, step: Step, table: RoutingTable, pbx: str = "") -> bool:
         """Is any available agent eligible for `step` (and, when `pbx` is
