@@ -107,6 +107,22 @@ def parse_block(block: str) -> Headers:
     return pairs
 
 
+def gather(headers: Headers) -> dict:
+    """Headers as a dict by name as spelt; a repeated header gives the list
+    of its values, in order."""
+    data = dict(headers)
+    if len(data) == len(headers):  # the common case: no header repeated
+        return data
+    data = {}
+    for key, value in headers:
+        if key in data:
+            previous = data[key]
+            data[key] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            data[key] = value
+    return data
+
+
 _MISSING = object()
 
 
@@ -146,28 +162,14 @@ class AmiEvent(dict):
         try:
             return self._folded
         except AttributeError:
-            folded: dict = {}
-            for key, value in self.items():
-                low = key.lower()
-                if low in folded:
-                    old = folded[low]
-                    folded[low] = (old if isinstance(old, list) else [old]) + (
-                        value if isinstance(value, list) else [value])
-                else:
-                    folded[low] = value
-            self._folded = folded
-            return folded
+            self._folded = gather([(key.lower(), value) for key, values in self.items()
+                                   for value in (values if isinstance(values, list) else [values])])
+            return self._folded
 
 
 def to_event(headers: Headers) -> AmiEvent:
     """Framed headers as an AmiEvent (repeated keys become lists)."""
     event = AmiEvent(headers)
     if len(event) != len(headers):  # a repeated header: keep every value
-        event.clear()
-        for key, value in headers:
-            if dict.__contains__(event, key):
-                previous = dict.__getitem__(event, key)
-                dict.__setitem__(event, key, (previous if isinstance(previous, list) else [previous]) + [value])
-            else:
-                dict.__setitem__(event, key, value)
+        event = AmiEvent(gather(headers))
     return event

@@ -76,14 +76,13 @@ class RouterProtocol(AMIProtocol):
         self._probed: list = []
         self._framer = Framer()
         self.connected_at = asyncio.get_running_loop().time()
-        self._filtering = False  # panoramisk sets `factory` (our Manager) only after this
 
     def data_received(self, data: bytes) -> None:
         if probe.ACTIVE is not None:  # benchmarks only (router/ami/probe.py)
             probe.ACTIVE.received()
-        if not self._filtering and getattr(self.factory, "link", None) is not None:
-            self._framer.drop = self.factory.link.drop_events
-            self._filtering = True
+        link = getattr(self.factory, "link", None)  # panoramisk sets `factory` after connection_made
+        if link is not None:
+            self._framer.drop = link.drop_events
         try:
             messages = self._framer.feed(data)
         except FramingError as err:
@@ -92,7 +91,6 @@ class RouterProtocol(AMIProtocol):
             return
         if self.version is None and self._framer.banner is not None:
             self.version = self._framer.banner
-        link = getattr(self.factory, "link", None)
         # Actions decided while this read is handled are written together
         # when it is done: one write (one system call) instead of one per
         # Originate or Hangup. The read's handling is all that delays them,

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from panoramisk.message import Message
 
+from router.ami.framing import gather
+
 
 @dataclass(frozen=True)
 class Record:
@@ -47,11 +49,4 @@ def received_stream(records: list[Record]) -> bytes:
 
 def to_message(headers: list[tuple[str, str]]) -> Message:
     """Framed headers as a panoramisk Message (repeated keys become lists)."""
-    data: dict[str, object] = {}
-    for key, value in headers:
-        if key in data:
-            previous = data[key]
-            data[key] = (previous if isinstance(previous, list) else [previous]) + [value]
-        else:
-            data[key] = value
-    return Message(data)
+    return Message(gather(headers))

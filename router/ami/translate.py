@@ -199,9 +199,6 @@ class Translator:
         "hangup": _hangup,
         "devicestatechange": _device_state,
     }
-    #: The AMI events `event` makes anything of (lower case); the Link may
-    #: drop the others unparsed.
-    EVENTS = frozenset(_HANDLERS)
 
     # ------------------------------------------------------------ core -> AMI
     def ring(self, cmd: RingAgent) -> dict:
