@@ -3,20 +3,19 @@
 # Safe to run again: pip only installs what is missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/apt.sh
 PY=${PYTHON:-python3}
 if ! command -v "$PY" >/dev/null; then
-    echo "setup: $PY not found; installing python3 with apt-get" >&2
-    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+    apt_need "the router" python3 python3-venv python3-pip
 fi
 # The MQTT tests start a real mosquitto broker (Debian's package).
 if ! { [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null; } || ! command -v mosquitto_passwd >/dev/null; then
-    echo "setup: installing mosquitto (the MQTT tests start a real broker)" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
+    apt_need "the MQTT tests (a real broker)" mosquitto
 fi
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv 2>/dev/null || {
         echo "setup: python3 -m venv failed; installing python3-venv" >&2
-        apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+        apt_need "the virtual environment" python3-venv
         rm -rf .venv && "$PY" -m venv .venv
     }
 fi

@@ -11,34 +11,14 @@ bash scripts/setup.sh
 .venv/bin/python -m pip install -q --disable-pip-version-check asterisklint==0.4.3
 .venv/bin/asterisklint dialplan-check deploy/asterisk/extensions.conf
 echo "asterisklint: deploy/asterisk/extensions.conf: no findings"
-# Debian packages the tests use, installed once (apt-get update only if any
-# is missing):
+# Debian packages the tests use (scripts/apt.sh waits for the dpkg lock and
+# stops here, loudly, if a needed one cannot be installed):
 # - prometheus (promtool, prometheus) for tests/test_deploy_prometheus.py and
 #   tests/test_e2e_prometheus.py, which start their own server on a free port.
-#   Only the binaries are needed: a temporary policy-rc.d keeps the package
-#   from starting its service.
 # - systemd (systemd-analyze) for tests/test_deploy_systemd.py, which skips
-#   that one check where systemd cannot be installed (e.g. without root).
-need=()
-command -v promtool >/dev/null && command -v prometheus >/dev/null || need+=(prometheus)
-command -v systemd-analyze >/dev/null || need+=(systemd)
-if [ ${#need[@]} -gt 0 ]; then
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-        echo "test: missing ${need[*]} and cannot apt-get them; their tests will fail or skip" >&2
-    else
-        echo "test: installing Debian packages: ${need[*]}" >&2
-        own_policy=""
-        if [ ! -e /usr/sbin/policy-rc.d ]; then
-            printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
-        fi
-        apt-get update -qq || echo "test: apt-get update failed; trying the install anyway" >&2
-        for pkg in "${need[@]}"; do
-            # One at a time: a package that cannot be installed here (systemd
-            # in some containers) only costs the tests that need it.
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null \
-                || echo "test: could not install $pkg; the tests that need it will fail or skip" >&2
-        done
-        if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
-    fi
-fi
+#   that one check where systemd cannot be installed (some containers).
+. scripts/apt.sh
+command -v promtool >/dev/null && command -v prometheus >/dev/null \
+    || apt_need "the Prometheus tests" prometheus
+command -v systemd-analyze >/dev/null || apt_want "the systemd unit check" systemd
 exec .venv/bin/python -m pytest -q "$@"
