@@ -81,6 +81,9 @@ class Router:
         self.run_id = _base36(int(time.time() * 1000))  # unique per router run
         self.resync_timeout = resync_timeout
         self.resyncs: dict[str, int] = {}  # completed snapshots per pbx
+        #: pbx -> why its last rebuild failed, while one is retried (nothing is offered there)
+        self.stale: dict[str, str] = {}
+        self.rebuild_failures: dict[str, int] = {}  # pbx -> failed rebuilds so far
         self._held: dict[str, list] = {}  # pbx -> AMI events held during its resync
         self._sent: dict[str, set[str]] = {}  # pbx -> leg ids originated on its current connection
         self._logins: dict[str, int] = {}  # pbx -> logins so far (which resync is current)

@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from router.core.commands import Publish
 from router.metrics.collector import RouterCollector
 from router.metrics.events import EventMetrics
+from router.metrics.faults import FaultCollector
 from router.metrics.http import HttpServer, json_body
 
 
@@ -32,6 +33,8 @@ class Metrics:
         self.events = EventMetrics(self.registry, router.table)
         self.collector = RouterCollector(router, self.events)
         self.registry.register(self.collector)
+        self.faults = FaultCollector(router)
+        self.registry.register(self.faults)
         self._http: HttpServer | None = None
 
     # -- fed by the Router
@@ -53,14 +56,28 @@ class Metrics:
         return generate_latest(self.registry)
 
     def health(self) -> tuple[bool, dict]:
-        links = self.router.connected
-        healthy = all(links.values())
-        return healthy, {"status": "ok" if healthy else "degraded", "ami": links}
+        """Healthy: every AMI link up with its state rebuilt, and the MQTT
+        bus (when there is one) connected."""
+        router = self.router
+        links = router.connected
+        stale = dict(router.stale)
+        healthy = all(links.values()) and not stale
+        body = {"ami": links}
+        if stale:  # logged in, but its state could not be read: nothing is offered there
+            body["rebuild_failed"] = stale
+        bus = getattr(router, "mqtt", None)
+        if bus is not None:
+            body["mqtt"] = {"connected": bus.connected, "task_restarts": bus.task_restarts,
+                            "takeovers": bus.takeovers, "last_error": bus.last_error}
+            healthy = healthy and bus.connected
+        body["status"] = "ok" if healthy else "degraded"
+        return healthy, body
 
     # -- HTTP
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Serve /metrics and /healthz in this event loop; returns the port."""
         self._http = HttpServer({"/metrics": self._metrics_page, "/healthz": self._health_page})
+        self.faults.http = self._http
         return await self._http.start(host, port)
 
     async def stop(self) -> None:

@@ -32,6 +32,7 @@ class HttpServer:
     def __init__(self, routes: dict[str, Handler]) -> None:
         self.routes = routes
         self._server: asyncio.AbstractServer | None = None
+        self.refused = 0  # connections answered 503 at once (over the cap)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen; returns the port (useful with port 0)."""
