@@ -149,3 +149,42 @@ def test_log_lines_escape_line_separators_from_topics(formatter):
         assert json.loads(line)["msg"] == f"mqtt: command {topic} refused: x"
     else:
         assert json.loads(line.split(" msg=", 1)[1]) == f"mqtt: command {topic} refused: x"
+
+
+# ---------------------------------------------------------------- HTTP (item 12)
+async def test_http_connections_over_the_cap_get_503_at_once_and_are_counted():
+    from router.daemon import Clock, Router
+    from router.metrics import Metrics
+    from test_metrics import http_get
+
+    router = Router(load_config(Path(__file__).resolve().parent.parent / "config"), Clock())
+    metrics = Metrics(router)
+    port = await metrics.serve("127.0.0.1", 0)
+    server = metrics._http
+    server.max_clients = 8
+    idle = []
+    try:
+        for _ in range(server.max_clients):  # connections that never send a request
+            idle.append(await asyncio.open_connection("127.0.0.1", port))
+        await until(lambda: server.active == server.max_clients)
+        status, headers, body = await http_get(port, "/healthz")
+        assert status == 503 and body == b"too many connections\n" and headers["Retry-After"] == "1"
+        for n in range(50):
+            assert (await http_get(port, "/metrics"))[0] == 503
+        assert server.refused == 51 and server.active == server.max_clients
+        for _, writer in idle:
+            writer.close()
+        await until(lambda: server.active == 0)
+        status, _, page = await http_get(port, "/metrics")
+        assert status == 200 and b"router_http_connections_refused_total 51.0" in page
+    finally:
+        for _, writer in idle:
+            writer.close()
+        await metrics.stop()
+        await router.stop()
+
+
+def test_the_unit_raises_the_file_descriptor_limit():
+    unit = (Path(__file__).resolve().parent.parent / "deploy" / "systemd" / "router.service").read_text()
+    limits = [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("LimitNOFILE=")]
+    assert limits and int(limits[0]) >= 8192
