@@ -71,8 +71,8 @@ class FakeAmi:
             while data := await reader.read(65536):
                 for headers in framer.feed(data):
                     self._answer(writer, dict(headers))
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the client left, or the server stops
         finally:
             if writer in self._writers:
                 self._writers.remove(writer)

@@ -15,6 +15,8 @@ action). The list is in README.md ("Metrics").
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from router.core.commands import Publish
@@ -22,6 +24,12 @@ from router.metrics.collector import RouterCollector
 from router.metrics.events import EventMetrics
 from router.metrics.faults import FaultCollector
 from router.metrics.http import HttpServer, json_body
+
+
+#: With more than this many HTTP connections open, /metrics pages up to
+#: SHARED_PAGE seconds old are served again instead of rendering new ones.
+BUSY_CLIENTS = 4
+SHARED_PAGE = 1.0
 
 
 class Metrics:
@@ -36,6 +44,7 @@ class Metrics:
         self.faults = FaultCollector(router)
         self.registry.register(self.faults)
         self._http: HttpServer | None = None
+        self._page: tuple[float, bytes] = (float("-inf"), b"")  # the last /metrics rendered, and when
 
     # -- fed by the Router
     def observe(self, p: Publish, now: float) -> None:
@@ -86,7 +95,17 @@ class Metrics:
             self._http = None
 
     def _metrics_page(self) -> tuple[int, str, bytes]:
-        return 200, CONTENT_TYPE_LATEST, self.exposition()
+        # Many scrapes at once (a flood, or many Prometheus servers): they
+        # share one rendering up to SHARED_PAGE seconds old, so the loop
+        # renders a few pages a second however many clients ask. One
+        # scraper at a time always gets a fresh page.
+        http = self._http
+        now = time.monotonic()
+        if http is not None and http.active > BUSY_CLIENTS and now - self._page[0] < SHARED_PAGE:
+            return 200, CONTENT_TYPE_LATEST, self._page[1]
+        page = self.exposition()
+        self._page = (now, page)
+        return 200, CONTENT_TYPE_LATEST, page
 
     def _health_page(self) -> tuple[int, str, bytes]:
         healthy, body = self.health()

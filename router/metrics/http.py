@@ -55,7 +55,8 @@ class HttpServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen; returns the port (useful with port 0)."""
-        self._server = await asyncio.start_server(self._client, host, port)
+        # A small backlog: fewer connections accepted per turn of the loop.
+        self._server = await asyncio.start_server(self._client, host, port, backlog=self.max_clients)
         return self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
