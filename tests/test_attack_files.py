@@ -188,3 +188,20 @@ def test_the_unit_raises_the_file_descriptor_limit():
     unit = (Path(__file__).resolve().parent.parent / "deploy" / "systemd" / "router.service").read_text()
     limits = [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("LimitNOFILE=")]
     assert limits and int(limits[0]) >= 8192
+
+
+async def test_failed_saves_are_counted_in_the_metrics(tmp_path):
+    from router.daemon import Clock, Router
+    from router.metrics import Metrics
+
+    router = Router(load_config(Path(__file__).resolve().parent.parent / "config"), Clock(),
+                    state_file=str(read_only_dir(tmp_path) / "router-test-agents.json"))
+    metrics = Metrics(router)
+    try:
+        router.feed(ev.AgentLogin("1001"))
+        await until(lambda: router._state.save_failures >= 1)
+        page = metrics.exposition()
+        assert b"router_state_save_failures_total 1.0" in page
+    finally:
+        await router.stop()  # saves again: fails, and never raises
+    assert router._state.save_failures == 2
