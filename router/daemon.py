@@ -269,10 +269,13 @@ class Router:
         caller who hangs up during the listings is not taken on as waiting.
 
         A rebuild that fails (a listing unanswered or answered with an
-        error) is tried again with a growing delay, the events still held:
-        until one succeeds the router's view of that PBX is stale (a caller
-        who left may still look waiting, an agent talking may look free), so
-        nothing is offered there (`stale`, shown in /healthz)."""
+        error) is tried again with a growing delay: until one succeeds the
+        router's view of that PBX is stale (a caller who left may still look
+        waiting, an agent talking may look free), so nothing is offered
+        there (`stale`, shown in /healthz). Between two attempts the events
+        go through as they come: a hangup or an answer must not wait for the
+        next attempt (a leg left ringing for a caller who left is a ghost
+        call); each attempt holds them again, as the first one did."""
         name = link.name
         delay, longest = self.rebuild_retry
         rebuilt = False
@@ -290,18 +293,24 @@ class Router:
                 log.log(logging.ERROR if first else logging.WARNING,
                         "pbx %s: state not rebuilt (%s); nothing is offered there until it is; "
                         "trying again in %.1fs (%d failed)", name, failure, delay, self.rebuild_failures[name])
+                self._replay(link)
                 await asyncio.sleep(delay)
                 if self._logins.get(name) != login or not link.up:
                     return
+                self._held[name] = []  # held again during the next attempt
                 delay = min(delay * 2, longest)
         finally:
             # A resync cut short by a new login leaves that login's own
-            # resync in charge of the held events; one that failed leaves
-            # them held (the next login's snapshot supersedes them).
-            if rebuilt and self._logins.get(name) == login:
-                self._sent.pop(name, None)
-                for message in self._held.pop(name, []):
-                    self._translate(link, message)
+            # resync in charge of the held events.
+            if self._logins.get(name) == login:
+                if rebuilt:
+                    self._sent.pop(name, None)
+                self._replay(link)
+
+    def _replay(self, link: Link) -> None:
+        """Stop holding `link`'s events; hand on those held, in order."""
+        for message in self._held.pop(link.name, []):
+            self._translate(link, message)
 
     async def _rebuild(self, link: Link) -> str | None:
         """One round of listings and the snapshot fed; None when done, else
