@@ -105,24 +105,21 @@ class AgentStateFile:
         return target
 
     def _move_aside(self) -> Path | None:
-        target = self._aside_path()
-        try:
-            os.replace(self.path, target)
-        except OSError as err:
-            log.error("%s: cannot move the unreadable file aside: %s", self.path, err.strerror or err)
-            return None
-        return target
+        return self._aside(os.replace, "move")
 
     def _copy_aside(self) -> Path | None:
-        if self._copied:
-            return self._copied
+        if self._copied is None:
+            self._copied = self._aside(shutil.copyfile, "copy")
+        return self._copied
+
+    def _aside(self, how, verb: str) -> Path | None:
+        """Move or copy (`how`) the file to `<name>.corrupt-<time>`."""
         target = self._aside_path()
         try:
-            shutil.copyfile(self.path, target)
+            how(self.path, target)
         except OSError as err:
-            log.error("%s: cannot copy the file aside: %s", self.path, err.strerror or err)
+            log.error("%s: cannot %s the unreadable file aside: %s", self.path, verb, err.strerror or err)
             return None
-        self._copied = target
         return target
 
     def record_callback(self, state: str, data) -> None:

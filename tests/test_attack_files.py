@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 from pathlib import Path
 
 import pytest
@@ -99,8 +98,7 @@ async def test_router_with_a_corrupt_state_file_starts_and_a_read_only_one_stops
         await router.start()  # waits for "state rebuilt"
         assert any("moved aside" in m for m in router.log_messages())
         assert len(list(tmp_path.glob("agents.json.corrupt-*"))) == 1
-        router.proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(router.proc.wait(), 15) == 0
+        assert await router.stop() == 0
 
         router.state_file = read_only_dir(tmp_path) / "router-test-agents.json"
         await router.start()
@@ -109,8 +107,7 @@ async def test_router_with_a_corrupt_state_file_starts_and_a_read_only_one_stops
         await until(lambda: pbx.records[call].outcome == "answered", 10)
         pbx.agent_logout("1028")
         await until(lambda: sum("cannot save state" in m for m in router.log_messages()) >= 1, 5)
-        router.proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(router.proc.wait(), 15) == 0
+        assert await router.stop() == 0
         messages = router.log_messages()
         assert sum("cannot save state" in m for m in messages) == 1  # rate-limited
         assert "Traceback" not in router.log_text() and "Exception in callback" not in router.log_text()
@@ -119,9 +116,7 @@ async def test_router_with_a_corrupt_state_file_starts_and_a_read_only_one_stops
         for line in out.splitlines():
             assert not raw_controls(line), repr(line)
     finally:
-        if router.proc is not None and router.proc.returncode is None:
-            router.proc.kill()
-            await router.proc.wait()
+        await router.reap()
         await pbx.stop()
 
 

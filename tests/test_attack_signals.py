@@ -120,10 +120,7 @@ async def test_a_sighup_while_the_router_starts_is_a_reload_not_a_death(tmp_path
         await until(lambda: any("configuration reloaded" in m for m in router.log_messages()), 10)
         assert router.proc.returncode is None
         assert any("a SIGHUP came while starting" in m for m in router.log_messages())
-        router.proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(router.proc.wait(), 15) == 0
+        assert await router.stop() == 0
     finally:
-        if router.proc is not None and router.proc.returncode is None:
-            router.proc.kill()
-            await router.proc.wait()
+        await router.reap()
         await pbx.stop()
