@@ -158,6 +158,9 @@ def _logging(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from router.ops import hold_signals
+
+    hold_signals()  # first: a SIGHUP while the config loads must not kill the router
     import asyncio
 
     from router.runner import run_daemon, run_simulated

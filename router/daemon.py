@@ -18,7 +18,7 @@ import time
 from typing import Callable
 
 from router.ami.link import Link
-from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items
+from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items, listing_failure
 from router.ami.translate import UNUSED_EVENTS, Translator, header
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
@@ -33,6 +33,13 @@ log = logging.getLogger("router")
 SAVE_DELAY = 0.2
 #: Extra seconds, past the ring timeout, to wait for an Originate's result.
 ORIGINATE_MARGIN = 10.0
+#: Real seconds before a failed state rebuild is tried again, doubling up to
+#: the second figure while it keeps failing.
+REBUILD_RETRY = (1.0, 30.0)
+#: AMI events held while a PBX's state is rebuilt; past this the connection
+#: is dropped and the rebuild starts again from a new login (a listing that
+#: hangs while the PBX keeps talking must not eat the memory).
+HELD_LIMIT = 20_000
 
 
 def _base36(n: int) -> str:
@@ -81,13 +88,21 @@ class Router:
         self.run_id = _base36(int(time.time() * 1000))  # unique per router run
         self.resync_timeout = resync_timeout
         self.resyncs: dict[str, int] = {}  # completed snapshots per pbx
+        #: pbx -> why its last rebuild failed, while one is retried (nothing is offered there)
+        self.stale: dict[str, str] = {}
+        self.rebuild_failures: dict[str, int] = {}  # pbx -> failed rebuilds so far
         self._held: dict[str, list] = {}  # pbx -> AMI events held during its resync
+        self.held_limit = HELD_LIMIT
+        self._overflowed: list = []  # stands for the held events of a connection being dropped
+        self.rebuild_retry = REBUILD_RETRY
         self._sent: dict[str, set[str]] = {}  # pbx -> leg ids originated on its current connection
         self._logins: dict[str, int] = {}  # pbx -> logins so far (which resync is current)
         self._state = AgentStateFile(state_file) if state_file else None
         self._save_handle: asyncio.TimerHandle | None = None
         #: False after a reload that failed (the old table kept running).
         self.reload_ok = True
+        self._reloading: asyncio.Task | None = None
+        self._reload_again = False
         #: True once a graceful stop began: no new offers are sent.
         self.draining = False
         self.metrics = None  # router.metrics.Metrics, see attach_metrics
@@ -168,6 +183,31 @@ class Router:
 
         return self.reload_done(reload_router(self, config_dir))
 
+    def request_reload(self, config_dir: str) -> asyncio.Task | None:
+        """Reload `config_dir` without blocking the loop (SIGHUP): read and
+        checked in a worker thread, swapped in here. Requests that come
+        while one runs are folded into one more reload after it. Returns the
+        task of the reload started, None when one was already running."""
+        if self._reloading is not None:
+            self._reload_again = True
+            return None
+        self._reloading = asyncio.ensure_future(self._reload_loop(config_dir))
+        return self._reloading
+
+    async def _reload_loop(self, config_dir: str) -> None:
+        from router.reload import reload_in_thread
+
+        try:
+            while True:
+                self._reload_again = False
+                self.reload_done(await reload_in_thread(self, config_dir))
+                if not self._reload_again:
+                    return
+        except Exception:  # never silently: the running config stays
+            log.exception("reload of %s failed; keeping the running config", config_dir)
+        finally:
+            self._reloading = None
+
     def reload_done(self, ok: bool) -> bool:
         """Record a reload's outcome (SIGHUP, `router reload` or MQTT)."""
         self.reload_ok = ok
@@ -226,41 +266,95 @@ class Router:
     async def _resync(self, link: Link, login: int) -> None:
         """After every login: read what the PBX has and reconcile. Events
         that arrive meanwhile are held and replayed after the snapshot, so a
-        caller who hangs up during the listings is not taken on as waiting."""
+        caller who hangs up during the listings is not taken on as waiting.
+
+        A rebuild that fails (a listing unanswered or answered with an
+        error) is tried again with a growing delay: until one succeeds the
+        router's view of that PBX is stale (a caller who left may still look
+        waiting, an agent talking may look free), so nothing is offered
+        there (`stale`, shown in /healthz). Between two attempts the events
+        go through as they come: a hangup or an answer must not wait for the
+        next attempt (a leg left ringing for a caller who left is a ghost
+        call); each attempt holds them again, as the first one did."""
         name = link.name
+        delay, longest = self.rebuild_retry
+        rebuilt = False
         try:
-            replies = []
-            for action in RESYNC_ACTIONS:
-                reply = await link.send(action, timeout=self.resync_timeout)
-                if reply is None:
-                    log.error("pbx %s: %s got no reply; state not rebuilt", name, action["Action"])
+            while True:
+                failure = await self._rebuild(link)
+                if failure is None:
+                    rebuilt = True
                     return
-                replies.append(reply)
-            snapshot = build_snapshot(self.translators[name], items(replies[0], "CoreShowChannel"),
-                                      items(replies[1], "Status"), items(replies[2], "DeviceStateChange"),
-                                      pending=self._sent.get(name, ()))
-            for call in snapshot.waiting:
-                self._call_pbx[call.call_id] = name
-            for call_id, _ in snapshot.connected + snapshot.ringing:
-                self._call_pbx[call_id] = name
-            self.feed(snapshot)
-            self.resyncs[name] = self.resyncs.get(name, 0) + 1
-            log.info("pbx %s: state rebuilt: %d waiting, %d talking, %d ringing", name,
-                     len(snapshot.waiting), len(snapshot.connected), len(snapshot.ringing))
+                if self._logins.get(name) != login or not link.up:
+                    return  # the connection is gone: the next login rebuilds
+                self.rebuild_failures[name] = self.rebuild_failures.get(name, 0) + 1
+                first = name not in self.stale
+                self.stale[name] = failure
+                log.log(logging.ERROR if first else logging.WARNING,
+                        "pbx %s: state not rebuilt (%s); nothing is offered there until it is; "
+                        "trying again in %.1fs (%d failed)", name, failure, delay, self.rebuild_failures[name])
+                self._replay(link)
+                await asyncio.sleep(delay)
+                if self._logins.get(name) != login or not link.up:
+                    return
+                self._held[name] = []  # held again during the next attempt
+                delay = min(delay * 2, longest)
         finally:
             # A resync cut short by a new login leaves that login's own
             # resync in charge of the held events.
             if self._logins.get(name) == login:
-                self._sent.pop(name, None)
-                for message in self._held.pop(name, []):
-                    self._translate(link, message)
+                if rebuilt:
+                    self._sent.pop(name, None)
+                self._replay(link)
+
+    def _replay(self, link: Link) -> None:
+        """Stop holding `link`'s events; hand on those held, in order."""
+        for message in self._held.pop(link.name, []):
+            self._translate(link, message)
+
+    async def _rebuild(self, link: Link) -> str | None:
+        """One round of listings and the snapshot fed; None when done, else
+        why not. An error reply is a failure, never an empty PBX: read as
+        "no agent legs", it would free agents still talking."""
+        name = link.name
+        replies = []
+        for action in RESYNC_ACTIONS:
+            reply = await link.send(action, timeout=self.resync_timeout)
+            failure = listing_failure(reply)
+            if failure is not None:
+                return f"{action['Action']} {failure}"
+            replies.append(reply)
+        snapshot = build_snapshot(self.translators[name], items(replies[0], "CoreShowChannel"),
+                                  items(replies[1], "Status"), items(replies[2], "DeviceStateChange"),
+                                  pending=self._sent.get(name, ()))
+        for call in snapshot.waiting:
+            self._call_pbx[call.call_id] = name
+        for call_id, _ in snapshot.connected + snapshot.ringing:
+            self._call_pbx[call_id] = name
+        self.feed(snapshot)
+        self.resyncs[name] = self.resyncs.get(name, 0) + 1
+        if self.stale.pop(name, None) is not None:
+            log.warning("pbx %s: state rebuilt after %d failed attempt(s); offering calls there again",
+                        name, self.rebuild_failures.get(name, 0))
+        log.info("pbx %s: state rebuilt: %d waiting, %d talking, %d ringing", name,
+                 len(snapshot.waiting), len(snapshot.connected), len(snapshot.ringing))
+        return None
 
     def _on_message(self, link: Link, message) -> None:
         held = self._held.get(link.name)
-        if held is not None:
+        if held is None:
+            self._translate(link, message)
+        elif held is self._overflowed:
+            return  # the rest of a connection being dropped
+        elif len(held) < self.held_limit:
             held.append(message)
         else:
-            self._translate(link, message)
+            # Bounded: drop the connection; the next login rebuilds from the
+            # listings, which supersede every event held so far.
+            log.error("pbx %s: %d AMI events held while its state is rebuilt; dropping the connection "
+                      "to rebuild from a new login", link.name, len(held))
+            self._held[link.name] = self._overflowed
+            link.drop()
 
     def _translate(self, link: Link, message) -> None:
         translator = self.translators[link.name]
@@ -321,6 +415,8 @@ class Router:
                 log.info("stopping: no offer of call %s to agent %s", c.call_id, c.agent_id)
                 return
             pbx = self._pbx_of(c.call_id)
+            if pbx in self.stale:  # its state is not known: the call may be gone, the agent busy there
+                return self._not_offered(pbx, c)
             action = self.translators[pbx].ring(c)
             link = self.links[pbx]
             if link.up and pbx in self._sent:
@@ -341,6 +437,13 @@ class Router:
         elif isinstance(c, RunAction):
             pbx = self._pbx_of(c.call_id)
             self._spawn(self._send_in_order(pbx, self.translators[pbx].run_action(c)))
+
+    def _not_offered(self, pbx: str, c: RingAgent) -> None:
+        """Refuse an offer on a PBX whose state is stale, as Asterisk would
+        refuse the Originate: the call goes back in line, the agent rests
+        briefly (a "failed" offer is not counted against the agent)."""
+        log.debug("pbx %s: state not rebuilt: no offer of call %s to agent %s", pbx, c.call_id, c.agent_id)
+        asyncio.get_running_loop().call_soon(self.feed, ev.AgentNoAnswer(c.call_id, c.agent_id, "failed"))
 
     def _pbx_of(self, call_id: str) -> str:
         return self._call_pbx.get(call_id) or next(iter(self.links))

@@ -15,8 +15,35 @@ import json
 import logging
 import sys
 import time
+import unicodedata
 
 FORMATS = ("text", "json")
+#: Never raw in a human-readable line: controls (C0, DEL, C1), format
+#: characters (bidi overrides, zero-width), line and paragraph separators.
+#: A terminal acts on them, and splitlines() or a log viewer breaks a line
+#: at U+2028 or U+0085: an agent's topic or a caller's name could fake one.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def _unsafe(ch: str) -> bool:
+    return unicodedata.category(ch) in _UNSAFE_CATEGORIES
+
+
+def visible(text: str) -> str:
+    """`text` with every unsafe character written as an escape (\\x1b,
+    \\u2028): shown, not dropped, so the reader sees what came in."""
+    if text.isprintable() or not any(_unsafe(ch) for ch in text):
+        return text
+    return "".join(ch.encode("unicode_escape").decode("ascii") if _unsafe(ch) else ch for ch in text)
+
+
+def _json_text(value) -> str:
+    """json.dumps keeping UTF-8 readable, with the unsafe characters json
+    leaves raw (U+2028, U+0085, DEL, C1, bidi) as \\u escapes."""
+    text = json.dumps(value, ensure_ascii=False)
+    if text.isprintable():
+        return text
+    return "".join(json.dumps(ch)[1:-1] if _unsafe(ch) else ch for ch in text)
 
 
 def _stamp(record: logging.LogRecord) -> str:
@@ -27,7 +54,7 @@ def _quote(value: str) -> str:
     """A logfmt value: bare when safe, else double-quoted with escapes."""
     if value and all(c.isprintable() and c not in ' "=\\' for c in value):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return _json_text(value)
 
 
 class TextFormatter(logging.Formatter):
@@ -49,7 +76,7 @@ class JsonFormatter(logging.Formatter):
                 "msg": record.getMessage()}
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        return _json_text(data)
 
 
 def setup_logging(fmt: str = "text", level: str = "info", stream=None) -> logging.Handler:

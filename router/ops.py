@@ -6,6 +6,9 @@ Signals of a running router:
   the running one kept.
 - SIGTERM, SIGINT: graceful stop (no new offers, ringing legs finish or are
   hung up, waiting callers stay in the dialplan), then exit 0.
+- From the first thing `router run` does (`hold_signals`) until the loop's
+  handlers are in place, SIGHUP and SIGTERM are noted instead of killing
+  the process (their default action); `install_signals` then acts on them.
 
 `router reload --pid-file PATH` sends SIGHUP to the pid written by `router
 run --pid-file PATH`; under systemd, `systemctl reload router` does the same
@@ -77,8 +80,28 @@ def drain_timeout(table: RoutingTable, speed: float = 1.0) -> float:
     return longest / speed + DRAIN_MARGIN
 
 
+_HELD = (signal.SIGHUP, signal.SIGTERM)
+_pending: set[int] = set()
+
+
+def _note(signum, frame) -> None:
+    _pending.add(signum)
+
+
+def hold_signals() -> None:
+    """Note SIGHUP and SIGTERM from now on instead of dying of them, until
+    `install_signals` (a `systemctl reload` right after a start would
+    otherwise kill the router: SIGHUP's default action)."""
+    for sig in _HELD:
+        try:
+            signal.signal(sig, _note)
+        except ValueError:  # not the main thread
+            pass
+
+
 def install_signals(stop: asyncio.Event, reload=None) -> None:
-    """SIGINT/SIGTERM set `stop`; SIGHUP calls `reload()` if given."""
+    """SIGINT/SIGTERM set `stop`; SIGHUP calls `reload()` if given. Signals
+    noted since `hold_signals` are acted on now."""
     loop = asyncio.get_running_loop()
     handlers = [(signal.SIGINT, stop.set), (signal.SIGTERM, stop.set)]
     if reload is not None:
@@ -88,6 +111,15 @@ def install_signals(stop: asyncio.Event, reload=None) -> None:
             loop.add_signal_handler(sig, handler)
         except (NotImplementedError, RuntimeError):  # not the main thread
             pass
+    early = sorted(_pending)
+    _pending.clear()
+    for sig in early:
+        if sig == signal.SIGTERM:
+            log.info("a SIGTERM came while starting: stopping")
+            loop.call_soon(stop.set)
+        elif sig == signal.SIGHUP and reload is not None:
+            log.info("a SIGHUP came while starting: reloading the config now")
+            loop.call_soon(reload)
 
 
 def remove_signals() -> None:

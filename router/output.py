@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from router.core.commands import Publish
+from router.logs import visible
 
 
 def describe(p: Publish) -> str | None:
-    """The line for a published event, or None for those not worth a line."""
+    """The line for a published event, or None for those not worth a line.
+    Control and line-separator characters (a caller's name, a pause reason)
+    come out escaped: one event, one line, and nothing for a terminal to act on."""
+    line = _describe(p)
+    return None if line is None else visible(line)
+
+
+def _describe(p: Publish) -> str | None:
     d = p.data
     if p.kind == "call.waiting":
         return (f"call    {d['call']} {d['caller_name']} dnis {d['dnis']} -> {d['queue']} "

@@ -6,7 +6,10 @@ running one, atomically, as one `ConfigReplaced` event. Calls in flight keep
 their place and elapsed time and are re-evaluated under the new rules;
 agents keep their state (core/agents.py `_on_config`). A config with errors
 changes nothing: every problem is logged exactly as `router check` prints
-it, and `router.reload_ok` turns False until a reload succeeds.
+it, and `router.reload_ok` turns False until a reload succeeds. Reading
+and compiling happen in a worker thread (`reload_in_thread`: a large config
+must not stall routing); only the swap runs in the event loop. A config
+over MAX_CONFIG_BYTES is refused before it is read.
 
 Graceful stop (SIGTERM): `drain` sends no new offers, lets the legs that are
 ringing be answered or time out, hangs up what still rings at the deadline,
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from router.config import check_config
@@ -29,15 +33,54 @@ log = logging.getLogger("router.reload")
 
 #: Real seconds between two looks at the ringing legs while draining.
 DRAIN_POLL = 0.05
+#: Largest config (all its *.yaml / *.yml files together) a reload reads.
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
+def config_size(config_dir: str) -> int:
+    """Bytes of the files a reload would read (0 when the path is unusable:
+    the checker then says why)."""
+    try:
+        if os.path.isdir(config_dir):
+            return sum(os.stat(os.path.join(config_dir, n)).st_size for n in os.listdir(config_dir)
+                       if n.endswith((".yaml", ".yml")) and not n.startswith("."))
+        return os.stat(config_dir).st_size
+    except OSError:
+        return 0
+
+
+def checked(config_dir: str):
+    """The CheckResult of the config at `config_dir`, or None when it cannot
+    be checked (too large, or the checker failed: both logged). Safe to run
+    in a worker thread: it reads files and touches no router state."""
+    size = config_size(config_dir)
+    if size > MAX_CONFIG_BYTES:
+        log.error("reload of %s: the config is %.1f MB, over the %d MB limit; not read; keeping the running config",
+                  config_dir, size / 1e6, MAX_CONFIG_BYTES // (1024 * 1024))
+        return None
+    try:
+        return check_config(config_dir)
+    except Exception:  # a checker bug must not take a running router down
+        log.exception("reload of %s: the checker failed; keeping the running config", config_dir)
+        return None
 
 
 def reload_router(router: "Router", config_dir: str) -> bool:
     """Check the config at `config_dir` and swap it in; True on success.
-    Never raises for a bad config: the old table keeps running."""
-    try:
-        result = check_config(config_dir)
-    except Exception:  # a checker bug must not take a running router down
-        log.exception("reload of %s: the checker failed; keeping the running config", config_dir)
+    Never raises for a bad config: the old table keeps running. (In the
+    event loop: `reload_in_thread` is what signals use.)"""
+    return swap_in(router, config_dir, checked(config_dir))
+
+
+async def reload_in_thread(router: "Router", config_dir: str) -> bool:
+    """`reload_router` with the reading and checking in a worker thread;
+    the swap (and the engine's re-evaluation) in the loop."""
+    return swap_in(router, config_dir, await asyncio.to_thread(checked, config_dir))
+
+
+def swap_in(router: "Router", config_dir: str, result) -> bool:
+    """Log a checked config's problems and swap it in if it has no errors."""
+    if result is None:
         return False
     for problem in result.errors:
         log.error("%s", problem)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,15 +57,6 @@ async def _serve_metrics(router: Router, http: tuple[str, int] | None, out):
     return metrics
 
 
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
-
-
 def _start_bus(router: Router, mqtt, config_path: str | None):
     """The MQTT bus on this router, or None without --mqtt."""
     if mqtt is None:
@@ -89,6 +79,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
     stop, see router/reload.py); SIGHUP reloads `config_dir`."""
     from router import ops
 
+    ops.hold_signals()  # before anything else (cli's cmd_run holds them earlier still)
     out = out or sys.stdout
     if state_file is None:
         log.warning("no --state-file: after a restart every agent must log in again")
@@ -97,7 +88,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
         router.add_pbx(p.name, p.host, p.port, p.username, p.secret)
     metrics = await _serve_metrics(router, http, out)
     stop = asyncio.Event()
-    ops.install_signals(stop, (lambda: router.reload(config_dir)) if config_dir else None)
+    ops.install_signals(stop, (lambda: router.request_reload(config_dir)) if config_dir else None)
     if pid_file:
         ops.write_pid_file(pid_file)
     bus = None
@@ -127,8 +118,10 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
                         seed: int, calls_per_hour: float, quiet: bool = False, out=None,
                         http: tuple[str, int] | None = None, config_dir: str | None = None, mqtt=None) -> int:
     """Route a simulated contact centre, printed live."""
+    from router.ops import hold_signals
     from router.sim.pbx import PbxSimulator
 
+    hold_signals()
     out = out or sys.stdout
     pbx = PbxSimulator(table, speed=speed, seed=seed, calls_per_hour=calls_per_hour)
     port = await pbx.start()
@@ -140,10 +133,9 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
           f"{speed:g}x real time, seed {seed}", file=out, flush=True)
     metrics = await _serve_metrics(router, http, out)
     stop = asyncio.Event()
-    _stop_on_signals(stop)
-    if config_dir:  # SIGHUP reloads, as in run_daemon
-        from router.ops import install_signals
-        install_signals(stop, lambda: router.reload(config_dir))
+    from router.ops import install_signals
+    # SIGINT/SIGTERM stop; SIGHUP reloads, as in run_daemon.
+    install_signals(stop, (lambda: router.request_reload(config_dir)) if config_dir else None)
     await router.start()
     heap.install(asyncio.get_running_loop())  # short full GCs (router/heap.py)
     bus = _start_bus(router, mqtt, config_dir)

@@ -15,6 +15,26 @@ from waiting import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 ACL = ROOT / "deploy" / "mqtt" / "router.acl"
+CONF = ROOT / "deploy" / "mqtt" / "router.conf"
+#: Options of the shipped router.conf that name this machine's files or
+#: ports: the test broker has its own.
+LOCAL = {"password_file", "acl_file", "listener", "certfile", "keyfile", "persistence"}
+
+
+def shipped_options() -> tuple[str, str]:
+    """The shipped broker settings (deploy/mqtt/router.conf) but for its
+    files and ports, so that the tests run with the same limits: (the global
+    options, the options of its first listener, the loopback one)."""
+    blocks: list[list[str]] = [[]]
+    for line in CONF.read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if words and words[0] == "listener":
+            blocks.append([])
+        elif words and not words[0].startswith("#") and words[0] not in LOCAL:
+            blocks[-1].append(line.strip())
+    return "".join(f"{line}\n" for line in blocks[0]), "".join(f"{line}\n" for line in blocks[1])
+
+
 #: username -> password of the test broker (agents are users named by agent id)
 USERS = {"router": "router-pw", "supervisor": "super-pw", "wallboard": "wall-pw",
          "1001": "a1001", "1002": "a1002", "1005": "a1005", "1008": "a1008", "1014": "a1014"}
@@ -56,12 +76,13 @@ class Mosquitto:
                            capture_output=True)
         passwd.chmod(0o600)
         self.ca = make_certificates(workdir) if tls else None
-        listener = f"listener {self.port} 127.0.0.1\n"
+        common, local = shipped_options()
+        listener = f"listener {self.port} 127.0.0.1\n{local}"
         if tls:
             listener += f"certfile {workdir / 'server.pem'}\nkeyfile {workdir / 'server.key'}\n"
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
-            f"per_listener_settings false\nallow_anonymous false\npassword_file {passwd}\nacl_file {ACL}\n"
+            f"{common}password_file {passwd}\nacl_file {ACL}\n"
             f"{listener}persistence false\nlog_dest file {workdir / 'mosquitto.log'}\n"
             "log_type all\n"
             # run as root (CI), mosquitto would switch to user "mosquitto",

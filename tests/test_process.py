@@ -59,6 +59,17 @@ class RouterProcess:
                 "--log-format", "json", stdout=out, stderr=err, env=env, cwd=str(self.tmp))
         await until(lambda: "state rebuilt" in self.log_text(), 20)
 
+    async def stop(self) -> int:
+        """SIGTERM; the exit code (a graceful stop is 0)."""
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), 15)
+
+    async def reap(self) -> None:
+        """Kill the process if a failed test left it running."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
     def log_text(self) -> str:
         return self.err.read_text(encoding="utf-8", errors="replace")
 

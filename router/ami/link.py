@@ -11,13 +11,21 @@ for its known faults (../shared/FIELD-NOTES.md):
 - every action's reply is waited for a bounded time (`reply`,
   `send_then`: some replies never resolve);
 - a failed login is reported (panoramisk retries silently forever), and
-  `close()` really stops reconnecting.
+  `close()` really stops reconnecting;
+- reconnecting is ours too: panoramisk logs "Not able to reconnect" on
+  every attempt, names neither the PBX nor the cause, and retries a refused
+  login every 2 s for ever. Here a link going down is logged once, with
+  the PBX's name, address and the cause (connection refused, timeout, auth
+  failed, ...), then a reminder every REMINDER seconds; attempts back off
+  exponentially from `reconnect` to `reconnect_max` (a connection that was
+  accepted and then lost is retried at the base delay).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import deque
 from typing import Any, Callable, Collection
 
@@ -52,6 +60,25 @@ log.addFilter(_REDACT)
 
 #: How often replies past their deadline are given up on (send_then).
 REPLY_SWEEP = 0.25
+#: Seconds a TCP connect may take before it counts as a timeout.
+CONNECT_TIMEOUT = 10.0
+#: Seconds between two "still down" lines while a PBX stays unreachable.
+REMINDER = 300.0
+
+
+def describe_failure(exc: BaseException | None) -> str:
+    """The cause of a failed connect, in a few words."""
+    if exc is None:
+        return "connect cancelled"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return f"timeout (no TCP answer within {CONNECT_TIMEOUT:.0f}s)"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name ({exc.strerror or exc})"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
 
 #: Never re-send any of these after a reconnect: state is rebuilt instead.
 FORGETABLE = ("login", "logoff", "ping", "originate", "hangup", "redirect", "setvar", "getvar",
@@ -64,9 +91,34 @@ class _Manager(Manager):
     link: "Link"
 
     def connect(self, *args, **kwargs):
+        """panoramisk's connect, bounded in time; its outcome goes to the Link."""
         if self.link.closing:  # panoramisk's close() leaves a reconnect pending
             return None
-        return super().connect(*args, **kwargs)
+        c = self.config
+        task = asyncio.ensure_future(asyncio.wait_for(
+            self.loop.create_connection(c["protocol_factory"], c["host"], c["port"], ssl=c["ssl"]),
+            CONNECT_TIMEOUT))
+        task.add_done_callback(self.connection_made)
+        return task
+
+    def connection_made(self, f):
+        if self.link.closing:
+            if not f.cancelled() and f.exception() is None:
+                f.result()[0].close()
+            return
+        if f.cancelled() or f.exception() is not None:
+            self.link.connect_failed(None if f.cancelled() else f.exception())
+            return
+        super().connection_made(f)
+
+    def connection_lost(self, exc):
+        """panoramisk's, but the Link decides when to try again (and logs)."""
+        self._connected = False
+        self.loop.call_soon(self.on_disconnect, self, exc)
+        if self.pinger:
+            self.pinger.cancel()
+            self.pinger = None
+        self.link.connection_lost(exc)
 
     def login(self, future):
         try:
@@ -87,10 +139,22 @@ class Link:
                  on_message: Callable[["Link", Any], None], on_up: Callable[["Link"], Any],
                  on_down: Callable[["Link"], Any] = lambda link: None,
                  action_timeout: float = 5.0, ping_interval: float = 5.0, ping_timeout: float = 3.0,
-                 reconnect: float = 1.0, drop_events: Collection[str] | None = None) -> None:
+                 reconnect: float = 1.0, reconnect_max: float = 30.0,
+                 drop_events: Collection[str] | None = None) -> None:
         """drop_events: lower-case names of the AMI events `on_message` has
-        no use for, dropped unparsed (None: none)."""
+        no use for, dropped unparsed (None: none). reconnect, reconnect_max:
+        the first and the longest delay between two connection attempts."""
         self.name = name
+        self.address = f"{host}:{port}"
+        self.reconnect_min, self.reconnect_max = reconnect, max(reconnect, reconnect_max)
+        self._delay = reconnect
+        self.retry_delays: deque[float] = deque(maxlen=100)  # the last delays waited (for tests)
+        self._retry: asyncio.TimerHandle | None = None
+        self._down_since: float | None = None  # loop time the link went down (None: up or never tried)
+        self._cause: str | None = None  # why the last attempt failed
+        self._next_cause: str | None = None  # why the connection is about to close (login refused, ...)
+        self._attempts = 0
+        self._reminded = 0.0
         if secret:
             _REDACT.secrets.add(secret)
         self.drop_events = frozenset(drop_events) if drop_events is not None else None
@@ -106,7 +170,7 @@ class Link:
         self.manager = _Manager(host=host, port=port, username=username, secret=secret,
                                 protocol_factory=RouterProtocol, forgetable_actions=FORGETABLE,
                                 ping_delay=10 ** 9, ping_interval=10 ** 9,  # our watchdog pings
-                                reconnect_timeout=max(1, round(reconnect)), log=log,
+                                reconnect_timeout=10 ** 9, log=log,  # we reconnect ourselves
                                 on_login=self._logged_in, on_disconnect=self._disconnected)
         self.manager.link = self
         self.manager.register_event("*", self._dispatch)
@@ -125,24 +189,83 @@ class Link:
             self._sweeper.cancel()
             self._sweeper = None
         self._deadlines.clear()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         self.manager.close()
         self.up = False
 
+    def drop(self) -> None:
+        """Close the connection now (panoramisk then reconnects)."""
+        self.up = False
+        transport = getattr(self.manager.protocol, "transport", None)
+        if transport is not None:
+            transport.close()
+
     def _logged_in(self, manager) -> None:
         self.up = True
+        self._delay = self.reconnect_min
+        if self._down_since is not None:
+            log.warning("AMI %s (%s): up again after %.1fs and %d attempt(s)", self.name, self.address,
+                        asyncio.get_running_loop().time() - self._down_since, self._attempts)
+        self._down_since, self._cause, self._next_cause, self._attempts = None, None, None, 0
         log.info("AMI %s: logged in (AMI %s)", self.name, getattr(manager.protocol, "version", "?"))
         result = self._on_up(self)
         if asyncio.iscoroutine(result):
             asyncio.ensure_future(result)
 
     def login_failed(self, response) -> None:
-        log.error("AMI %s: login refused: %s", self.name, response.get("Message", "no reason given"))
+        """Asterisk refused the login (it then closes the connection)."""
+        self._next_cause = f"auth failed: login refused ({response.get('Message', 'no reason given')})"
+        self.drop()
 
     def _disconnected(self, manager, exc) -> None:
-        if self.up:
-            log.warning("AMI %s: connection lost; reconnecting", self.name)
         self.up = False
         self._on_down(self)
+
+    # -- reconnecting
+    def connect_failed(self, exc: BaseException | None) -> None:
+        self._schedule(describe_failure(exc), grow=True)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        cause, self._next_cause = self._next_cause, None
+        if cause is None:
+            cause = "connection lost" + (f" ({describe_failure(exc)})" if exc is not None else "")
+            self._delay = self.reconnect_min  # it was accepted: try again soon
+        self.up = False
+        self._schedule(cause, grow=cause.startswith("auth failed"))
+
+    def _schedule(self, cause: str, grow: bool) -> None:
+        """Log the state change (once), then try again after the delay."""
+        if self.closing:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._down_since is None:
+            self._down_since, self._reminded, self._attempts = now, now, 0
+            log.warning("AMI %s (%s): down: %s; retrying with back-off up to %gs", self.name, self.address,
+                        cause, self.reconnect_max)
+        elif cause != self._cause:
+            self._reminded = now
+            log.warning("AMI %s (%s): still down, now: %s", self.name, self.address, cause)
+        elif now - self._reminded >= REMINDER:
+            self._reminded = now
+            log.warning("AMI %s (%s): still down after %.0fs and %d attempt(s): %s", self.name, self.address,
+                        now - self._down_since, self._attempts, cause)
+        self._cause = cause
+        self._attempts += 1
+        delay = self._delay
+        if grow:
+            self._delay = min(delay * 2, self.reconnect_max)
+        self.retry_delays.append(delay)
+        if self._retry is not None:
+            self._retry.cancel()
+        self._retry = loop.call_later(delay, self._reconnect)
+
+    def _reconnect(self) -> None:
+        self._retry = None
+        if not self.closing:
+            self.manager.connect()
 
     def _dispatch(self, manager, message) -> None:
         self.deliver(message)
@@ -170,6 +293,7 @@ class Link:
                 log.error("AMI %s: no answer to Ping within %.1fs (%s); reconnecting",
                           self.name, self.ping_timeout, type(err).__name__)
                 self.up = False
+                self._next_cause = f"no answer to Ping within {self.ping_timeout:.1f}s"
                 transport = getattr(self.manager.protocol, "transport", None)
                 if transport is not None:
                     transport.close()
@@ -185,7 +309,10 @@ class Link:
             return
         limit = self.ping_interval + self.ping_timeout
         if asyncio.get_running_loop().time() - since > limit:
-            log.error("AMI %s: no answer to Login within %.1fs; reconnecting", self.name, limit)
+            cause = f"no answer to Login within {limit:.1f}s"
+            if self._cause != cause:  # once per outage, not per attempt
+                log.error("AMI %s (%s): %s; reconnecting", self.name, self.address, cause)
+            self._next_cause = cause
             transport.close()
 
     # -- actions

@@ -52,6 +52,23 @@ def items(reply: Any, event_name: str) -> list[Mapping]:
             and _text(_fold(m).get("event")).lower() == event_name.lower()]
 
 
+def listing_failure(reply: Any) -> str | None:
+    """Why a listing's reply cannot be rebuilt from (None when it can): no
+    reply, an error reply, or an answer that is not a list. Never read
+    such a reply as an empty PBX."""
+    if reply is None:
+        return "got no reply"
+    first = reply[0] if isinstance(reply, (list, tuple)) and reply else reply
+    folded = _fold(first)
+    response = _text(folded.get("response")).lower()
+    if response != "success":
+        message = _text(folded.get("message")) or "no reason given"
+        return f"was refused: {message[:200]}" if response else "got an unreadable reply"
+    if not isinstance(reply, (list, tuple)):
+        return "was answered without a list"
+    return None
+
+
 def _fold(msg: Any) -> dict[str, Any]:
     """Lower-cased keys: panoramisk's Message is case-insensitive, a plain
     dict is not, and Asterisk spells BridgeId two ways."""

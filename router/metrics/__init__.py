@@ -15,12 +15,21 @@ action). The list is in README.md ("Metrics").
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from router.core.commands import Publish
 from router.metrics.collector import RouterCollector
 from router.metrics.events import EventMetrics
+from router.metrics.faults import FaultCollector
 from router.metrics.http import HttpServer, json_body
+
+
+#: With more than this many HTTP connections open, /metrics pages up to
+#: SHARED_PAGE seconds old are served again instead of rendering new ones.
+BUSY_CLIENTS = 4
+SHARED_PAGE = 1.0
 
 
 class Metrics:
@@ -32,7 +41,10 @@ class Metrics:
         self.events = EventMetrics(self.registry, router.table)
         self.collector = RouterCollector(router, self.events)
         self.registry.register(self.collector)
+        self.faults = FaultCollector(router)
+        self.registry.register(self.faults)
         self._http: HttpServer | None = None
+        self._page: tuple[float, bytes] = (float("-inf"), b"")  # the last /metrics rendered, and when
 
     # -- fed by the Router
     def observe(self, p: Publish, now: float) -> None:
@@ -53,14 +65,28 @@ class Metrics:
         return generate_latest(self.registry)
 
     def health(self) -> tuple[bool, dict]:
-        links = self.router.connected
-        healthy = all(links.values())
-        return healthy, {"status": "ok" if healthy else "degraded", "ami": links}
+        """Healthy: every AMI link up with its state rebuilt, and the MQTT
+        bus (when there is one) connected."""
+        router = self.router
+        links = router.connected
+        stale = dict(router.stale)
+        healthy = all(links.values()) and not stale
+        body = {"ami": links}
+        if stale:  # logged in, but its state could not be read: nothing is offered there
+            body["rebuild_failed"] = stale
+        bus = getattr(router, "mqtt", None)
+        if bus is not None:
+            body["mqtt"] = {"connected": bus.connected, "task_restarts": bus.task_restarts,
+                            "takeovers": bus.takeovers, "last_error": bus.last_error}
+            healthy = healthy and bus.connected
+        body["status"] = "ok" if healthy else "degraded"
+        return healthy, body
 
     # -- HTTP
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Serve /metrics and /healthz in this event loop; returns the port."""
         self._http = HttpServer({"/metrics": self._metrics_page, "/healthz": self._health_page})
+        self.faults.http = self._http
         return await self._http.start(host, port)
 
     async def stop(self) -> None:
@@ -69,7 +95,17 @@ class Metrics:
             self._http = None
 
     def _metrics_page(self) -> tuple[int, str, bytes]:
-        return 200, CONTENT_TYPE_LATEST, self.exposition()
+        # Many scrapes at once (a flood, or many Prometheus servers): they
+        # share one rendering up to SHARED_PAGE seconds old, so the loop
+        # renders a few pages a second however many clients ask. One
+        # scraper at a time always gets a fresh page.
+        http = self._http
+        now = time.monotonic()
+        if http is not None and http.active > BUSY_CLIENTS and now - self._page[0] < SHARED_PAGE:
+            return 200, CONTENT_TYPE_LATEST, self._page[1]
+        page = self.exposition()
+        self._page = (now, page)
+        return 200, CONTENT_TYPE_LATEST, page
 
     def _health_page(self) -> tuple[int, str, bytes]:
         healthy, body = self.health()

@@ -10,7 +10,15 @@ stale value never overwrites a newer one. When the buffer is full the oldest
 event is dropped and counted (`dropped`).
 
 In: commands on <prefix>/cmd/#, checked by router.mqtt.commands; each gets a
-reply on its reply topic.
+reply on its reply topic. Hostile input is bounded (issue 13): the size is
+checked before anything is parsed, a command sent with the retain flag is
+refused (a retained "pause" would be replayed at every connect), each
+sender has a token bucket (commands past it are dropped, counted, not
+answered), replies wait in a buffer of their own (a flood of refusals never
+evicts call or agent events), and refusals are logged first-then-a-count
+(router.mqtt.limits). Nothing a message does may end the bus task; a
+session that fails anyway is logged, counted (`task_restarts`) and started
+again.
 
 aiomqtt has no reconnect of its own: `_run` loops around `async with Client`
 and subscribes again inside the loop, with a growing back-off.
@@ -26,11 +34,13 @@ from types import MappingProxyType
 from typing import Callable
 
 import aiomqtt
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from router.core.commands import Publish
 from router.core.state import OUTCOMES
 from router.mqtt import commands
-from router.mqtt.schema import AGENT_CALL_EVENTS, CALL_EVENTS, Topics, payload
+from router.mqtt.limits import Flapping, RefusalLog, SenderBuckets
+from router.mqtt.schema import AGENT_CALL_EVENTS, CALL_EVENTS, MAX_COMMAND_BYTES, Topics, payload
 from router.mqtt.settings import MqttSettings
 from router.stats import queue_now
 
@@ -47,6 +57,7 @@ class MqttBus:
         self.topics = Topics(settings.prefix)
         self._load_config = load_config
         self._events: deque[tuple[str, bytes]] = deque()
+        self._replies: deque[tuple[str, bytes]] = deque()  # apart: refusals never evict events
         self._retained: dict[str, bytes] = {}
         self._dirty: OrderedDict[str, None] = OrderedDict()  # retained topics not yet sent
         self._wake = asyncio.Event()
@@ -65,7 +76,17 @@ class MqttBus:
         self.dropped = 0
         self.commands_ok = 0
         self.commands_refused = 0
+        self.commands_retained = 0  # refused: sent with the retain flag
+        self.commands_limited = 0  # dropped unanswered: over the sender's rate
+        self.replies_dropped = 0
+        self.task_restarts = 0  # bus sessions that ended in an unexpected error
+        self.takeovers = 0  # times another client seemed to connect with our client id
+        self.last_error: str | None = None
+        self._buckets = SenderBuckets(settings.command_rate, settings.command_burst)
+        self._refusals = RefusalLog(log)
+        self._flapping = Flapping()
         router.listeners.append(self.on_publish)
+        router.mqtt = self  # for /healthz and the metrics
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -75,8 +96,28 @@ class MqttBus:
         for agent in self.router.table.agents:
             self._agent_state(agent, now)
             self._agent_skills(agent, now)
-        self._task = asyncio.ensure_future(self._run())
+        self._start_task()
         self._stats_task = asyncio.ensure_future(self._stats_loop())
+
+    def _start_task(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+        self._task.add_done_callback(self._run_ended)
+
+    def _run_ended(self, task: asyncio.Task) -> None:
+        """The connection loop is never meant to end before stop(): if it
+        does (a bug), say so and start it again; never die in silence."""
+        if self._closing or task.cancelled():
+            return
+        err = task.exception()
+        self.connected = False
+        self.task_restarts += 1
+        self.last_error = f"{type(err).__name__}: {err}" if err else "ended"
+        log.error("mqtt: the bus task ended (%s); starting it again", self.last_error, exc_info=err)
+        asyncio.get_running_loop().call_later(self.settings.reconnect_min, self._restart)
+
+    def _restart(self) -> None:
+        if not self._closing:
+            self._start_task()
 
     async def stop(self) -> None:
         """Say offline (retained), flush briefly, disconnect."""
@@ -118,7 +159,7 @@ class MqttBus:
         await asyncio.gather(*(t for t in (self._task, self._stats_task) if t), return_exceptions=True)
 
     async def _drain(self) -> None:
-        while self._events or self._dirty:
+        while self._events or self._dirty or self._replies:
             await asyncio.sleep(0.01)
 
     def _status(self, status: str) -> bytes:
@@ -211,6 +252,7 @@ class MqttBus:
         while True:
             try:
                 self.publish_stats()
+                self._refusals.flush(asyncio.get_running_loop().time())
             except Exception:
                 log.exception("mqtt: queue statistics failed")
             await asyncio.sleep(self.settings.stats_interval)
@@ -258,17 +300,24 @@ class MqttBus:
             # The will's `at` is when this connection was made: the router
             # was alive then.
             will = aiomqtt.Will(self.topics.status, self._status("offline"), qos=s.qos, retain=True)
+            loop = asyncio.get_running_loop()
+            connected_at = None
             try:
+                # MQTT 5: its subscription option "retain as published" keeps
+                # the retain flag on live messages, so that every retained
+                # command is seen as one and refused.
                 async with aiomqtt.Client(s.host, s.port, username=s.username, password=s.password,
                                           identifier=s.client_id, will=will, tls_context=tls,
                                           tls_insecure=s.tls_insecure if tls else None,
+                                          protocol=aiomqtt.ProtocolVersion.V5,
                                           keepalive=s.keepalive, timeout=10) as client:
                     self._client = client
                     self.connected = True
                     self.connects += 1
-                    backoff = s.reconnect_min
+                    connected_at = loop.time()
                     log.info("mqtt: connected to %s:%d as %s", s.host, s.port, s.client_id)
-                    await client.subscribe(self.topics.commands, qos=s.qos)
+                    await client.subscribe(self.topics.commands,
+                                           options=SubscribeOptions(qos=s.qos, retainAsPublished=True))
                     await client.publish(self.topics.status, self._status("online"), qos=s.qos, retain=True)
                     for topic in self._retained:  # the broker may have lost them
                         self._dirty[topic] = None
@@ -284,15 +333,27 @@ class MqttBus:
                         receiver.cancel()
                         await asyncio.gather(sender, receiver, return_exceptions=True)
             except aiomqtt.MqttError as err:
-                if self.connected or self.connects == 0:
+                if connected_at is not None and self._flapping.closed(connected_at, loop.time()):
+                    self.takeovers += 1
+                    log.error("mqtt: broker %s:%d keeps closing our connection right after we connect: another "
+                              "client is connecting with client id %r (a client-id takeover). Tie client ids to "
+                              "usernames on the broker (use_username_as_clientid, deploy/mqtt/router.conf) and "
+                              "check who holds the router's credentials", s.host, s.port, s.client_id)
+                elif self.connected or self.connects == 0:
                     log.warning("mqtt: broker %s:%d: %s; events are buffered, retrying", s.host, s.port, err)
             except asyncio.CancelledError:
                 self.connected = False
                 raise
+            except Exception as err:  # a bug in a session must not end the bus: count it and go on
+                self.task_restarts += 1
+                self.last_error = f"{type(err).__name__}: {err}"
+                log.exception("mqtt: bus session failed (%s); reconnecting", self.last_error)
             self.connected = False
             self._client = None
             if self._closing:
                 return
+            if connected_at is not None and loop.time() - connected_at > 10.0:
+                backoff = s.reconnect_min  # a session that lasted: start the back-off again
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, s.reconnect_max)
 
@@ -308,11 +369,13 @@ class MqttBus:
                         self._dirty[topic] = None
                         self._dirty.move_to_end(topic, last=False)
                     raise
-            elif self._events:
-                topic, body = self._events[0]
+            elif self._events or self._replies:
+                # Events first; a reply at least every other message.
+                queue = self._replies if self._replies and (not self._events or self.published % 2) else self._events
+                topic, body = queue[0]
                 await client.publish(topic, body, qos=qos, retain=False, timeout=10)
-                if self._events and self._events[0] == (topic, body):
-                    self._events.popleft()
+                if queue and queue[0] == (topic, body):
+                    queue.popleft()
             else:
                 self._wake.clear()
                 await self._wake.wait()
@@ -321,16 +384,43 @@ class MqttBus:
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            body = message.payload
-            raw = bytes(body) if isinstance(body, (bytes, bytearray)) else str(body or "").encode()
-            self.handle_command(message.topic.value, raw)
+            try:
+                body = message.payload
+                raw = bytes(body) if isinstance(body, (bytes, bytearray)) else str(body or "").encode()
+                self.handle_command(message.topic.value, raw, retain=bool(message.retain))
+            except Exception as err:  # nothing a message does may end the bus
+                self.last_error = f"{type(err).__name__}: {err}"
+                self._refusals.refused("(error)", "?", f"error handling a command: {self.last_error}",
+                                       asyncio.get_running_loop().time())
 
     # ------------------------------------------------------------ commands in
-    def handle_command(self, topic: str, raw: bytes) -> None:
+    def _sender(self, topic: str) -> str:
+        """Who a command comes from, as far as the topic tells (the broker's
+        ACL ties agents' topics to their usernames): bounded to known ids."""
+        parts = self.topics.command_parts(topic) or [""]
+        if parts[0] == "agent" and len(parts) >= 2:
+            return f"agent {parts[1]}" if parts[1] in self.router.table.agents else "agent (unknown id)"
+        return "supervisor" if parts[0] == "supervisor" else "(other topic)"
+
+    def handle_command(self, topic: str, raw: bytes, retain: bool = False) -> None:
         router = self.router
+        now = asyncio.get_running_loop().time()
+        sender = self._sender(topic)
+        if retain and not raw:
+            return  # a retained command being cleared: nothing was asked
+        if not self._buckets.allow(sender, now):
+            self.commands_limited += 1
+            self._refusals.refused(sender, self._command_name(topic), "over the command rate limit; dropped", now)
+            return
         try:
+            if retain:
+                self.commands_retained += 1
+                raise commands.Refused("retained commands are refused (publish commands without the retain flag)")
+            if len(raw) > MAX_COMMAND_BYTES:  # before any parsing, even of the id
+                raise commands.Refused(f"payload of {len(raw)} bytes is over the {MAX_COMMAND_BYTES}-byte limit")
             request = commands.parse(self.topics, topic, raw, router.table, router.engine)
         except commands.Refused as refusal:
+            self._refusals.refused(sender, self._command_name(topic), str(refusal), now)
             self._reply(commands.reply_topic(self.topics, topic), commands.request_id(raw),
                         self._command_name(topic), ok=False, reason=str(refusal))
             return
@@ -363,9 +453,12 @@ class MqttBus:
             self.commands_ok += 1
         else:
             self.commands_refused += 1
-            log.info("mqtt: command %s refused: %s", command, data.get("reason"))
-        self._queue_event(topic, payload("reply", self.router.clock.now(),
-                                         {"id": rid, "command": command, "ok": ok, **data}))
+        if len(self._replies) >= self.settings.reply_buffer:
+            self._replies.popleft()
+            self.replies_dropped += 1
+        self._replies.append((topic, payload("reply", self.router.clock.now(),
+                                             {"id": rid, "command": command, "ok": ok, **data})))
+        self._wake.set()
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
@@ -404,6 +497,8 @@ class MqttBus:
         result = await asyncio.to_thread(self._load_config)
         if result.table is None:
             self.router.reload_done(False)
+            log.warning("mqtt: reload refused: configuration rejected: %d error(s); routing unchanged",
+                        len(result.errors))
             self._reply(request.reply_topic, request.request_id, "reload", ok=False,
                         reason=f"configuration rejected: {len(result.errors)} error(s); routing unchanged",
                         errors=[str(p) for p in result.errors[:20]])

@@ -63,10 +63,13 @@ def reply_topic(topics: Topics, topic: str) -> str:
 
 
 def request_id(raw: bytes) -> Any:
-    """The "id" of a payload, for the reply, even when the rest is bad."""
+    """The "id" of a payload, for the reply, even when the rest is bad
+    (None for a payload over the size limit: it is not parsed at all)."""
+    if len(raw) > MAX_COMMAND_BYTES:
+        return None
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     value = body.get("id") if isinstance(body, dict) else None
     return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
@@ -125,6 +128,8 @@ def _body(raw: bytes) -> dict:
         body = json.loads(text)
     except ValueError as err:
         raise Refused(f"payload is not JSON: {err}") from None
+    except RecursionError:  # `[[[[...`: not a ValueError, and it must not reach the bus task
+        raise Refused("payload is nested too deeply") from None
     if not isinstance(body, dict):
         raise Refused("payload must be a JSON object, e.g. {\"reason\": \"lunch\"}")
     return body

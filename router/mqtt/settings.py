@@ -37,6 +37,9 @@ class MqttSettings:
     tls_insecure: bool = False  # skip host name verification (test brokers only)
     keepalive: int = 30
     buffer: int = 10_000  # events held while the broker is unreachable
+    reply_buffer: int = 1_000  # command replies waiting to be sent (apart from events)
+    command_rate: float = 5.0  # commands a second per sender, after a burst of
+    command_burst: int = 20
     stats_interval: float = 5.0  # real seconds between queue statistics
     sl_min_calls: int = 5  # finished calls before a service-level alert may fire
     reconnect_min: float = 0.5
@@ -52,6 +55,8 @@ class MqttSettings:
             raise MqttSettingsError(f"port {self.port} is out of range")
         if self.buffer < 1:
             raise MqttSettingsError("the buffer must hold at least one event")
+        if self.reply_buffer < 1 or self.command_burst < 1 or self.command_rate <= 0:
+            raise MqttSettingsError("the reply buffer, command rate and burst must be above 0")
         if self.stats_interval <= 0:
             raise MqttSettingsError("the statistics interval must be above 0")
         if (self.cert_file is None) != (self.key_file is None):
