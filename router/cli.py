@@ -82,6 +82,15 @@ def parse_vars(items: list[str]) -> tuple[tuple[str, str], ...]:
 def cmd_explain(args: argparse.Namespace) -> int:
     from router.explain import explain
 
+    if args.call is not None:
+        if args.config or args.dnis or args.caller or args.var or args.at:
+            raise UsageError("--call ID asks the running router about a waiting call: "
+                             "give no CONFIG_DIR, --dnis, --caller, --var or --at with it")
+        from router.control.shell import explain_call
+
+        return explain_call(args)
+    if args.config is None or args.dnis is None:
+        raise UsageError("give CONFIG_DIR --dnis N (a dry run), or --call ID (a call waiting in the running router)")
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
@@ -112,9 +121,11 @@ def _pbx_addresses(args: argparse.Namespace) -> list:
     for n, spec in enumerate(args.ami, 1):
         name, _, address = spec.rpartition("=")
         host, _, port = address.partition(":")
-        if not host or (port and not port.isdigit()) or not 0 < int(port or 5038) < 65536:
+        if not host or (port and not port.isdigit()):
             raise UsageError(f"--ami {spec!r} must be [NAME=]HOST[:PORT], e.g. --ami pbx1=127.0.0.1:5038")
-        out.append(PbxAddress(name or f"pbx{n}", host, int(port or 5038), args.ami_user, secret))
+        if not 0 < int(port or 5038) < 65536:
+            raise UsageError(f"--ami {spec!r}: port {port} is out of range 1-65535")
+        out.append(PbxAddress(name or f"pbx{n}", host, int(port or 5038), args.ami_user or "router", secret))
     return out
 
 
@@ -122,8 +133,10 @@ def _http_address(text: str) -> tuple[str, int]:
     """--http HOST:PORT (or :PORT, on 127.0.0.1)."""
     host, sep, port = text.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
+    if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} must be HOST:PORT, e.g. 127.0.0.1:9464")
+    if not 0 <= int(port) < 65536:  # 0: any free port
+        raise argparse.ArgumentTypeError(f"{text!r}: port {port} is out of range 0-65535")
     return host, int(port)
 
 
@@ -164,24 +177,57 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.simulate == bool(args.ami):
         raise UsageError("give either --simulate or --ami HOST[:PORT]")
+    _check_mode_flags(args)
     pbxs = [] if args.simulate else _pbx_addresses(args)
     mqtt = _mqtt_settings(args)
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
     tz = _zone_of(table)
+    control = None if args.control == "off" else (args.control or default_control())
     if args.simulate:
-        if args.speed <= 0:
-            raise UsageError("--speed must be above 0 for a live run; `router simulate` runs as fast as possible")
         start = parse_at(args.start or "2026-11-23T09:00", tz)
         _logging(args)
-        return asyncio.run(run_simulated(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
-                                         seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet,
-                                         http=args.http, config_dir=args.config, mqtt=mqtt))
+        return asyncio.run(run_simulated(table, tz=tz, start=start, duration=_given(args.duration, 600.0),
+                                         speed=_given(args.speed, 10.0), seed=_given(args.seed, 1),
+                                         calls_per_hour=_given(args.calls_per_hour, 450.0), quiet=args.quiet,
+                                         http=args.http, config_dir=args.config, mqtt=mqtt, control=control,
+                                         pid_file=args.pid_file))
     _logging(args)
     return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file,
                                   http=args.http, config_dir=args.config, pid_file=args.pid_file,
-                                  mqtt=mqtt))
+                                  mqtt=mqtt, control=control))
+
+
+#: `router run` flags that only one mode uses: (flag, attribute).
+SIMULATION_ONLY = (("--duration", "duration"), ("--speed", "speed"), ("--seed", "seed"),
+                   ("--calls-per-hour", "calls_per_hour"), ("--start", "start"))
+LIVE_ONLY = (("--state-file", "state_file"), ("--ami-user", "ami_user"), ("--ami-secret-file", "ami_secret_file"))
+
+
+def _check_mode_flags(args: argparse.Namespace) -> None:
+    """Refuse flags that would do nothing in the chosen mode."""
+    if args.simulate:
+        given = [flag for flag, attr in LIVE_ONLY if getattr(args, attr) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only for a run on Asterisk (--ami), not for --simulate")
+        if args.speed is not None and args.speed <= 0:
+            raise UsageError(f"--speed {args.speed:g}: a live simulated run needs a speed above 0 "
+                             "(`router simulate` runs as fast as possible)")
+    else:
+        given = [flag for flag, attr in SIMULATION_ONLY if getattr(args, attr) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only for --simulate; a run on Asterisk goes in real time")
+
+
+def _given(value, default):
+    return default if value is None else value
+
+
+def default_control() -> str:
+    from router.control import default_path
+
+    return default_path()
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
@@ -208,7 +254,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if table is None:
         return EXIT_CONFIG
     if args.agents is not None and not 0 < args.agents <= len(table.agents):
-        raise UsageError(f"--agents {args.agents}: the config has {len(table.agents)} agents")
+        raise UsageError(f"--agents {args.agents}: give 1 to {len(table.agents)} "
+                         f"(how many of the config's {len(table.agents)} agents log in)")
     if args.enforcement == "off":  # the baseline: app_queue's order, no enforcement
         from dataclasses import replace
 
@@ -242,13 +289,18 @@ def _positive(text: str) -> float:
     return value
 
 
-def _simulation_flags(parser: argparse.ArgumentParser, duration: float, speed: float) -> None:
-    parser.add_argument("--duration", type=_duration, default=duration, help="simulated time (e.g. 10m, 8h)")
-    parser.add_argument("--speed", type=_positive, default=speed,
-                        help=f"simulated seconds per real second (default {speed:g}; 0 = as fast as possible)")
-    parser.add_argument("--calls-per-hour", type=_positive, default=450.0)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--start", metavar="ISO-TIME", help="simulated start (default Monday 2026-11-23 09:00)")
+def _simulation_flags(parser, duration: float, speed: float, live: bool) -> None:
+    """The simulation's flags; for `router run` (`live`) their defaults are
+    applied in cmd_run, so that giving one without --simulate is refused."""
+    g = parser.add_argument_group("simulation (--simulate only)") if live else parser
+    g.add_argument("--duration", type=_duration, default=None if live else duration,
+                   help=f"simulated time (e.g. 10m, 8h; default {duration / 60:g}m)")
+    g.add_argument("--speed", type=_positive, default=None if live else speed,
+                   help=f"simulated seconds per real second (default {speed:g}"
+                        + ("; above 0)" if live else "; 0 = as fast as possible)"))
+    g.add_argument("--calls-per-hour", type=_positive, default=None if live else 450.0, help="default 450")
+    g.add_argument("--seed", type=int, default=None if live else 1, help="default 1")
+    g.add_argument("--start", metavar="ISO-TIME", help="simulated start (default Monday 2026-11-23 09:00)")
 
 
 def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
@@ -280,13 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("config", metavar="CONFIG_DIR")
     check.set_defaults(func=cmd_check)
 
-    exp = sub.add_parser("explain", help="show how a call would be routed")
-    exp.add_argument("config", metavar="CONFIG_DIR")
-    exp.add_argument("--dnis", required=True, help="the dialled number")
+    exp = sub.add_parser("explain", help="show how a call would be routed, or why a waiting call waits")
+    exp.add_argument("config", metavar="CONFIG_DIR", nargs="?")
+    exp.add_argument("--dnis", help="the dialled number")
     exp.add_argument("--caller", help="the caller's number")
     exp.add_argument("--var", action="append", metavar="KEY=VALUE", help="an IVR variable (repeatable)")
     exp.add_argument("--at", metavar="ISO-TIME",
                      help="when the call arrives (default now; without an offset, in the calendars' time zone)")
+    exp.add_argument("--call", metavar="ID",
+                     help="instead: why this call, waiting in the running router, still waits")
+    exp.add_argument("--control", metavar="PATH", help="with --call: the router's control socket")
     exp.set_defaults(func=cmd_explain)
 
     run = sub.add_parser("run", help="run the router (on Asterisk over AMI, or on the simulated PBX)")
@@ -295,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="route a simulated contact centre on the built-in PBX simulator (over TCP)")
     run.add_argument("--ami", action="append", default=[], metavar="[NAME=]HOST[:PORT]",
                      help="an Asterisk AMI to connect to (repeatable); secret from ROUTER_AMI_SECRET")
-    run.add_argument("--ami-user", default="router", help="AMI username (default router)")
+    run.add_argument("--ami-user", help="AMI username (default router)")
     run.add_argument("--ami-secret-file", metavar="PATH", help="read the AMI secret from this file")
     run.add_argument("--state-file", metavar="PATH",
                      help="keep agents' login/pause state here across restarts (e.g. /var/lib/router/agents.json)")
@@ -307,7 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="logs on stderr, one line per event: key=value (text) or JSON")
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     _mqtt_flags(run)
-    _simulation_flags(run, duration=600.0, speed=10.0)
+    run.add_argument("--control", metavar="PATH|off",
+                     help="serve the control API (router status, agent, call) on this Unix socket "
+                          "(default $ROUTER_CONTROL or $XDG_RUNTIME_DIR/router/control.sock; off: none)")
+    _simulation_flags(run, duration=600.0, speed=10.0, live=True)
     run.set_defaults(func=cmd_run)
 
     rel = sub.add_parser("reload", help="make a running router reload its config (SIGHUP)")
@@ -323,14 +381,25 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--enforcement", choices=("config", "off"), default="config",
                      help="off: compare with no service-level enforcement (strict priority, then "
                           "longest waiting; no early escalation, no protection)")
-    _simulation_flags(sim, duration=8 * 3600.0, speed=0.0)
+    _simulation_flags(sim, duration=8 * 3600.0, speed=0.0, live=False)
     sim.set_defaults(func=cmd_simulate)
+
+    from router.control.shell import add_parsers
+
+    add_parsers(sub)
     return parser
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the subcommand, with its own usage (`--duration 8 hours`)
+        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except UsageError as err:
