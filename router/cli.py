@@ -107,6 +107,15 @@ def _pbx_addresses(args: argparse.Namespace) -> list:
 
     from router.runner import PbxAddress
 
+    addresses = []
+    for n, spec in enumerate(args.ami, 1):
+        name, _, address = spec.rpartition("=")
+        host, _, port = address.partition(":")
+        if not host or (port and not port.isdigit()):
+            raise UsageError(f"--ami {spec!r} must be [NAME=]HOST[:PORT], e.g. --ami pbx1=127.0.0.1:5038")
+        if not 0 < int(port or 5038) < 65536:
+            raise UsageError(f"--ami {spec!r}: port {port} is out of range 1-65535")
+        addresses.append((name or f"pbx{n}", host, int(port or 5038)))
     if args.ami_secret_file:
         try:
             with open(args.ami_secret_file, encoding="utf-8") as handle:
@@ -117,16 +126,7 @@ def _pbx_addresses(args: argparse.Namespace) -> list:
         secret = os.environ.get("ROUTER_AMI_SECRET", "")
     if not secret:
         raise UsageError("no AMI secret: set ROUTER_AMI_SECRET or pass --ami-secret-file")
-    out = []
-    for n, spec in enumerate(args.ami, 1):
-        name, _, address = spec.rpartition("=")
-        host, _, port = address.partition(":")
-        if not host or (port and not port.isdigit()):
-            raise UsageError(f"--ami {spec!r} must be [NAME=]HOST[:PORT], e.g. --ami pbx1=127.0.0.1:5038")
-        if not 0 < int(port or 5038) < 65536:
-            raise UsageError(f"--ami {spec!r}: port {port} is out of range 1-65535")
-        out.append(PbxAddress(name or f"pbx{n}", host, int(port or 5038), args.ami_user or "router", secret))
-    return out
+    return [PbxAddress(name, host, port, args.ami_user or "router", secret) for name, host, port in addresses]
 
 
 def _http_address(text: str) -> tuple[str, int]:

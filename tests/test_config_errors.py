@@ -89,7 +89,7 @@ def test_errors_across_files_all_reported(tmp_path):
         ".#queues.yaml": "an editor lock file: hidden, so skipped",
     })
     assert lines(check_config(str(tmp_path))) == [
-        f"{tmp_path}/agents.yaml:4:14: agents[0].skills.salse: unknown skill 'salse'; did you mean 'sales'?",
+        f"{tmp_path}/agents.yaml:4:14: agents[1] (1001).skills.salse: unknown skill 'salse'; did you mean 'sales'?",
         f"{tmp_path}/queues.yml:3:29: queues.sales.service_level.target: '0.8' is not a percent; "
         "write 80% for 80 percent",
         f"{tmp_path}/routing.yaml:4:5: routing.default.priorty: unknown key 'priorty'; did you mean 'priority'?",
@@ -113,7 +113,7 @@ def test_unparsable_file_does_not_make_sections_missing(tmp_path):
         "routing.yaml": "routing:\n  default: [\n",
     })
     assert lines(check_config(tmp_path)) == [
-        f"{tmp_path}/a.yaml:7:21: agents[0].skills.sales: '50' is out of range; a level is a whole number from 1 to 10",
+        f"{tmp_path}/a.yaml:7:21: agents[1] (1001).skills.sales: '50' is out of range; a level is a whole number from 1 to 10",
         f"{tmp_path}/routing.yaml:3:1: yaml: expected the node content, but found '<stream end>' "
         "(while parsing a flow node at line 3)",
     ]
