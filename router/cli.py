@@ -32,7 +32,9 @@ def _load(path: str) -> RoutingTable | None:
     for problem in result.errors + result.warnings:
         print(problem, file=sys.stderr)
     if result.table is None:
-        print(f"{path}: {len(result.errors)} error(s); configuration rejected", file=sys.stderr)
+        unchecked = sum(p.severity == "note" for p in result.warnings)
+        print(f"{path}: {len(result.errors)} error(s)" + (f", {unchecked} file(s) not fully checked" if unchecked else "")
+              + "; configuration rejected", file=sys.stderr)
     return result.table
 
 
