@@ -179,3 +179,16 @@ def test_enforcement_and_callback_lines_name_action_and_reason():
         "enforce escalate sales (ewt) call=c1 ewt=40.0 step=1"
     assert describe(Publish("callback.retry", {"call": "cb-1", "queue": "vip", "reason": "noanswer",
                                                "attempts": 1})) == "callback retry cb-1 (vip) attempts=1 reason=noanswer"
+
+
+def test_simulated_calls_dial_the_configs_own_numbers_where_a_rule_allows(capsys):
+    import re
+
+    code, out, _ = run(capsys, "simulate", SAMPLE, "--duration", "10m", "--seed", "1")
+    assert code == 0
+    seen = set(re.findall(r"dnis (\d+) -> \w+ \(rule ([\w-]+)", out))
+    # Rules without a dnis condition get one of the sample's lines that no earlier rule takes...
+    assert ("4008001000", "vip-tier") in seen and ("4008002000", "cantonese") in seen
+    # ...and only calls that no listed line may carry (the default route, a calendar-bound rule) another.
+    assert {rule for number, rule in seen if number == "4000000000"} <= {"default", "after-hours", "sales-menu",
+                                                                           "aftersales-menu"}
