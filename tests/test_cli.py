@@ -143,6 +143,7 @@ def test_simulate_routes_calls_and_prints_queue_summaries(capsys):
     assert "  ring   " in out and "  answer " in out
     summaries = [line for line in out.splitlines() if " waiting " in line and " free agents " in line]
     assert len(summaries) == 3 * 6  # three minutes, six queues
+    assert all(" of 90%/10s " in line for line in summaries if "  vip " in line)  # SL beside its target
 
 
 def test_simulate_ends_with_a_what_if_report_per_queue(capsys):
@@ -192,3 +193,20 @@ def test_simulated_calls_dial_the_configs_own_numbers_where_a_rule_allows(capsys
     # ...and only calls that no listed line may carry (the default route, a calendar-bound rule) another.
     assert {rule for number, rule in seen if number == "4000000000"} <= {"default", "after-hours", "sales-menu",
                                                                            "aftersales-menu"}
+
+
+def test_decision_lines_carry_the_utc_offset_of_their_zone():
+    import io
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from router.core.commands import Publish
+    from router.runner import _printer
+
+    out = io.StringIO()
+    at = datetime(2026, 11, 23, 9, 30, 5, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    _printer(ZoneInfo("Asia/Shanghai"), False, out)(Publish("call.abandoned", {"call": "c1", "queue": "sales",
+                                                                             "wait": 3.0}), at)
+    _printer(ZoneInfo("UTC"), False, out)(Publish("call.abandoned", {"call": "c1", "queue": "sales", "wait": 3.0}), at)
+    assert out.getvalue().splitlines() == ["09:30:05+08:00  abandon c1 after 3.0s (sales)",
+                                           "01:30:05+00:00  abandon c1 after 3.0s (sales)"]

@@ -210,8 +210,9 @@ def test_status_watch_in_a_terminal_against_router_run_simulate(tmp_path):
     it. The simulated run then ends with its per-queue table and "stopped"."""
     sock = str(tmp_path / "control.sock")
     router = Path(sys.executable).with_name("router")
+    pid_file = tmp_path / "router.pid"
     run = subprocess.Popen([str(router), "run", str(ROOT / "config"), "--simulate", "--speed", "20",
-                            "--duration", "4m", "--quiet", "--control", sock],
+                            "--duration", "4m", "--quiet", "--control", sock, "--pid-file", str(pid_file)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
@@ -231,6 +232,9 @@ def test_status_watch_in_a_terminal_against_router_run_simulate(tmp_path):
         assert "王芳" in last and "SL 15m" in last
         stamps = [f.split("router status ", 1)[1][:19] for f in frames.decode().split("\x1b[H\x1b[2J")[1:]]
         assert len(set(stamps)) == len(stamps)  # each frame is a fresh reading
+        # --pid-file works on the simulated run too: `router reload` reaches it.
+        reload = subprocess.run([str(router), "reload", "--pid-file", str(pid_file)], capture_output=True, text=True)
+        assert reload.returncode == 0, reload.stderr
         out, err = run.communicate(timeout=30)
     finally:
         if run.poll() is None:
@@ -242,3 +246,5 @@ def test_status_watch_in_a_terminal_against_router_run_simulate(tmp_path):
     assert lines[-7].split() == ["queue", "offered", "answered", "SL", "target", "ASA", "abandon", "overflow"]
     assert lines[-6].startswith("vip ") and "90%/10s" in lines[-6]
     assert 'msg=stopped' in err.splitlines()[-1]
+    assert "configuration reloaded" in err
+    assert not pid_file.exists()
