@@ -86,12 +86,13 @@ def agent_rows(engine, table, recent: Recent) -> list[dict]:
 
 
 def call_rows(engine, now: float) -> list[dict]:
-    """The calls in line, in serving order."""
+    """The calls in line, in the order agents serve them (protected queues
+    first); `step` numbered from 1, as `router explain --call` says it."""
     return [{"call": c.id, "queue": c.queue, "rule": c.rule.name, "priority": c.priority,
-             "status": c.status.value, "waited": round(now - c.arrived, 1), "step": c.step,
+             "status": c.status.value, "waited": round(now - c.arrived, 1), "step": c.step + 1,  # as explain: from 1
              "agent": c.agent if c.status is not CallStatus.WAITING else None, "pbx": c.info.pbx,
              "callback": c.callback}
-            for c in engine.line()]
+            for c in map(engine.calls.get, engine.serving_order())]
 
 
 def snapshot(router, recent: Recent, tz) -> dict:

@@ -12,6 +12,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 CLEAR = "\x1b[H\x1b[2J"
+#: Keys of a recent action not worth a column (times as epoch seconds, ids repeated).
+HIDDEN = ("at", "event", "arrived", "retry_at", "origin", "pbx")
 
 
 def width(text: str) -> int:
@@ -70,7 +72,7 @@ def render(data: dict) -> str:
         out.append(f"  ... and {len(data['calls']) - 20} more")
     out += ["", "recent service-level actions, callbacks and commands:"]
     for r in reversed(data["recent"]):
-        detail = " ".join(f"{k}={v}" for k, v in r.items() if k not in ("at", "event") and v not in (None, ""))
+        detail = " ".join(f"{k}={v}" for k, v in r.items() if k not in HIDDEN and v not in (None, ""))
         out.append(f"  {clock(r['at'])}  {r['event']:<16} {detail}")
     if not data["recent"]:
         out.append("  (none yet)")
