@@ -187,6 +187,11 @@ async def test_the_socket_is_private_and_not_taken_twice(tmp_path, capsys):
     assert not sock.exists()
     code, _, err = await shell(capsys, "status", "--control", str(sock))
     assert code == 3 and f"no router serves {sock}" in err
+    # A directory where anyone may swap the socket is refused.
+    (tmp_path / "open").mkdir()
+    os.chmod(tmp_path / "open", 0o777)
+    with pytest.raises(ControlError, match="writable by everyone"):
+        await ControlServer(c.router, str(tmp_path / "open" / "control.sock"), TZ).start()
 
 
 def _read_until(fd: int, wanted, seconds: float) -> bytes:

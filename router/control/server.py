@@ -22,6 +22,7 @@ import logging
 import os
 import pwd
 import socket
+import stat
 import struct
 
 from router.control import commands, status
@@ -75,6 +76,7 @@ class ControlServer:
         try:
             if not os.path.isdir(folder):
                 os.makedirs(folder, mode=0o700)
+            _check_folder(folder)
             if os.path.exists(self.path):
                 if await _answers(self.path):
                     raise ControlError(f"{self.path} is in use by another running router")
@@ -137,6 +139,16 @@ class ControlServer:
             return {"ok": lines is not None, "lines": lines or [],
                     **({} if lines is not None else {"reason": f"no call {request.get('call')!r} is waiting"})}
         return {"ok": False, "reason": f"unknown op {op!r}; use status, command or explain"}
+
+
+def _check_folder(folder: str) -> None:
+    """Refuse a directory where someone else could swap the socket: owned
+    by another user (root aside), or writable by all without the sticky bit."""
+    info = os.stat(folder)
+    if info.st_uid not in (os.getuid(), 0):
+        raise ControlError(f"{folder} belongs to uid {info.st_uid}, not to this user")
+    if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+        raise ControlError(f"{folder} is writable by everyone (and not sticky): choose another --control path")
 
 
 async def _answers(path: str) -> bool:
