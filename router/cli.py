@@ -249,6 +249,15 @@ def cmd_reload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: `router simulate --enforcement`: the config's settings, or these changes to them.
+ENFORCEMENT_PARTS = {
+    "off": {"order": "arrival", "early_escalation": False, "protection": False},
+    "only-deadline": {"order": "deadline", "early_escalation": False, "protection": False},
+    "only-early": {"order": "arrival", "early_escalation": True, "protection": False},
+    "only-protection": {"order": "arrival", "early_escalation": False, "protection": True},
+}
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from router.sim.run import run_simulation
 
@@ -258,13 +267,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.agents is not None and not 0 < args.agents <= len(table.agents):
         raise UsageError(f"--agents {args.agents}: give 1 to {len(table.agents)} "
                          f"(how many of the config's {len(table.agents)} agents log in)")
-    if args.enforcement == "off":  # the baseline: app_queue's order, no enforcement
+    if args.enforcement != "config":  # off: the baseline, app_queue's order; only-*: one part of it alone
         from dataclasses import replace
 
-        from router.core.table import Enforcement
-
-        off = Enforcement(order="arrival", early_escalation=False, protection=False)
-        table = replace(table, settings=replace(table.settings, enforcement=off))
+        chosen = replace(table.settings.enforcement, **ENFORCEMENT_PARTS[args.enforcement])
+        table = replace(table, settings=replace(table.settings, enforcement=chosen))
     tz = _zone_of(table)
     start = parse_at(args.start or "2026-11-23T09:00", tz)
     return run_simulation(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
@@ -380,9 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("config", metavar="CONFIG_DIR")
     sim.add_argument("--agents", type=int, help="how many of the configured agents log in (default: most)")
     sim.add_argument("--quiet", action="store_true", help="only the per-queue summaries")
-    sim.add_argument("--enforcement", choices=("config", "off"), default="config",
+    sim.add_argument("--enforcement", choices=("config", *ENFORCEMENT_PARTS), default="config",
                      help="off: compare with no service-level enforcement (strict priority, then "
-                          "longest waiting; no early escalation, no protection)")
+                          "longest waiting; no early escalation, no protection); only-deadline, only-early, "
+                          "only-protection: one part alone")
     _simulation_flags(sim, duration=8 * 3600.0, speed=0.0, live=False)
     sim.set_defaults(func=cmd_simulate)
 
