@@ -253,3 +253,35 @@ def test_status_watch_in_a_terminal_against_router_run_simulate(tmp_path):
     assert 'msg=stopped' in err.splitlines()[-1]
     assert "configuration reloaded" in err
     assert not pid_file.exists()
+
+
+async def test_a_router_on_asterisk_serves_the_control_socket_until_it_stops(tmp_path, capsys, monkeypatch):
+    """`router run --ami` as a process (the control socket from
+    $ROUTER_CONTROL), against the PBX simulator over TCP."""
+    from router.config import load_config
+    from test_process import SECRET, RouterProcess, quick_config
+
+    sock = tmp_path / "ctl" / "control.sock"
+    monkeypatch.setenv("ROUTER_CONTROL", str(sock))
+    config = quick_config(tmp_path)
+    pbx = PbxSimulator(load_config(config), speed=1.0, login_agents=False, secret=SECRET)
+    await pbx.start()
+    router = RouterProcess(tmp_path, config, pbx.port)
+    try:
+        await router.start()
+        await until(lambda: sock.exists(), 5)
+        code, out, err = await shell(capsys, "agent", "login", "1028")  # the socket from $ROUTER_CONTROL
+        assert code == 0 and "state=available" in out, err
+        code, out, _ = await shell(capsys, "status", "--json")
+        (status,) = json.loads(out)["pbxs"]
+        assert status["pbx"] == "sim" and status["connected"] is True
+        assert {a["agent"]: a["state"] for a in status["agents"]}["1028"] == "available"
+        router.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(router.proc.wait(), 15) == 0
+        assert not sock.exists()
+        assert any(m.startswith("control: ") and "login agent=1028: accepted" in m for m in router.log_messages())
+    finally:
+        if router.proc is not None and router.proc.returncode is None:
+            router.proc.kill()
+            await router.proc.wait()
+        await pbx.stop()
