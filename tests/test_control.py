@@ -212,13 +212,15 @@ def _read_until(fd: int, wanted, seconds: float) -> bytes:
 def test_status_watch_in_a_terminal_against_router_run_simulate(tmp_path):
     """`router status --watch` in a real terminal (a pty) redraws the
     screen every second while `router run --simulate` routes; Ctrl-C leaves
-    it. The simulated run then ends with its per-queue table and "stopped"."""
+    it. The simulated run ends with its per-queue table and "stopped"; the
+    screen then says no router answers, and keeps asking."""
     sock = str(tmp_path / "control.sock")
     router = Path(sys.executable).with_name("router")
     pid_file = tmp_path / "router.pid"
     run = subprocess.Popen([str(router), "run", str(ROOT / "config"), "--simulate", "--speed", "20",
-                            "--duration", "4m", "--quiet", "--control", sock, "--pid-file", str(pid_file)],
+                            "--duration", "2m", "--quiet", "--control", sock, "--pid-file", str(pid_file)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid = None
     try:
         deadline = time.monotonic() + 20
         while not os.path.exists(sock):
@@ -228,8 +230,16 @@ def test_status_watch_in_a_terminal_against_router_run_simulate(tmp_path):
         if pid == 0:  # the child: `router status --watch` on the terminal
             os.execv(str(router), [str(router), "status", "--watch", "--control", sock])
         frames = _read_until(fd, lambda d: d.count(b"\x1b[H\x1b[2J") >= 3 and d.endswith(b"Ctrl-C to leave)\r\n"), 20)
+        # --pid-file works on the simulated run too: `router reload` reaches it.
+        reload = subprocess.run([str(router), "reload", "--pid-file", str(pid_file)], capture_output=True, text=True)
+        assert reload.returncode == 0, reload.stderr
+        out, err = run.communicate(timeout=30)
+        # The router is gone: the screen says so and keeps asking until Ctrl-C.
+        gone = _read_until(fd, lambda d: b"no router serves" in d and d.endswith(b"Ctrl-C to leave)\r\n"), 10)
+        assert gone.decode().split("\x1b[H\x1b[2J")[-1].startswith(f"router status: no router serves {sock}")
         os.write(fd, b"\x03")  # Ctrl-C, as the operator types it
         _, status = os.waitpid(pid, 0)
+        pid = None
         os.close(fd)
         assert os.waitstatus_to_exitcode(status) == 130
         last = frames.decode("utf-8").split("\x1b[H\x1b[2J")[-1]
@@ -237,17 +247,16 @@ def test_status_watch_in_a_terminal_against_router_run_simulate(tmp_path):
         assert "王芳" in last and "SL 15m" in last
         stamps = [f.split("router status ", 1)[1][:19] for f in frames.decode().split("\x1b[H\x1b[2J")[1:]]
         assert len(set(stamps)) == len(stamps)  # each frame is a fresh reading
-        # --pid-file works on the simulated run too: `router reload` reaches it.
-        reload = subprocess.run([str(router), "reload", "--pid-file", str(pid_file)], capture_output=True, text=True)
-        assert reload.returncode == 0, reload.stderr
-        out, err = run.communicate(timeout=30)
     finally:
+        if pid is not None:  # the watch never left: no terminal process outlives the test
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         if run.poll() is None:
             run.send_signal(signal.SIGTERM)
             run.wait(10)
     assert run.returncode == 0, err
     lines = out.splitlines()
-    assert "---- simulated time is up: 4m00s simulated" in lines[-8]
+    assert "---- simulated time is up: 2m00s simulated" in lines[-8]
     assert lines[-7].split() == ["queue", "offered", "answered", "SL", "target", "ASA", "abandon", "overflow"]
     assert lines[-6].startswith("vip ") and "90%/10s" in lines[-6]
     assert 'msg=stopped' in err.splitlines()[-1]

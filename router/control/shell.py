@@ -29,10 +29,20 @@ def _ask(args: argparse.Namespace, message: dict) -> dict | None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    path = args.control or default_path()
     while True:
-        reply = _ask(args, {"op": "status"})
-        if reply is None:
-            return EXIT_NO_ROUTER
+        try:
+            reply = request(path, {"op": "status"})
+        except NoRouter as err:
+            if not args.watch:
+                print(f"router status: {err}", file=sys.stderr)
+                return EXIT_NO_ROUTER
+            # An operations screen outlives a router restart: say so, and keep asking.
+            sys.stdout.write(f"{CLEAR}router status: {err}\n\n(asking again every {args.interval:g}s; "
+                             "Ctrl-C to leave)\n")
+            sys.stdout.flush()
+            time.sleep(args.interval)
+            continue
         if args.json:
             print(json.dumps(reply, ensure_ascii=False, indent=None if args.watch else 2), flush=True)
         elif args.watch:
