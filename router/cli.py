@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the configuration has errors (printed one per line
 as file:line:col: key.path: message); 2 bad command-line usage; 3 `router
-reload` found no running router to signal; 130 interrupted (Ctrl-C).
+reload` found no running router to signal, or (status, agent, call,
+explain --call) no router answers on the control socket; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
