@@ -171,6 +171,10 @@ async def test_explain_a_waiting_call_says_why_it_waits(tmp_path, capsys):
         assert "  1002 王芳: paused (meeting)" in out
         assert "free agents (1), why each is not offered it:" in out
         assert "  1014 赵敏: no sales (needs 7)" in out
+        code, out, _ = await shell(capsys, "status", "--json", "--control", sock)
+        queues = {q["queue"]: q for q in json.loads(out)["pbxs"][0]["queues"]}
+        assert (queues["sales"]["free"], queues["sales"]["busy"], queues["sales"]["paused"]) == (0, 0, 1)
+        assert (queues["support"]["free"], queues["support"]["paused"]) == (1, 0)  # 1014: support 10
         code, _, err = await shell(capsys, "explain", "--call", "nope", "--control", sock)
         assert code == 1 and "no call 'nope' is waiting" in err
 

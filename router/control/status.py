@@ -15,7 +15,7 @@ from datetime import datetime
 
 from router.core.commands import Publish
 from router.core.state import AgentStatus, CallStatus
-from router.metrics.collector import BUSY, _new_caller_wait
+from router.metrics.collector import _new_caller_wait
 
 #: Recent service-level actions and callback steps kept for the view.
 RECENT = 12
@@ -46,11 +46,15 @@ def queue_rows(engine, table, now: float, pbx: str | None = None) -> list[dict]:
     wait, service level by window against target, EWT of a new caller, and
     the agents of its first step by state."""
     line = engine.line()
+    paused = [table.agents[r.id] for r in engine.agents.values()
+              if r.status is AgentStatus.PAUSED and r.id in table.agents]
     rows = []
     for name, queue in table.queues.items():
         calls = [c for c in line if c.queue == name and (pbx is None or c.info.pbx in (pbx, ""))]
         step = queue.steps[0]
-        recs = [r for r in engine.agents.values() if r.id in table.agents and step.eligible(table.agents[r.id])]
+        # The engine's own index counts them (a scan of every agent per queue
+        # and per second would cost a 10,000-agent router a tenth of a second).
+        staffed, free = engine.agents_for(step)
         rows.append({
             "queue": name, "title": queue.title, "waiting": len(calls),
             "longest_wait": round(max((now - c.arrived for c in calls), default=0.0), 1),
@@ -58,9 +62,8 @@ def queue_rows(engine, table, now: float, pbx: str | None = None) -> list[dict]:
             "target": queue.service_level.percent, "within": queue.service_level.within,
             "ewt": _round(_new_caller_wait(engine, name, step, len(calls), now)),
             "protected": name in engine.protected,
-            "free": sum(r.status is AgentStatus.AVAILABLE for r in recs),
-            "busy": sum(r.status in BUSY for r in recs),
-            "paused": sum(r.status is AgentStatus.PAUSED for r in recs),
+            "free": free, "busy": staffed - free,
+            "paused": sum(step.eligible(agent) for agent in paused),
         })
     return rows
 
