@@ -2,13 +2,13 @@
 
 Exit codes: 0 success; 1 the configuration has errors (printed one per line
 as file:line:col: key.path: message); 2 bad command-line usage; 3 `router
-reload` found no running router to signal; 130 interrupted (Ctrl-C).
+reload` found no running router to signal, or (status, agent, call,
+explain --call) no router answers on the control socket; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import datetime
@@ -18,6 +18,7 @@ from router import __version__
 from router.config import check_config
 from router.core.events import CallWaiting
 from router.core.table import RoutingTable
+from router.run_cli import _http_address, add_run_parser  # noqa: F401 (_http_address: tests use it)
 
 EXIT_OK, EXIT_CONFIG, EXIT_USAGE = 0, 1, 2
 EXIT_NO_ROUTER = 3  # `router reload`: no running router to signal
@@ -32,7 +33,9 @@ def _load(path: str) -> RoutingTable | None:
     for problem in result.errors + result.warnings:
         print(problem, file=sys.stderr)
     if result.table is None:
-        print(f"{path}: {len(result.errors)} error(s); configuration rejected", file=sys.stderr)
+        unchecked = sum(p.severity == "note" for p in result.warnings)
+        print(f"{path}: {len(result.errors)} error(s)" + (f", {unchecked} file(s) not fully checked" if unchecked else "")
+              + "; configuration rejected", file=sys.stderr)
     return result.table
 
 
@@ -82,6 +85,15 @@ def parse_vars(items: list[str]) -> tuple[tuple[str, str], ...]:
 def cmd_explain(args: argparse.Namespace) -> int:
     from router.explain import explain
 
+    if args.call is not None:
+        if args.config or args.dnis or args.caller or args.var or args.at:
+            raise UsageError("--call ID asks the running router about a waiting call: "
+                             "give no CONFIG_DIR, --dnis, --caller, --var or --at with it")
+        from router.control.shell import explain_call
+
+        return explain_call(args)
+    if args.config is None or args.dnis is None:
+        raise UsageError("give CONFIG_DIR --dnis N (a dry run), or --call ID (a call waiting in the running router)")
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
@@ -90,101 +102,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
                        variables=parse_vars(args.var or []))
     print(explain(table, call, parse_at(args.at, tz), tz))
     return EXIT_OK
-
-
-def _pbx_addresses(args: argparse.Namespace) -> list:
-    """--ami [NAME=]HOST[:PORT] ..., the secret from the environment or a file."""
-    import os
-
-    from router.runner import PbxAddress
-
-    if args.ami_secret_file:
-        try:
-            with open(args.ami_secret_file, encoding="utf-8") as handle:
-                secret = handle.read().strip()
-        except OSError as err:
-            raise UsageError(f"--ami-secret-file: cannot read {args.ami_secret_file}: {err.strerror}") from None
-    else:
-        secret = os.environ.get("ROUTER_AMI_SECRET", "")
-    if not secret:
-        raise UsageError("no AMI secret: set ROUTER_AMI_SECRET or pass --ami-secret-file")
-    out = []
-    for n, spec in enumerate(args.ami, 1):
-        name, _, address = spec.rpartition("=")
-        host, _, port = address.partition(":")
-        if not host or (port and not port.isdigit()) or not 0 < int(port or 5038) < 65536:
-            raise UsageError(f"--ami {spec!r} must be [NAME=]HOST[:PORT], e.g. --ami pbx1=127.0.0.1:5038")
-        out.append(PbxAddress(name or f"pbx{n}", host, int(port or 5038), args.ami_user, secret))
-    return out
-
-
-def _http_address(text: str) -> tuple[str, int]:
-    """--http HOST:PORT (or :PORT, on 127.0.0.1)."""
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
-        raise argparse.ArgumentTypeError(f"{text!r} must be HOST:PORT, e.g. 127.0.0.1:9464")
-    return host, int(port)
-
-
-def _mqtt_settings(args: argparse.Namespace):
-    """--mqtt HOST[:PORT] and its options; the password from
-    ROUTER_MQTT_PASSWORD or --mqtt-password-file, never a flag or the YAML."""
-    from router.mqtt.settings import MqttSettings, MqttSettingsError, read_password
-
-    if not args.mqtt:
-        return None
-    host, _, port = args.mqtt.rpartition(":") if args.mqtt.count(":") == 1 else (args.mqtt, "", "")
-    if not host or (port and not port.isdigit()):
-        raise UsageError(f"--mqtt {args.mqtt!r} must be HOST[:PORT], e.g. --mqtt 127.0.0.1:1883")
-    tls = args.mqtt_tls or bool(args.mqtt_ca or args.mqtt_cert)
-    try:
-        return MqttSettings(
-            host=host, port=int(port or (8883 if tls else 1883)), client_id=args.mqtt_client_id,
-            username=args.mqtt_user or os.environ.get("ROUTER_MQTT_USER") or None,
-            password=read_password(args.mqtt_password_file), prefix=args.mqtt_prefix, qos=args.mqtt_qos,
-            tls=tls, ca_file=args.mqtt_ca, cert_file=args.mqtt_cert, key_file=args.mqtt_key,
-            tls_insecure=args.mqtt_tls_insecure, buffer=args.mqtt_buffer,
-            stats_interval=args.mqtt_stats_interval)
-    except MqttSettingsError as err:
-        raise UsageError(f"--mqtt: {err}") from None
-
-
-def _logging(args: argparse.Namespace) -> None:
-    """Structured logs on stderr, once every flag has been checked."""
-    from router.logs import setup_logging
-
-    setup_logging(args.log_format, args.log_level)
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from router.ops import hold_signals
-
-    hold_signals()  # first: a SIGHUP while the config loads must not kill the router
-    import asyncio
-
-    from router.runner import run_daemon, run_simulated
-
-    if args.simulate == bool(args.ami):
-        raise UsageError("give either --simulate or --ami HOST[:PORT]")
-    pbxs = [] if args.simulate else _pbx_addresses(args)
-    mqtt = _mqtt_settings(args)
-    table = _load(args.config)
-    if table is None:
-        return EXIT_CONFIG
-    tz = _zone_of(table)
-    if args.simulate:
-        if args.speed <= 0:
-            raise UsageError("--speed must be above 0 for a live run; `router simulate` runs as fast as possible")
-        start = parse_at(args.start or "2026-11-23T09:00", tz)
-        _logging(args)
-        return asyncio.run(run_simulated(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
-                                         seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet,
-                                         http=args.http, config_dir=args.config, mqtt=mqtt))
-    _logging(args)
-    return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file,
-                                  http=args.http, config_dir=args.config, pid_file=args.pid_file,
-                                  mqtt=mqtt))
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
@@ -204,6 +121,15 @@ def cmd_reload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: `router simulate --enforcement`: the config's settings, or these changes to them.
+ENFORCEMENT_PARTS = {
+    "off": {"order": "arrival", "early_escalation": False, "protection": False},
+    "only-deadline": {"order": "deadline", "early_escalation": False, "protection": False},
+    "only-early": {"order": "arrival", "early_escalation": True, "protection": False},
+    "only-protection": {"order": "arrival", "early_escalation": False, "protection": True},
+}
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from router.sim.run import run_simulation
 
@@ -211,14 +137,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if table is None:
         return EXIT_CONFIG
     if args.agents is not None and not 0 < args.agents <= len(table.agents):
-        raise UsageError(f"--agents {args.agents}: the config has {len(table.agents)} agents")
-    if args.enforcement == "off":  # the baseline: app_queue's order, no enforcement
+        raise UsageError(f"--agents {args.agents}: give 1 to {len(table.agents)} "
+                         f"(how many of the config's {len(table.agents)} agents log in)")
+    if args.enforcement != "config":  # off: the baseline, app_queue's order; only-*: one part of it alone
         from dataclasses import replace
 
-        from router.core.table import Enforcement
-
-        off = Enforcement(order="arrival", early_escalation=False, protection=False)
-        table = replace(table, settings=replace(table.settings, enforcement=off))
+        chosen = replace(table.settings.enforcement, **ENFORCEMENT_PARTS[args.enforcement])
+        table = replace(table, settings=replace(table.settings, enforcement=chosen))
     tz = _zone_of(table)
     start = parse_at(args.start or "2026-11-23T09:00", tz)
     return run_simulation(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
@@ -245,33 +170,18 @@ def _positive(text: str) -> float:
     return value
 
 
-def _simulation_flags(parser: argparse.ArgumentParser, duration: float, speed: float) -> None:
-    parser.add_argument("--duration", type=_duration, default=duration, help="simulated time (e.g. 10m, 8h)")
-    parser.add_argument("--speed", type=_positive, default=speed,
-                        help=f"simulated seconds per real second (default {speed:g}; 0 = as fast as possible)")
-    parser.add_argument("--calls-per-hour", type=_positive, default=450.0)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--start", metavar="ISO-TIME", help="simulated start (default Monday 2026-11-23 09:00)")
-
-
-def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("MQTT event bus (docs/MQTT.md)")
-    g.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish events to and take commands from this broker")
-    g.add_argument("--mqtt-client-id", default="router", metavar="ID", help="MQTT client id (default router)")
-    g.add_argument("--mqtt-user", metavar="NAME",
-                   help="broker username (or ROUTER_MQTT_USER); password from ROUTER_MQTT_PASSWORD")
-    g.add_argument("--mqtt-password-file", metavar="PATH", help="read the broker password from this file")
-    g.add_argument("--mqtt-prefix", default="router", metavar="PREFIX", help="topic prefix (default router)")
-    g.add_argument("--mqtt-qos", type=int, default=1, choices=(0, 1, 2), help="QoS of events and commands")
-    g.add_argument("--mqtt-tls", action="store_true", help="connect with TLS (default port 8883)")
-    g.add_argument("--mqtt-ca", metavar="PATH", help="CA bundle for the broker's certificate (implies TLS)")
-    g.add_argument("--mqtt-cert", metavar="PATH", help="client certificate (with --mqtt-key)")
-    g.add_argument("--mqtt-key", metavar="PATH", help="client certificate key")
-    g.add_argument("--mqtt-tls-insecure", action="store_true", help="do not check the broker's host name")
-    g.add_argument("--mqtt-buffer", type=int, default=10_000, metavar="N",
-                   help="events held while the broker is down, then dropped and counted (default 10000)")
-    g.add_argument("--mqtt-stats-interval", type=_positive, default=5.0, metavar="SECONDS",
-                   help="seconds between queue statistics (default 5)")
+def _simulation_flags(parser, duration: float, speed: float, live: bool) -> None:
+    """The simulation's flags; for `router run` (`live`) their defaults are
+    applied in cmd_run, so that giving one without --simulate is refused."""
+    g = parser.add_argument_group("simulation (--simulate only)") if live else parser
+    g.add_argument("--duration", type=_duration, default=None if live else duration,
+                   help=f"simulated time (e.g. 10m, 8h; default {duration / 60:g}m)")
+    g.add_argument("--speed", type=_positive, default=None if live else speed,
+                   help=f"simulated seconds per real second (default {speed:g}"
+                        + ("; above 0)" if live else "; 0 = as fast as possible)"))
+    g.add_argument("--calls-per-hour", type=_positive, default=None if live else 450.0, help="default 450")
+    g.add_argument("--seed", type=int, default=None if live else 1, help="default 1")
+    g.add_argument("--start", metavar="ISO-TIME", help="simulated start (default Monday 2026-11-23 09:00)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,35 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("config", metavar="CONFIG_DIR")
     check.set_defaults(func=cmd_check)
 
-    exp = sub.add_parser("explain", help="show how a call would be routed")
-    exp.add_argument("config", metavar="CONFIG_DIR")
-    exp.add_argument("--dnis", required=True, help="the dialled number")
+    exp = sub.add_parser("explain", help="show how a call would be routed, or why a waiting call waits")
+    exp.add_argument("config", metavar="CONFIG_DIR", nargs="?")
+    exp.add_argument("--dnis", help="the dialled number")
     exp.add_argument("--caller", help="the caller's number")
     exp.add_argument("--var", action="append", metavar="KEY=VALUE", help="an IVR variable (repeatable)")
     exp.add_argument("--at", metavar="ISO-TIME",
                      help="when the call arrives (default now; without an offset, in the calendars' time zone)")
+    exp.add_argument("--call", metavar="ID",
+                     help="instead: why this call, waiting in the running router, still waits")
+    exp.add_argument("--control", metavar="PATH", help="with --call: the router's control socket")
     exp.set_defaults(func=cmd_explain)
 
-    run = sub.add_parser("run", help="run the router (on Asterisk over AMI, or on the simulated PBX)")
-    run.add_argument("config", metavar="CONFIG_DIR")
-    run.add_argument("--simulate", action="store_true",
-                     help="route a simulated contact centre on the built-in PBX simulator (over TCP)")
-    run.add_argument("--ami", action="append", default=[], metavar="[NAME=]HOST[:PORT]",
-                     help="an Asterisk AMI to connect to (repeatable); secret from ROUTER_AMI_SECRET")
-    run.add_argument("--ami-user", default="router", help="AMI username (default router)")
-    run.add_argument("--ami-secret-file", metavar="PATH", help="read the AMI secret from this file")
-    run.add_argument("--state-file", metavar="PATH",
-                     help="keep agents' login/pause state here across restarts (e.g. /var/lib/router/agents.json)")
-    run.add_argument("--quiet", action="store_true", help="no line per decision")
-    run.add_argument("--http", type=_http_address, metavar="HOST:PORT",
-                     help="serve Prometheus /metrics and /healthz here (e.g. 127.0.0.1:9464; off by default)")
-    run.add_argument("--pid-file", metavar="PATH", help="write the process id here (for `router reload`)")
-    run.add_argument("--log-format", choices=("text", "json"), default="text",
-                     help="logs on stderr, one line per event: key=value (text) or JSON")
-    run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
-    _mqtt_flags(run)
-    _simulation_flags(run, duration=600.0, speed=10.0)
-    run.set_defaults(func=cmd_run)
+    add_run_parser(sub)
 
     rel = sub.add_parser("reload", help="make a running router reload its config (SIGHUP)")
     rel.add_argument("config", metavar="CONFIG_DIR", nargs="?",
@@ -323,17 +217,29 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("config", metavar="CONFIG_DIR")
     sim.add_argument("--agents", type=int, help="how many of the configured agents log in (default: most)")
     sim.add_argument("--quiet", action="store_true", help="only the per-queue summaries")
-    sim.add_argument("--enforcement", choices=("config", "off"), default="config",
+    sim.add_argument("--enforcement", choices=("config", *ENFORCEMENT_PARTS), default="config",
                      help="off: compare with no service-level enforcement (strict priority, then "
-                          "longest waiting; no early escalation, no protection)")
-    _simulation_flags(sim, duration=8 * 3600.0, speed=0.0)
+                          "longest waiting; no early escalation, no protection); only-deadline, only-early, "
+                          "only-protection: one part alone")
+    _simulation_flags(sim, duration=8 * 3600.0, speed=0.0, live=False)
     sim.set_defaults(func=cmd_simulate)
+
+    from router.control.shell import add_parsers
+
+    add_parsers(sub)
     return parser
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the subcommand, with its own usage (`--duration 8 hours`)
+        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except UsageError as err:

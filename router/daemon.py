@@ -382,6 +382,11 @@ class Router:
         if self.metrics is not None:  # the decision latency: event in -> commands issued
             self.metrics.observe_decision(time.perf_counter() - started)
 
+    def publish(self, kind: str, data: dict) -> None:
+        """Publish an event of the router's own (not the engine's), e.g. the
+        audit of a control command, to the printer and the listeners."""
+        self._execute(Publish(kind, data), self.clock.now())
+
     # -- commands out
     def _execute(self, c, now: float) -> None:
         if isinstance(c, Publish):

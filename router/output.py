@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from router.core.commands import Publish
 from router.logs import visible
+
+
+def clock(now: float, tz: ZoneInfo) -> str:
+    """The time of a decision line, with its UTC offset (09:30:05+08:00):
+    the structured log on stderr is in UTC (its `Z`), the decision lines
+    in the calendars' zone, and each says which."""
+    return datetime.fromtimestamp(now, tz).isoformat(timespec="seconds")[11:]
 
 
 def describe(p: Publish) -> str | None:

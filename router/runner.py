@@ -19,7 +19,7 @@ from router import heap
 from router.core.commands import Publish
 from router.core.table import RoutingTable
 from router.daemon import Clock, Router
-from router.output import describe
+from router.output import clock as stamp_of, describe
 from router.stats import summary_lines
 
 log = logging.getLogger("router")
@@ -40,7 +40,7 @@ def _printer(tz: ZoneInfo, quiet: bool, out):
             return
         line = describe(p)
         if line is not None and not p.kind.startswith("agent."):
-            print(f"{datetime.fromtimestamp(now, tz):%H:%M:%S}  {line}", file=out, flush=True)
+            print(f"{stamp_of(now, tz)}  {line}", file=out, flush=True)
     return on_publish
 
 
@@ -55,6 +55,25 @@ async def _serve_metrics(router: Router, http: tuple[str, int] | None, out):
     port = await metrics.serve(*http)
     print(f"metrics on http://{http[0]}:{port}/metrics (health on /healthz)", file=out, flush=True)
     return metrics
+
+
+async def _serve_control(router: Router, control: str | None, tz: ZoneInfo, bus, out):
+    """The control API (router/control/) on the Unix socket `control`;
+    None: off. A socket that cannot be served is logged, not fatal: routing
+    matters more than the shell's view of it."""
+    if control is None:
+        return None
+    from router.control import ControlError, ControlServer
+
+    server = ControlServer(router, control, tz, bus=bus)
+    try:
+        await server.start()
+    except ControlError as err:
+        log.warning("control: %s; `router status` and the agent/call commands are off", err)
+        await server.stop()
+        return None
+    print(f"control socket {control} (router status --control {control})", file=out, flush=True)
+    return server
 
 
 def _start_bus(router: Router, mqtt, config_path: str | None):
@@ -74,7 +93,7 @@ def _start_bus(router: Router, mqtt, config_path: str | None):
 async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInfo, quiet: bool = False,
                      out=None, state_file: str | None = None, config_dir: str | None = None,
                      pid_file: str | None = None, http: tuple[str, int] | None = None,
-                     mqtt=None) -> int:
+                     mqtt=None, control: str | None = None) -> int:
     """Route calls on real Asterisk servers until SIGINT/SIGTERM (graceful
     stop, see router/reload.py); SIGHUP reloads `config_dir`."""
     from router import ops
@@ -91,11 +110,12 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
     ops.install_signals(stop, (lambda: router.request_reload(config_dir)) if config_dir else None)
     if pid_file:
         ops.write_pid_file(pid_file)
-    bus = None
+    bus = control_server = None
     try:
         await router.start()
         heap.install(asyncio.get_running_loop())  # short full GCs (router/heap.py)
         bus = _start_bus(router, mqtt, config_dir)
+        control_server = await _serve_control(router, control, tz, bus, out)
         log.info("router running: %d pbx(s), config digest %s", len(pbxs), table.digest[:12])
         await stop.wait()
         log.info("stopping (signal): draining")
@@ -104,6 +124,8 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
             await bus.stop()
         await router.stop()
     finally:
+        if control_server is not None:
+            await control_server.stop()
         heap.uninstall()
         ops.remove_signals()
         if pid_file:
@@ -116,9 +138,13 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
 
 async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, duration: float, speed: float,
                         seed: int, calls_per_hour: float, quiet: bool = False, out=None,
-                        http: tuple[str, int] | None = None, config_dir: str | None = None, mqtt=None) -> int:
-    """Route a simulated contact centre, printed live."""
+                        http: tuple[str, int] | None = None, config_dir: str | None = None, mqtt=None,
+                        control: str | None = None, pid_file: str | None = None) -> int:
+    """Route a simulated contact centre, printed live; at the end the
+    per-queue table of `router simulate`."""
+    from router import ops
     from router.ops import hold_signals
+    from router.sim.run import report
     from router.sim.pbx import PbxSimulator
 
     hold_signals()
@@ -129,7 +155,8 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
     router = Router(table, clock, on_publish=_printer(tz, quiet, out))
     router.add_pbx("sim", "127.0.0.1", port, pbx.username, pbx.secret)
     print(f"simulated PBX on 127.0.0.1:{port}; routing {duration:.0f}s of simulated time from "
-          f"{datetime.fromtimestamp(start, tz):%Y-%m-%d %H:%M %Z} at {calls_per_hour:.0f} calls/h, "
+          f"{datetime.fromtimestamp(start, tz):%Y-%m-%d %H:%M} {tz.key} (UTC{datetime.fromtimestamp(start, tz):%z}) "
+          f"at {calls_per_hour:.0f} calls/h, "
           f"{speed:g}x real time, seed {seed}", file=out, flush=True)
     metrics = await _serve_metrics(router, http, out)
     stop = asyncio.Event()
@@ -139,6 +166,9 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
     await router.start()
     heap.install(asyncio.get_running_loop())  # short full GCs (router/heap.py)
     bus = _start_bus(router, mqtt, config_dir)
+    control_server = await _serve_control(router, control, tz, bus, out)
+    if pid_file:  # for `router reload --pid-file`
+        ops.write_pid_file(pid_file)
     try:
         loop = asyncio.get_running_loop()
         end = loop.time() + duration / speed
@@ -148,7 +178,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
             except asyncio.TimeoutError:
                 pass
             now = clock.now()
-            stamp = f"{datetime.fromtimestamp(now, tz):%H:%M:%S}"
+            stamp = stamp_of(now, tz)
             link = "up" if all(router.connected.values()) else "DOWN"
             bus_line = "" if bus is None else (f", MQTT {'up' if bus.connected else 'DOWN'} "
                                                f"({bus.published} sent, {bus.dropped} dropped)")
@@ -156,6 +186,10 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
             for line in summary_lines(router.engine, router.tally, now):
                 print(f"{stamp}  {line}", file=out, flush=True)
     finally:
+        if control_server is not None:
+            await control_server.stop()
+        if pid_file:
+            ops.remove_pid_file(pid_file)
         heap.uninstall()
         if bus is not None:
             await bus.stop()
@@ -163,4 +197,14 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
         await pbx.stop()
         if metrics is not None:
             await metrics.stop()
+    ended = "stopped by signal" if stop.is_set() else "simulated time is up"
+    print(f"{stamp_of(clock.now(), tz)}  ---- {ended}: "
+          f"{_seconds(clock.now() - start)} simulated, {router.events_handled} events", file=out)
+    print(report(router.tally), file=out, flush=True)
+    log.info("stopped")
     return 0
+
+
+def _seconds(value: float) -> str:
+    minutes, seconds = divmod(int(value), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"

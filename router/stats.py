@@ -68,6 +68,8 @@ def summary_lines(engine, tally: Tally, now: float) -> list[str]:
         waiting, longest, free = queue_now(engine, tally.table, name, now)
         r = tally.queues[name]
         sl = "  -  " if r.service_level() is None else f"{r.service_level():4.0f}%"
-        out.append(f"{name:<11} waiting {waiting:3d}  longest {longest:5.0f}s  SL {sl}  answered {r.answered:4d}  "
+        target = tally.table.queues[name].service_level
+        sl += f" of {target.percent:g}%/{target.within:g}s"
+        out.append(f"{name:<11} waiting {waiting:3d}  longest {longest:5.0f}s  SL {sl:<16}  answered {r.answered:4d}  "
                    f"abandoned {r.abandoned:3d}  overflowed {r.overflowed + r.closed:3d}  free agents {free:2d}")
     return out

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up, check the sample config, and route a simulated contact centre.
-# Extra arguments go to `router run` (e.g. --duration 8h --speed 0 --quiet).
+# Extra arguments go to `router run` (e.g. --duration 8h --speed 60 --quiet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

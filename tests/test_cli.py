@@ -66,25 +66,62 @@ def test_explain_out_of_hours_goes_to_the_after_hours_rule(capsys):
     code, out, _ = run(capsys, "explain", SAMPLE, "--dnis", "4008002000", "--at", "2026-11-22T23:30+08:00")
     assert code == 0
     assert "after-hours [" in out and ": MATCHED" in out
-    assert "hours: calendar business is CLOSED at that time" in out
+    assert "hours: calendar business is CLOSED: closed all day on Sundays (2026-11-22 Sun 23:30 Asia/Shanghai)" in out
+    # a closed queue's call never waits: no escalation listed after that
+    assert "escalation: none, the queue is closed" in out and "eligible agents" not in out
+
+
+def test_explain_says_which_holiday_closes_the_calendar(capsys):
+    code, out, _ = run(capsys, "explain", SAMPLE, "--dnis", "4008001000", "--at", "2026-10-01T10:00")
+    assert code == 0
+    assert "4. after-hours [" in out and ": MATCHED" in out
+    assert "hours: calendar business is CLOSED: 2026-10-01 is one of its holidays" in out
+    code, out, _ = run(capsys, "explain", SAMPLE, "--dnis", "4008001000", "--at", "2026-11-23T10:00")
+    assert "4. after-hours [config/routing.yaml:53]: no, calendar business is open " \
+           "(Monday hours 08:30-20:00 (2026-11-23 Mon 10:00 Asia/Shanghai))" in out.replace(SAMPLE + "/", "config/")
+
+
+def test_explain_warns_about_a_variable_no_rule_reads(capsys):
+    code, out, _ = run(capsys, "explain", SAMPLE, "--dnis", "4008001000", "--var", "foo=bar", "--var", "lang=yue",
+                       "--at", "2026-11-23T10:00")
+    assert code == 0
+    assert "warning: no rule reads variable 'foo': it changes nothing" in out
+    assert "variable 'lang'" not in out
 
 
 @pytest.mark.parametrize("argv, message", [
     (["explain", SAMPLE, "--dnis", "1", "--var", "lang"], "--var 'lang' must be KEY=VALUE"),
     (["explain", SAMPLE, "--dnis", "1", "--at", "tomorrow"], "--at 'tomorrow' is not an ISO date-time"),
     (["run", SAMPLE, "--simulate", "--speed", "fast"], "argument --speed: 'fast' is not a number"),
-    (["run", SAMPLE, "--simulate", "--speed", "0"], "--speed must be above 0 for a live run"),
+    (["run", SAMPLE, "--simulate", "--speed", "0"], "--speed 0: a live simulated run needs a speed above 0"),
+    (["run", SAMPLE, "--simulate", "--state-file", "x.json"], "--state-file: only for a run on Asterisk (--ami)"),
+    (["run", SAMPLE, "--ami", "h", "--duration", "1h", "--seed", "2"],
+     "--duration, --seed: only for --simulate; a run on Asterisk goes in real time"),
+    (["run", SAMPLE, "--simulate", "--http", "127.0.0.1:99999"], "port 99999 is out of range 0-65535"),
+    (["run", SAMPLE, "--ami", "h:70000"], "--ami 'h:70000': port 70000 is out of range 1-65535"),
+    (["simulate", SAMPLE, "--agents", "0"], "--agents 0: give 1 to 42"),
+    (["simulate", SAMPLE, "--duration", "8", "hours"], "usage: router simulate"),
+    (["explain", "--call", "c1", SAMPLE], "give no CONFIG_DIR, --dnis"),
     (["simulate", SAMPLE, "--duration", "1:30"], "argument --duration: '1:30' is not a duration"),
-    (["simulate", SAMPLE, "--agents", "99"], "--agents 99: the config has 42 agents"),
+    (["simulate", SAMPLE, "--agents", "99"], "--agents 99: give 1 to 42 (how many of the config's 42 agents"),
     (["run", SAMPLE], "give either --simulate or --ami HOST[:PORT]"),
     (["run", SAMPLE, "--simulate", "--ami", "x"], "give either --simulate or --ami HOST[:PORT]"),
-    (["explain", SAMPLE], "the following arguments are required: --dnis"),
+    (["explain", SAMPLE], "give CONFIG_DIR --dnis N (a dry run), or --call ID"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
 def test_bad_flags_exit_2_with_a_clear_message(capsys, argv, message):
     code, _, err = run(capsys, *argv)
     assert code == 2
     assert message in err
+
+
+def test_run_help_offers_no_speed_a_live_run_refuses(capsys):
+    code, out, _ = run(capsys, "run", "--help")
+    out = " ".join(out.split())  # argparse wraps to the terminal's width
+    assert code == 0
+    assert "0 = as fast as possible" not in out and "(default 10; above 0)" in out
+    _, out, _ = run(capsys, "simulate", "--help")
+    assert "0 = as fast as possible" in " ".join(out.split())
 
 
 def test_ami_address_and_secret_are_checked(capsys, monkeypatch):
@@ -106,6 +143,7 @@ def test_simulate_routes_calls_and_prints_queue_summaries(capsys):
     assert "  ring   " in out and "  answer " in out
     summaries = [line for line in out.splitlines() if " waiting " in line and " free agents " in line]
     assert len(summaries) == 3 * 6  # three minutes, six queues
+    assert all(" of 90%/10s " in line for line in summaries if "  vip " in line)  # SL beside its target
 
 
 def test_simulate_ends_with_a_what_if_report_per_queue(capsys):
@@ -142,3 +180,33 @@ def test_enforcement_and_callback_lines_name_action_and_reason():
         "enforce escalate sales (ewt) call=c1 ewt=40.0 step=1"
     assert describe(Publish("callback.retry", {"call": "cb-1", "queue": "vip", "reason": "noanswer",
                                                "attempts": 1})) == "callback retry cb-1 (vip) attempts=1 reason=noanswer"
+
+
+def test_simulated_calls_dial_the_configs_own_numbers_where_a_rule_allows(capsys):
+    import re
+
+    code, out, _ = run(capsys, "simulate", SAMPLE, "--duration", "10m", "--seed", "1")
+    assert code == 0
+    seen = set(re.findall(r"dnis (\d+) -> \w+ \(rule ([\w-]+)", out))
+    # Rules without a dnis condition get one of the sample's lines that no earlier rule takes...
+    assert ("4008001000", "vip-tier") in seen and ("4008002000", "cantonese") in seen
+    # ...and only calls that no listed line may carry (the default route, a calendar-bound rule) another.
+    assert {rule for number, rule in seen if number == "4000000000"} <= {"default", "after-hours", "sales-menu",
+                                                                           "aftersales-menu"}
+
+
+def test_decision_lines_carry_the_utc_offset_of_their_zone():
+    import io
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from router.core.commands import Publish
+    from router.runner import _printer
+
+    out = io.StringIO()
+    at = datetime(2026, 11, 23, 9, 30, 5, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+    _printer(ZoneInfo("Asia/Shanghai"), False, out)(Publish("call.abandoned", {"call": "c1", "queue": "sales",
+                                                                             "wait": 3.0}), at)
+    _printer(ZoneInfo("UTC"), False, out)(Publish("call.abandoned", {"call": "c1", "queue": "sales", "wait": 3.0}), at)
+    assert out.getvalue().splitlines() == ["09:30:05+08:00  abandon c1 after 3.0s (sales)",
+                                           "01:30:05+00:00  abandon c1 after 3.0s (sales)"]

@@ -132,11 +132,11 @@ def test_sales_queue_escalation(table):
     assert [s.after for s in sales.steps] == [0, 20, 45, 90]
     assert sales.steps == (
         # the 0s step replaces the queue's `skills` base step
-        Step(0.0, (Requirement((("sales", 7),), SALES_TEAMS),), source="queues.sales.escalation[0]"),
-        Step(20.0, (Requirement((("sales", 3),), SALES_TEAMS),), source="queues.sales.escalation[1]"),
+        Step(0.0, (Requirement((("sales", 7),), SALES_TEAMS),), source="queues.sales.escalation[1]"),
+        Step(20.0, (Requirement((("sales", 3),), SALES_TEAMS),), source="queues.sales.escalation[2]"),
         # `also` adds general's own skills/teams; the team filter stays on sales' requirement only
-        Step(45.0, (Requirement((("sales", 3),), SALES_TEAMS), GENERAL), source="queues.sales.escalation[2]"),
-        Step(90.0, (), Action("callback"), source="queues.sales.escalation[3]"),
+        Step(45.0, (Requirement((("sales", 3),), SALES_TEAMS), GENERAL), source="queues.sales.escalation[3]"),
+        Step(90.0, (), Action("callback"), source="queues.sales.escalation[4]"),
     )
     assert [r.describe() for r in sales.steps[2].requirements] == [
         "sales>=3 & team in sales-a|sales-b", "complaints>=1"]
@@ -161,7 +161,7 @@ def test_queue_fields_and_defaults(table):
     assert vip.steps == (
         Step(0.0, (Requirement((("sales", 5),)),), source="queues.vip.skills"),
         Step(30.0, (Requirement((("sales", 5),), ("sales-a",)), GENERAL, Requirement((("sales", 3),), SALES_TEAMS)),
-             source="queues.vip.escalation[0]"),
+             source="queues.vip.escalation[1]"),
     )
     assert list(table.queues) == ["sales", "general", "vip"]
 
@@ -171,12 +171,12 @@ def test_rule_skills_merge_into_every_requirement(table):
     assert (rule.name, rule.queue, rule.priority) == ("vip-gold", "sales", 50)
     assert rule.skills == (("cantonese", 5),)
     assert rule.steps == (
-        Step(0.0, (Requirement((("cantonese", 5), ("sales", 7)), SALES_TEAMS),), source="queues.sales.escalation[0]"),
-        Step(20.0, (Requirement((("cantonese", 5), ("sales", 3)), SALES_TEAMS),), source="queues.sales.escalation[1]"),
+        Step(0.0, (Requirement((("cantonese", 5), ("sales", 7)), SALES_TEAMS),), source="queues.sales.escalation[1]"),
+        Step(20.0, (Requirement((("cantonese", 5), ("sales", 3)), SALES_TEAMS),), source="queues.sales.escalation[2]"),
         Step(45.0, (Requirement((("cantonese", 5), ("sales", 3)), SALES_TEAMS),
                     Requirement((("cantonese", 5), ("complaints", 1)))),  # a Cantonese caller still needs Cantonese
-             source="queues.sales.escalation[2]"),
-        Step(90.0, (), Action("callback"), source="queues.sales.escalation[3]"),
+             source="queues.sales.escalation[3]"),
+        Step(90.0, (), Action("callback"), source="queues.sales.escalation[4]"),
     )
     # the queue itself is unchanged
     assert table.queues["sales"].steps[0].requirements == (Requirement((("sales", 7),), SALES_TEAMS),)
@@ -200,8 +200,8 @@ def test_rule_own_escalation_and_merge_uses_max(table):
     assert rule.steps == (
         # its own escalation, relative to vip; the merge keeps the higher minimum
         Step(0.0, (Requirement((("sales", 6),)),), source="queues.vip.skills"),
-        Step(10.0, (Requirement((("sales", 6),)),), source="routing.rules[1].escalation[0]"),
-        Step(60.0, (), Action("transfer", "+4722000000", "connecting"), source="routing.rules[1].escalation[1]"),
+        Step(10.0, (Requirement((("sales", 6),)),), source="routing.rules[2] (norwegian).escalation[1]"),
+        Step(60.0, (), Action("transfer", "+4722000000", "connecting"), source="routing.rules[2] (norwegian).escalation[2]"),
     )
 
 

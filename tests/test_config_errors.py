@@ -64,6 +64,9 @@ def test_control_character_in_file_and_tabs(tmp_path):
         f"{tmp_path}/a.yaml:2:12: yaml: unacceptable character #x0007: control characters are not allowed",
         f"{tmp_path}/b.yaml:2:1: yaml: found character '\\t' that cannot start any token; "
         "indent with spaces, not tabs",
+        *(f"{tmp_path}/{name}:1:1: note: could not be checked: fix the error above and check again; what it "
+          "defines is unknown meanwhile, so references to it from the other files were not judged"
+          for name in ("a.yaml", "b.yaml")),
     ]
 
 
@@ -89,7 +92,7 @@ def test_errors_across_files_all_reported(tmp_path):
         ".#queues.yaml": "an editor lock file: hidden, so skipped",
     })
     assert lines(check_config(str(tmp_path))) == [
-        f"{tmp_path}/agents.yaml:4:14: agents[0].skills.salse: unknown skill 'salse'; did you mean 'sales'?",
+        f"{tmp_path}/agents.yaml:4:14: agents[1] (1001).skills.salse: unknown skill 'salse'; did you mean 'sales'?",
         f"{tmp_path}/queues.yml:3:29: queues.sales.service_level.target: '0.8' is not a percent; "
         "write 80% for 80 percent",
         f"{tmp_path}/routing.yaml:4:5: routing.default.priorty: unknown key 'priorty'; did you mean 'priority'?",
@@ -113,10 +116,30 @@ def test_unparsable_file_does_not_make_sections_missing(tmp_path):
         "routing.yaml": "routing:\n  default: [\n",
     })
     assert lines(check_config(tmp_path)) == [
-        f"{tmp_path}/a.yaml:7:21: agents[0].skills.sales: '50' is out of range; a level is a whole number from 1 to 10",
+        f"{tmp_path}/a.yaml:7:21: agents[1] (1001).skills.sales: '50' is out of range; a level is a whole number from 1 to 10",
         f"{tmp_path}/routing.yaml:3:1: yaml: expected the node content, but found '<stream end>' "
         "(while parsing a flow node at line 3)",
+        f"{tmp_path}/routing.yaml:1:1: note: could not be checked: fix the error above and check again; what it "
+        "defines is unknown meanwhile, so references to it from the other files were not judged",
     ]
+
+
+def test_a_yaml_error_in_one_file_hides_no_other_files_errors(tmp_path, capsys):
+    from router.cli import main
+
+    split(tmp_path, {
+        "a.yaml": GOOD.split("queues:")[0].replace("{sales: 5}", "{salse: 5}"),
+        "b.yaml": "queues:\n  sales: [unclosed\n    wrapup: 1:30\n",
+        "c.yaml": "routing:\n  rules:\n    - {name: one, when: {dnis: ['1']}, queue: sales, priority: 999}\n"
+                  "  default: {queue: sales}\n",
+    })
+    assert main(["check", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"{tmp_path}/a.yaml:7:14: agents[1] (1001).skills.salse: unknown skill 'salse'; did you mean 'sales'?"
+    assert err[1].startswith(f"{tmp_path}/b.yaml:3:11: yaml: ")
+    assert err[2].startswith(f"{tmp_path}/c.yaml:3:64: routing.rules[1] (one).priority: '999' is out of range")
+    assert err[3].startswith(f"{tmp_path}/b.yaml:1:1: note: could not be checked")
+    assert err[4] == f"{tmp_path}: 3 error(s), 1 file(s) not fully checked; configuration rejected"
 
 
 def test_unusable_paths(tmp_path):

@@ -139,6 +139,14 @@ def join_path(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def index_path(path: str, index: int) -> str:
-    """Extend a key path with a list index: `agents` + 3 -> `agents[3]`."""
-    return f"{path}[{index}]"
+#: Longest item name shown beside its number in a key path.
+MAX_LABEL = 40
+
+
+def index_path(path: str, index: int, label: str = "") -> str:
+    """Extend a key path with the item at 0-based `index` of a list,
+    numbered from 1 as `router explain` numbers rules, and named by its
+    `name` or `id` when it has one: `routing.rules` + 7, "english" ->
+    `routing.rules[8] (english)`."""
+    shown = label if label and len(label) <= MAX_LABEL and not any(is_control(c) for c in label) else ""
+    return f"{path}[{index + 1}]" + (f" ({shown})" if shown else "")

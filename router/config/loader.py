@@ -61,6 +61,10 @@ def _sections(files, report: Report) -> tuple[dict[str, nodes.Node], bool]:
         text = nodes.decode(shown, data, report)
         root, whole = (None, False) if text is None else nodes.parse(shown, text, report)
         complete = complete and whole
+        if not whole and len(files) > 1:  # the other files are checked all the same; say what this one hides
+            report.add(shown, 1, 1, "", ("could not be checked" if root is None else "only partly checked")
+                       + ": fix the error above and check again; what it defines is unknown meanwhile, so "
+                       "references to it from the other files were not judged", severity="note")
         if root is None:
             continue
         for key, (key_node, value_node) in root.items.items():

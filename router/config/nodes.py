@@ -66,6 +66,18 @@ class Invalid(Node):
     silently so the admin gets one error, not a cascade."""
 
 
+def _label(node: yaml.Node) -> str:
+    """The `name` or `id` of a list item, for its key path (as
+    schema._label, on PyYAML's node before conversion)."""
+    if isinstance(node, yaml.MappingNode):
+        found = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)
+                 and isinstance(v, yaml.ScalarNode)}
+        for key in ("id", "name"):  # an agent has both: its id names it
+            if found.get(key) is not None and found[key].value:
+                return found[key].value
+    return ""
+
+
 class _Loader(Reader, Scanner, Parser, Composer, BaseResolver):
     """PyYAML's pure-Python reader/scanner/parser/composer with a resolver
     that has no implicit types: `on`, `1:30` and `0.8` stay text."""
@@ -122,7 +134,7 @@ class _Converter:
         if isinstance(node, yaml.ScalarNode):
             return Scalar(self.file, line, col, node.value, node.style is None)
         if isinstance(node, yaml.SequenceNode):
-            items = [self.convert(item, index_path(path, i), depth + 1)
+            items = [self.convert(item, index_path(path, i, _label(item)), depth + 1)
                      for i, item in enumerate(node.value)]
             return Seq(self.file, line, col, items)
         result = Map(self.file, line, col)

@@ -82,6 +82,16 @@ def describe(node: Node) -> str:
     return "nothing" if node.empty else quote(node.text)
 
 
+def _label(item: Node) -> str:
+    """The `name` (rules) or `id` (agents) of a list item, for its path."""
+    if isinstance(item, Map):
+        for key in ("id", "name"):  # an agent has both: its id names it
+            value = item.items.get(key, (None, None))[1]
+            if isinstance(value, Scalar) and value.text:
+                return value.text
+    return ""
+
+
 class Reader:
     """Shape-checking accessors that report problems instead of raising."""
 
@@ -164,7 +174,7 @@ class Reader:
         if isinstance(node, Scalar) and node.empty:
             return []
         if isinstance(node, Seq):
-            return [(index_path(path, i), item) for i, item in enumerate(node.items)]
+            return [(index_path(path, i, _label(item)), item) for i, item in enumerate(node.items)]
         if single and isinstance(node, Scalar):
             return [(path, node)]
         self.error(node, path, f"expected {what}, got {describe(node)}")

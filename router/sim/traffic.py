@@ -72,14 +72,36 @@ def call_types(table: RoutingTable, rng: random.Random) -> list[CallType]:
     """One call type per rule that can be satisfied, plus the default route
     (weighted heavier, as most calls in a real centre take the main line)."""
     types = []
-    for rule in (*table.rules, table.default):
+    rules = (*table.rules, table.default)
+    for index, rule in enumerate(rules):
         match = rule.match
-        dnis = example_number(match.dnis[0], rng) if match.dnis else "4000000000"
+        dnis = example_number(match.dnis[0], rng) if match.dnis else _line_for(rules, index)
         caller = match.caller[0].text if match.caller else ""
         variables = tuple((name, values[0]) for name, values in match.vars)
         weight = 4.0 if rule is table.default else 1.0
         types.append(CallType(rule.name, dnis, caller, variables, weight))
     return types
+
+
+#: The dialled number of a call type when no number in the config fits.
+OTHER_NUMBER = "4000000000"
+
+
+def _line_for(rules, index: int) -> str:
+    """A dialled number for rules[index], which has no `dnis` condition:
+    one of the config's own numbers (a literal `dnis` of any rule) that no
+    earlier rule's `dnis` takes, so the call still reaches this rule; else
+    OTHER_NUMBER (the default route, when every listed number has a rule)."""
+    match = rules[index].match
+    if match.in_hours or match.out_of_hours:  # when its calendar says no, a later rule takes the call:
+        return OTHER_NUMBER                   # it must be one no rule's `dnis` takes
+    claimed = [p for rule in rules[:index] for p in rule.match.dnis]
+    for rule in rules:
+        for pattern in rule.match.dnis:
+            literal = not pattern.text.startswith("_") and not pattern.text.endswith("*")
+            if literal and not any(p.matches(pattern.text) for p in claimed):
+                return pattern.text
+    return OTHER_NUMBER
 
 
 def caller_number(call_type: CallType, rng: random.Random) -> str:

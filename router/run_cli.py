@@ -1,0 +1,200 @@
+"""`router run`: its flags, their checks, and the start of the router.
+
+A flag that does nothing in the chosen mode (`--simulate` or `--ami`) is
+refused with the reason, never ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def _usage(message: str) -> Exception:
+    from router.cli import UsageError
+
+    return UsageError(message)
+
+
+def _pbx_addresses(args: argparse.Namespace) -> list:
+    """--ami [NAME=]HOST[:PORT] ..., the secret from the environment or a file."""
+    from router.runner import PbxAddress
+
+    addresses = []
+    for n, spec in enumerate(args.ami, 1):
+        name, _, address = spec.rpartition("=")
+        host, _, port = address.partition(":")
+        if not host or (port and not port.isdigit()):
+            raise _usage(f"--ami {spec!r} must be [NAME=]HOST[:PORT], e.g. --ami pbx1=127.0.0.1:5038")
+        if not 0 < int(port or 5038) < 65536:
+            raise _usage(f"--ami {spec!r}: port {port} is out of range 1-65535")
+        addresses.append((name or f"pbx{n}", host, int(port or 5038)))
+    if args.ami_secret_file:
+        try:
+            with open(args.ami_secret_file, encoding="utf-8") as handle:
+                secret = handle.read().strip()
+        except OSError as err:
+            raise _usage(f"--ami-secret-file: cannot read {args.ami_secret_file}: {err.strerror}") from None
+    else:
+        secret = os.environ.get("ROUTER_AMI_SECRET", "")
+    if not secret:
+        raise _usage("no AMI secret: set ROUTER_AMI_SECRET or pass --ami-secret-file")
+    return [PbxAddress(name, host, port, args.ami_user or "router", secret) for name, host, port in addresses]
+
+
+def _http_address(text: str) -> tuple[str, int]:
+    """--http HOST:PORT (or :PORT, on 127.0.0.1)."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} must be HOST:PORT, e.g. 127.0.0.1:9464")
+    if not 0 <= int(port) < 65536:  # 0: any free port
+        raise argparse.ArgumentTypeError(f"{text!r}: port {port} is out of range 0-65535")
+    return host, int(port)
+
+
+def _mqtt_settings(args: argparse.Namespace):
+    """--mqtt HOST[:PORT] and its options; the password from
+    ROUTER_MQTT_PASSWORD or --mqtt-password-file, never a flag or the YAML."""
+    from router.mqtt.settings import MqttSettings, MqttSettingsError, read_password
+
+    if not args.mqtt:
+        return None
+    host, _, port = args.mqtt.rpartition(":") if args.mqtt.count(":") == 1 else (args.mqtt, "", "")
+    if not host or (port and not port.isdigit()):
+        raise _usage(f"--mqtt {args.mqtt!r} must be HOST[:PORT], e.g. --mqtt 127.0.0.1:1883")
+    tls = args.mqtt_tls or bool(args.mqtt_ca or args.mqtt_cert)
+    try:
+        return MqttSettings(
+            host=host, port=int(port or (8883 if tls else 1883)), client_id=args.mqtt_client_id,
+            username=args.mqtt_user or os.environ.get("ROUTER_MQTT_USER") or None,
+            password=read_password(args.mqtt_password_file), prefix=args.mqtt_prefix, qos=args.mqtt_qos,
+            tls=tls, ca_file=args.mqtt_ca, cert_file=args.mqtt_cert, key_file=args.mqtt_key,
+            tls_insecure=args.mqtt_tls_insecure, buffer=args.mqtt_buffer,
+            stats_interval=args.mqtt_stats_interval)
+    except MqttSettingsError as err:
+        raise _usage(f"--mqtt: {err}") from None
+
+
+def _logging(args: argparse.Namespace) -> None:
+    """Structured logs on stderr, once every flag has been checked."""
+    from router.logs import setup_logging
+
+    setup_logging(args.log_format, args.log_level)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from router.ops import hold_signals
+
+    hold_signals()  # first: a SIGHUP while the config loads must not kill the router
+    import asyncio
+
+    from router.cli import EXIT_CONFIG, _load, _zone_of, parse_at
+
+    from router.runner import run_daemon, run_simulated
+
+    if args.simulate == bool(args.ami):
+        raise _usage("give either --simulate or --ami HOST[:PORT]")
+    _check_mode_flags(args)
+    pbxs = [] if args.simulate else _pbx_addresses(args)
+    mqtt = _mqtt_settings(args)
+    table = _load(args.config)
+    if table is None:
+        return EXIT_CONFIG
+    tz = _zone_of(table)
+    control = None if args.control == "off" else (args.control or default_control())
+    if args.simulate:
+        start = parse_at(args.start or "2026-11-23T09:00", tz)
+        _logging(args)
+        return asyncio.run(run_simulated(table, tz=tz, start=start, duration=_given(args.duration, 600.0),
+                                         speed=_given(args.speed, 10.0), seed=_given(args.seed, 1),
+                                         calls_per_hour=_given(args.calls_per_hour, 450.0), quiet=args.quiet,
+                                         http=args.http, config_dir=args.config, mqtt=mqtt, control=control,
+                                         pid_file=args.pid_file))
+    _logging(args)
+    return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file,
+                                  http=args.http, config_dir=args.config, pid_file=args.pid_file,
+                                  mqtt=mqtt, control=control))
+
+
+#: `router run` flags that only one mode uses: (flag, attribute).
+SIMULATION_ONLY = (("--duration", "duration"), ("--speed", "speed"), ("--seed", "seed"),
+                   ("--calls-per-hour", "calls_per_hour"), ("--start", "start"))
+LIVE_ONLY = (("--state-file", "state_file"), ("--ami-user", "ami_user"), ("--ami-secret-file", "ami_secret_file"))
+
+
+def _check_mode_flags(args: argparse.Namespace) -> None:
+    """Refuse flags that would do nothing in the chosen mode."""
+    if args.simulate:
+        given = [flag for flag, attr in LIVE_ONLY if getattr(args, attr) is not None]
+        if given:
+            raise _usage(f"{', '.join(given)}: only for a run on Asterisk (--ami), not for --simulate")
+        if args.speed is not None and args.speed <= 0:
+            raise _usage(f"--speed {args.speed:g}: a live simulated run needs a speed above 0 "
+                             "(`router simulate` runs as fast as possible)")
+    else:
+        given = [flag for flag, attr in SIMULATION_ONLY if getattr(args, attr) is not None]
+        if given:
+            raise _usage(f"{', '.join(given)}: only for --simulate; a run on Asterisk goes in real time")
+
+
+def _given(value, default):
+    return default if value is None else value
+
+
+def default_control() -> str:
+    from router.control import default_path
+
+    return default_path()
+
+
+
+def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
+    from router.cli import _positive
+
+    g = parser.add_argument_group("MQTT event bus (docs/MQTT.md)")
+    g.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish events to and take commands from this broker")
+    g.add_argument("--mqtt-client-id", default="router", metavar="ID", help="MQTT client id (default router)")
+    g.add_argument("--mqtt-user", metavar="NAME",
+                   help="broker username (or ROUTER_MQTT_USER); password from ROUTER_MQTT_PASSWORD")
+    g.add_argument("--mqtt-password-file", metavar="PATH", help="read the broker password from this file")
+    g.add_argument("--mqtt-prefix", default="router", metavar="PREFIX", help="topic prefix (default router)")
+    g.add_argument("--mqtt-qos", type=int, default=1, choices=(0, 1, 2), help="QoS of events and commands")
+    g.add_argument("--mqtt-tls", action="store_true", help="connect with TLS (default port 8883)")
+    g.add_argument("--mqtt-ca", metavar="PATH", help="CA bundle for the broker's certificate (implies TLS)")
+    g.add_argument("--mqtt-cert", metavar="PATH", help="client certificate (with --mqtt-key)")
+    g.add_argument("--mqtt-key", metavar="PATH", help="client certificate key")
+    g.add_argument("--mqtt-tls-insecure", action="store_true", help="do not check the broker's host name")
+    g.add_argument("--mqtt-buffer", type=int, default=10_000, metavar="N",
+                   help="events held while the broker is down, then dropped and counted (default 10000)")
+    g.add_argument("--mqtt-stats-interval", type=_positive, default=5.0, metavar="SECONDS",
+                   help="seconds between queue statistics (default 5)")
+
+
+def add_run_parser(sub) -> None:
+    """`router run` on the subparsers `sub`."""
+    from router.cli import _positive, _simulation_flags
+
+    run = sub.add_parser("run", help="run the router (on Asterisk over AMI, or on the simulated PBX)")
+    run.add_argument("config", metavar="CONFIG_DIR")
+    run.add_argument("--simulate", action="store_true",
+                     help="route a simulated contact centre on the built-in PBX simulator (over TCP)")
+    run.add_argument("--ami", action="append", default=[], metavar="[NAME=]HOST[:PORT]",
+                     help="an Asterisk AMI to connect to (repeatable); secret from ROUTER_AMI_SECRET")
+    run.add_argument("--ami-user", help="AMI username (default router)")
+    run.add_argument("--ami-secret-file", metavar="PATH", help="read the AMI secret from this file")
+    run.add_argument("--state-file", metavar="PATH",
+                     help="keep agents' login/pause state here across restarts (e.g. /var/lib/router/agents.json)")
+    run.add_argument("--quiet", action="store_true", help="no line per decision")
+    run.add_argument("--http", type=_http_address, metavar="HOST:PORT",
+                     help="serve Prometheus /metrics and /healthz here (e.g. 127.0.0.1:9464; off by default)")
+    run.add_argument("--pid-file", metavar="PATH", help="write the process id here (for `router reload`)")
+    run.add_argument("--log-format", choices=("text", "json"), default="text",
+                     help="logs on stderr, one line per event: key=value (text) or JSON")
+    run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    _mqtt_flags(run)
+    run.add_argument("--control", metavar="PATH|off",
+                     help="serve the control API (router status, agent, call) on this Unix socket "
+                          "(default $ROUTER_CONTROL or $XDG_RUNTIME_DIR/router/control.sock; off: none)")
+    _simulation_flags(run, duration=600.0, speed=10.0, live=True)
+    run.set_defaults(func=cmd_run)
