@@ -108,13 +108,16 @@ def _run(table: RoutingTable, sim_args: dict, end: float, interval: float, day0:
     return outcome
 
 
-def run_profile(table: RoutingTable, profile: Profile, *, start, days: int, seed: int, tz) -> Outcome:
-    """`days` whole days of `profile` from local midnight of date `start`."""
+def run_profile(table: RoutingTable, profile: Profile, *, start, days: int, seed: int, tz,
+                hours: float | None = None) -> Outcome:
+    """`days` whole days of `profile` from local midnight of date `start`
+    (or only the first `hours` of them)."""
     def world(t, rng):
         return ProfileWorld(t, rng, profile, start, days, tz)
 
-    return _run(table, {"seed": seed, "world": world}, midnight(start + timedelta(days=days), tz),
-                profile.interval, midnight(start, tz))
+    day0 = midnight(start, tz)
+    end = midnight(start + timedelta(days=days), tz) if hours is None else day0 + hours * 3600.0
+    return _run(table, {"seed": seed, "world": world}, end, profile.interval, day0)
 
 
 def run_flat(table: RoutingTable, *, start: float, duration: float, seed: int, calls_per_hour: float,

@@ -4,6 +4,12 @@ they talk and wait, how agents answer, and who is on duty (the roster).
 Arrivals are a Poisson process whose rate is constant within each interval
 of the profile (the sum over call types), drawn exactly: a gap that would
 cross into the next interval is redrawn there (the exponential forgets).
+
+Callers come from a random stream of their own (when they arrive, who they
+are, their talk, after-call work and patience, all drawn at arrival), and
+agents' answers from the simulation's: two configs run with the same seed
+see the very same callers however differently they route them (common
+random numbers, which is what makes `--compare` sharp).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ class ProfileWorld:
 
     def __init__(self, table, rng: random.Random, profile: Profile, start, days: int, tz: ZoneInfo) -> None:
         self.table, self.rng, self.profile = table, rng, profile
+        self.callers = random.Random(rng.getrandbits(64)) if rng is not None else None
         self.day0 = midnight(start, tz)
         self.dates = [start + timedelta(days=d) for d in range(days)]
         self.weekdays = [d.weekday() for d in self.dates]
@@ -49,7 +56,8 @@ class ProfileWorld:
                 per.append(acc)
             self.cumulative.append(per)
         self._upcoming: CallType | None = None
-        self._calls: dict[str, CallType] = {}
+        self._calls: dict[str, tuple[float, float]] = {}  # call -> (talk, after-call work)
+        self._patience = 0.0
 
     def end(self) -> float:
         return self.starts[-1] + DAY
@@ -67,7 +75,7 @@ class ProfileWorld:
                     sim.at(start + b, "unpause", agent_id, "break")
 
     def next_arrival(self, now: float) -> float | None:
-        t, rng, n = now, self.rng, self.profile.intervals
+        t, rng, n = now, self.callers, self.profile.intervals
         while True:
             day = bisect.bisect_right(self.starts, t) - 1
             if day < 0:
@@ -88,23 +96,27 @@ class ProfileWorld:
             t = end
 
     def new_call(self, call_id: str, now: float) -> ev.CallWaiting:
-        ct = self._upcoming
-        self._calls[call_id] = ct
-        rng = self.rng
+        ct, rng = self._upcoming, self.callers
         if ct.caller.endswith("*"):
             number = ct.caller[:-1] + str(rng.randint(100000, 999999))
         else:
             number = ct.caller or f"+86139{rng.randint(10000000, 99999999)}"
-        return ev.CallWaiting(call_id, dnis=ct.dnis, caller_num=number, caller_name=traffic.caller_name(rng),
+        name = traffic.caller_name(rng)
+        self._patience = ct.patience.sample(rng)
+        self._calls[call_id] = (ct.talk.sample(rng), ct.wrapup.sample(rng))
+        return ev.CallWaiting(call_id, dnis=ct.dnis, caller_num=number, caller_name=name,
                               variables=ct.variables, pbx="sim")
 
-    def _type(self, call_id: str) -> CallType:
+    def _times(self, call_id: str) -> tuple[float, float]:
         # A callback's leg ("cb-<call>") lasts like the call it calls back.
         found = self._calls.get(call_id) or self._calls.get(call_id.removeprefix("cb-"))
-        return found or self.profile.calls[0]
+        if found is None:  # not one of ours: draw as the first call type
+            ct = self.profile.calls[0]
+            found = (ct.talk.sample(self.rng), ct.wrapup.sample(self.rng))
+        return found
 
     def patience(self, call_id: str) -> float:
-        return self._calls[call_id].patience.sample(self.rng)
+        return self._patience
 
     def ring(self, call_id: str, agent_id: str, timeout: float) -> float | None:
         delay = self.profile.answer_delay.sample(self.rng)
@@ -112,9 +124,9 @@ class ProfileWorld:
         return None if no_answer or delay >= timeout else delay
 
     def talk(self, call_id: str) -> float:
-        return self._type(call_id).talk.sample(self.rng)
+        return self._times(call_id)[0]
 
     def after_call(self, call_id: str, agent_id: str) -> float:
-        ct = self._type(call_id)
+        work = self._times(call_id)[1]
         self._calls.pop(call_id, None)
-        return ct.wrapup.sample(self.rng)
+        return work
