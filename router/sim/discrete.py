@@ -147,17 +147,13 @@ class Simulation:
 
     # -- the world acting
     def _happen(self, kind: str, *args) -> None:
-        if kind == "arrival":
-            self._arrive()
-            after = self.world.next_arrival(self.now)
-            if after is not None:
-                self.at(after, "arrival")
-        elif kind == "timer":
+        # Most frequent first: the engine's timers, then answers and hang-ups.
+        if kind == "timer":
             key, version = args
             if self._timers.get(key) == version:
                 del self._timers[key]
                 self.feed(ev.TimerFired(*key))
-        elif kind in ("answer", "no_answer"):
+        elif kind == "answer" or kind == "no_answer":
             call_id, agent_id = args
             if (call_id, agent_id) in self._rings:
                 self._rings.discard((call_id, agent_id))
@@ -170,12 +166,17 @@ class Simulation:
                     self.at(self.now + talk, "hangup", call_id)
                 else:
                     self.feed(ev.AgentNoAnswer(call_id, agent_id, "no-answer"))
+        elif kind == "hangup":
+            self._hang_up(args[0])
+        elif kind == "arrival":
+            self._arrive()
+            after = self.world.next_arrival(self.now)
+            if after is not None:
+                self.at(after, "arrival")
         elif kind == "patience":
             call_id = args[0]
             if call_id not in self._answered and call_id in self.engine.calls:
                 self.feed(ev.CallLeft(call_id))
-        elif kind == "hangup":
-            self._hang_up(args[0])
         elif kind == "pause":
             self.pause(*args)
         elif kind == "unpause":

@@ -18,6 +18,7 @@ from datetime import timedelta
 from dataclasses import dataclass, field
 
 from router.core.commands import Publish
+from router.core.state import OUTCOMES
 from router.core.table import RoutingTable
 from router.sim.discrete import Simulation
 from router.stats import Tally
@@ -26,6 +27,7 @@ from router.whatif.world import ProfileWorld, midnight
 
 WORKING = ("reserved", "on_call", "wrapup")
 ACW = "after-call work"  # the pause the simulation uses for long after-call work
+_OUTCOMES = frozenset(f"call.{o}" for o in OUTCOMES)
 
 
 class AgentClock:
@@ -72,10 +74,11 @@ class Outcome:
     by_interval: dict[int, Tally] = field(default_factory=dict)  # index from day0 -> tally
 
     def observe(self, p: Publish, now: float) -> None:
-        self.clock.observe(p, now)
-        wait = p.data.get("wait")
-        if wait is not None:
-            index = int((now - wait - self.day0) // self.interval)
+        kind = p.kind
+        if kind == "agent.state":
+            self.clock.observe(p, now)
+        elif kind in _OUTCOMES:
+            index = int((now - p.data["wait"] - self.day0) // self.interval)
             tally = self.by_interval.get(index)
             if tally is None:
                 tally = self.by_interval[index] = Tally(self.table)
