@@ -148,3 +148,25 @@ def test_arrivals_follow_the_profile_per_interval_and_weekday():
     assert sum(counts[6]) < 0.2 * sum(counts[0])
     assert abs(sum(map(sum, counts)) - sum(profile.offered(w) for w in range(7))) < \
         4 * math.sqrt(sum(profile.offered(w) for w in range(7)))
+
+
+def test_a_dumped_profile_reads_back_the_same(tmp_path):
+    # What a fit from call records will do: build a Profile, write it out.
+    from dataclasses import replace
+
+    from router.whatif.profile_dump import dump
+
+    profile, _ = read_profile(SAMPLE, TABLE)
+    path = tmp_path / "fitted.yaml"
+    path.write_text(dump(profile), encoding="utf-8")
+    again, errors = read_profile(path, TABLE)
+    assert errors == []
+
+    def plain(p):
+        return replace(p, source="", roster=tuple(replace(s, where=None) for s in p.roster))
+
+    assert plain(again) == plain(profile)
+    fitted = replace(profile, calls=(replace(profile.calls[0], arrivals=((12.345,) * 48,) * 7),), roster=None)
+    path.write_text(dump(fitted), encoding="utf-8")
+    back, errors = read_profile(path, TABLE)
+    assert errors == [] and back.calls[0].arrivals[3][17] == 12.345 and back.roster is None
