@@ -210,8 +210,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return simulate_whatif(args, _load, _zone_of, parse_at, UsageError)
     if args.config is None:
         raise UsageError("give CONFIG_DIR (or --compare CONFIG_A CONFIG_B)")
-    if args.staffing or args.csv:
-        raise UsageError("--staffing and --csv need --traffic PROFILE")
+    if args.staffing or args.csv or args.html:
+        raise UsageError("--staffing, --csv and --html need --traffic PROFILE")
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
@@ -334,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--seeds", type=int, default=5, help="seeds for --compare (default 5, from --seed)")
     w.add_argument("--staffing", action="store_true", help="with --traffic: the staffing plan per interval")
     w.add_argument("--csv", metavar="PATH", help="with --traffic: write the staffing plan as CSV")
+    w.add_argument("--html", metavar="PATH", help="with --traffic: the staffing plan as a chart (HTML)")
     sim.add_argument("--agents", type=int, help="how many of the configured agents log in (default: most)")
     sim.add_argument("--quiet", action="store_true", help="only the per-queue summaries")
     sim.add_argument("--enforcement", choices=("config", "off"), default="config",

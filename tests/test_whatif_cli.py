@@ -52,7 +52,7 @@ def test_a_broken_profile_is_rejected_with_its_place(capsys, tmp_path):
 def test_usage_errors(capsys):
     for argv, message in [
         (["simulate", SAMPLE, "--compare", SAMPLE, SAMPLE], "give either CONFIG_DIR or --compare"),
-        (["simulate", SAMPLE, "--staffing"], "--staffing and --csv need --traffic PROFILE"),
+        (["simulate", SAMPLE, "--staffing"], "--staffing, --csv and --html need --traffic PROFILE"),
         (["simulate", SAMPLE, "--traffic", PROFILE, "--day", "funday"], "--day 'funday' must be one of mon"),
         (["simulate", "--compare", SAMPLE, SAMPLE, "--seeds", "1"], "--seeds must be at least 2"),
         (["simulate"], "give CONFIG_DIR (or --compare CONFIG_A CONFIG_B)"),

@@ -53,8 +53,8 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
     """Dispatch of `router simulate` when --traffic or --compare is given."""
     if args.compare and args.config:
         raise usage("give either CONFIG_DIR or --compare CONFIG_A CONFIG_B, not both")
-    if (args.staffing or args.csv) and (args.compare or not args.traffic):
-        raise usage("--staffing and --csv need --traffic PROFILE and no --compare")
+    if (args.staffing or args.csv or args.html) and (args.compare or not args.traffic):
+        raise usage("--staffing, --csv and --html need --traffic PROFILE and no --compare")
     if args.seeds < 2 and args.compare:
         raise usage("--seeds must be at least 2 for confidence intervals")
     tables = [load(path) for path in (args.compare or [args.config])]
@@ -90,9 +90,9 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
     print(f"simulating {what}, seed {args.seed}", flush=True)
     outcome = runner(tables[0])(args.seed)
     print(report(outcome))
-    if args.staffing or args.csv:
+    if args.staffing or args.csv or args.html:
         if days != 1:
-            raise usage("--staffing and --csv plan one day: give --day mon..sun")
+            raise usage("--staffing, --csv and --html plan one day: give --day mon..sun")
         rows = plan(tables[0], profile, first.weekday(), midnight(first, tz), outcome)
         if args.staffing:
             print()
@@ -102,4 +102,10 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
         if args.csv:
             _write(args.csv, csv_text(rows), usage)
             print(f"staffing plan written to {args.csv} ({len(rows)} rows)")
+        if args.html:
+            from router.whatif.chart import render
+
+            title = f"Staffing plan, {first:%a %Y-%m-%d} ({args.traffic}, seed {args.seed})"
+            _write(args.html, render(rows, title, profile.intervals, profile.interval), usage)
+            print(f"staffing chart written to {args.html}")
     return EXIT_OK
