@@ -55,6 +55,7 @@ def test_usage_errors(capsys):
         (["simulate", SAMPLE, "--staffing"], "--staffing, --csv and --html need --traffic PROFILE"),
         (["simulate", SAMPLE, "--traffic", PROFILE, "--day", "funday"], "--day 'funday' must be one of mon"),
         (["simulate", "--compare", SAMPLE, SAMPLE, "--seeds", "1"], "--seeds must be at least 2"),
+        (["simulate", SAMPLE, "--traffic", PROFILE, "--day", "week", "--csv", "x.csv"], "plan one day"),
         (["simulate"], "give CONFIG_DIR (or --compare CONFIG_A CONFIG_B)"),
     ]:
         code, _, err = run(capsys, *argv)

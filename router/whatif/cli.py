@@ -72,6 +72,8 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
 
             tz = ZoneInfo(profile.timezone)
         first, days = _days(args.day, start, usage)
+        if (args.staffing or args.csv or args.html) and days != 1:
+            raise usage("--staffing, --csv and --html plan one day: give --day mon..sun")
 
         def runner(table):
             return lambda seed: run_profile(table, profile, start=first, days=days, seed=seed, tz=tz)
@@ -91,8 +93,6 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
     outcome = runner(tables[0])(args.seed)
     print(report(outcome))
     if args.staffing or args.csv or args.html:
-        if days != 1:
-            raise usage("--staffing, --csv and --html plan one day: give --day mon..sun")
         rows = plan(tables[0], profile, first.weekday(), midnight(first, tz), outcome)
         if args.staffing:
             print()
