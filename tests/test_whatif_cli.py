@@ -57,6 +57,8 @@ def test_usage_errors(capsys):
         (["simulate", "--compare", SAMPLE, SAMPLE, "--seeds", "1"], "--seeds must be at least 2"),
         (["simulate", SAMPLE, "--traffic", PROFILE, "--day", "week", "--csv", "x.csv"], "plan one day"),
         (["simulate"], "give CONFIG_DIR (or --compare CONFIG_A CONFIG_B)"),
+        (["simulate", SAMPLE, "--traffic", PROFILE, "--agents", "5"], "the profile's roster says who logs in"),
+        (["simulate", "--compare", SAMPLE, SAMPLE, "--enforcement", "off"], "--enforcement off is for plain runs"),
     ]:
         code, _, err = run(capsys, *argv)
         assert code == 2 and message in err, (argv, err)

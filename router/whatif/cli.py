@@ -55,6 +55,10 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
         raise usage("give either CONFIG_DIR or --compare CONFIG_A CONFIG_B, not both")
     if (args.staffing or args.csv or args.html) and (args.compare or not args.traffic):
         raise usage("--staffing, --csv and --html need --traffic PROFILE and no --compare")
+    if args.enforcement != "config":
+        raise usage("--enforcement off is for plain runs; to compare, give the config with it off as CONFIG_B")
+    if args.traffic and args.agents is not None:
+        raise usage("--agents is for flat traffic; with --traffic the profile's roster says who logs in")
     if args.seeds < 2 and args.compare:
         raise usage("--seeds must be at least 2 for confidence intervals")
     tables = [load(path) for path in (args.compare or [args.config])]
