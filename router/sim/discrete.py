@@ -119,9 +119,8 @@ class Simulation:
         self._timers: dict[tuple[str, str], int] = {}  # live version per timer key
         self._rings: set[tuple[str, str]] = set()  # offers not yet resolved or cancelled
         self._answered: set[str] = set()
-        self._talk: dict[str, tuple[str, float]] = {}  # call -> (agent, talk seconds) while connected
+        self._connected: dict[str, str] = {}  # call -> its agent, while they talk
         self._paused_for: dict[str, set[str]] = {}  # agent -> reasons the world has them paused
-        self.busy: dict[str, float] = {}  # agent -> seconds on calls and after-call work
         self._next_call = 0
 
     # -- scheduling
@@ -162,7 +161,7 @@ class Simulation:
                     self.feed(ev.AgentOffered(call_id, agent_id))
                     self.feed(ev.AgentAnswered(call_id, agent_id))
                     talk = self.world.talk(call_id)
-                    self._talk[call_id] = (agent_id, talk)
+                    self._connected[call_id] = agent_id
                     self.at(self.now + talk, "hangup", call_id)
                 else:
                     self.feed(ev.AgentNoAnswer(call_id, agent_id, "no-answer"))
@@ -194,7 +193,7 @@ class Simulation:
 
     def _hang_up(self, call_id: str) -> None:
         call = self.engine.calls.get(call_id)
-        agent_id, talk = self._talk.pop(call_id, (None, 0.0))
+        agent_id = self._connected.pop(call_id, None)
         self._answered.discard(call_id)
         self.feed(ev.CallEnded(call_id))
         if agent_id is None:
@@ -205,7 +204,6 @@ class Simulation:
         if work > wrapup:  # more after-call work than the config grants: paused for the rest
             self.pause(agent_id, "after-call work")
             self.at(self.now + work, "unpause", agent_id, "after-call work")
-        self.busy[agent_id] = self.busy.get(agent_id, 0.0) + talk + max(work, wrapup)
 
     def pause(self, agent_id: str, reason: str) -> None:
         """The world pauses an agent (a break, after-call work); reasons stack."""
