@@ -133,6 +133,14 @@ ENFORCEMENT_PARTS = {
 def cmd_simulate(args: argparse.Namespace) -> int:
     from router.sim.run import run_simulation
 
+    if args.traffic or args.compare:  # the what-if commands (router/whatif/, docs/WHATIF.md)
+        from router.whatif.cli import simulate_whatif
+
+        return simulate_whatif(args, _load, _zone_of, parse_at, UsageError)
+    if args.config is None:
+        raise UsageError("give CONFIG_DIR (or --compare CONFIG_A CONFIG_B)")
+    if args.staffing or args.csv or args.html:
+        raise UsageError("--staffing, --csv and --html need --traffic PROFILE")
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
@@ -214,7 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
     rel.set_defaults(func=cmd_reload)
 
     sim = sub.add_parser("simulate", help="what-if: a simulated day of the rules, as fast as possible")
-    sim.add_argument("config", metavar="CONFIG_DIR")
+    sim.add_argument("config", metavar="CONFIG_DIR", nargs="?")
+    w = sim.add_argument_group("what-if on the centre's own traffic (docs/WHATIF.md)")
+    w.add_argument("--traffic", metavar="PROFILE", help="a traffic profile (YAML): arrivals, handle times, roster")
+    w.add_argument("--day", default="mon", help="with --traffic: mon..sun (of the week of --start) or week")
+    w.add_argument("--compare", nargs=2, metavar=("CONFIG_A", "CONFIG_B"),
+                   help="the same traffic through two configs, side by side, over --seeds seeds")
+    w.add_argument("--seeds", type=int, default=5, help="seeds for --compare (default 5, from --seed)")
+    w.add_argument("--staffing", action="store_true", help="with --traffic: the staffing plan per interval")
+    w.add_argument("--csv", metavar="PATH", help="with --traffic: write the staffing plan as CSV")
+    w.add_argument("--html", metavar="PATH", help="with --traffic: the staffing plan as a chart (HTML)")
     sim.add_argument("--agents", type=int, help="how many of the configured agents log in (default: most)")
     sim.add_argument("--quiet", action="store_true", help="only the per-queue summaries")
     sim.add_argument("--enforcement", choices=("config", *ENFORCEMENT_PARTS), default="config",

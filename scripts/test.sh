@@ -17,8 +17,11 @@ echo "asterisklint: deploy/asterisk/extensions.conf: no findings"
 #   tests/test_e2e_prometheus.py, which start their own server on a free port.
 # - systemd (systemd-analyze) for tests/test_deploy_systemd.py, which skips
 #   that one check where systemd cannot be installed (some containers).
+# - chromium for tests/test_whatif_chart.py, which opens the staffing chart
+#   (`router simulate --html`) in a real headless browser.
 . scripts/apt.sh
 command -v promtool >/dev/null && command -v prometheus >/dev/null \
     || apt_need "the Prometheus tests" prometheus
 command -v systemd-analyze >/dev/null || apt_want "the systemd unit check" systemd
+command -v chromium >/dev/null || apt_need "the staffing chart test" chromium
 exec .venv/bin/python -m pytest -q "$@"

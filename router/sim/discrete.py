@@ -4,14 +4,17 @@ Virtual time, one seeded random generator, no I/O: the same seed gives the
 same run. It plays the PBX (rings, answers, no-answers, hang-ups) and the
 clock (the engine's timers) exactly as the engine's commands ask, and keeps
 its own record of what happened per queue, independent of the engine's.
+
+Who calls and how people behave is a `World`: `Flat` (below) derives call
+types from the rules and draws times from `traffic.Behaviour`; a traffic
+profile gives the centre's own traffic (`router.whatif.world`).
 """
 
 from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
@@ -21,130 +24,237 @@ from router.sim import traffic
 from router.stats import Tally, queue_now
 
 
-@dataclass(order=True)
-class _Due:
-    at: float
-    seq: int
-    what: tuple = field(compare=False)
+class World(Protocol):
+    """The callers and agents around the engine. Each method draws from the
+    simulation's generator in a fixed order, so a seed fixes the run."""
+
+    def begin(self, sim: "Simulation") -> None:
+        """Log agents in (sim.feed) and schedule anything of their own (sim.at)."""
+
+    def next_arrival(self, now: float) -> float | None:
+        """When the next caller arrives (None: nobody more)."""
+
+    def new_call(self, call_id: str, now: float) -> ev.CallWaiting:
+        """The arriving call, as the dialplan hands it over."""
+
+    def patience(self, call_id: str) -> float:
+        """Seconds the caller waits before hanging up (inf: never)."""
+
+    def ring(self, call_id: str, agent_id: str, timeout: float) -> float | None:
+        """Seconds until the agent answers, or None if the offer rings out."""
+
+    def talk(self, call_id: str) -> float:
+        """Seconds the conversation lasts."""
+
+    def after_call(self, call_id: str, agent_id: str) -> float:
+        """Seconds of after-call work; beyond the config's wrap-up the agent
+        is paused for the rest (0: only the config's wrap-up)."""
+
+
+class Flat:
+    """Poisson arrivals at one rate, one call type per rule (traffic.call_types),
+    exponential talk and patience from `behaviour`."""
+
+    def __init__(self, table: RoutingTable, rng: random.Random, behaviour: traffic.Behaviour,
+                 calls_per_hour: float, agents: int | None) -> None:
+        self.table, self.rng, self.behaviour = table, rng, behaviour
+        self.rate = calls_per_hour / 3600.0
+        self.agents = agents  # how many log in; None: each with behaviour.logged_in_share
+        self.types = traffic.call_types(table, rng)
+
+    def begin(self, sim: "Simulation") -> None:
+        ids = list(self.table.agents)
+        if self.agents is not None:
+            chosen = set(self.rng.sample(ids, self.agents))
+        else:
+            chosen = {a for a in ids if self.rng.random() < self.behaviour.logged_in_share}
+        for agent_id in ids:
+            if agent_id in chosen:
+                sim.feed(ev.AgentLogin(agent_id))
+
+    def next_arrival(self, now: float) -> float:
+        return now + self.rng.expovariate(self.rate)
+
+    def new_call(self, call_id: str, now: float) -> ev.CallWaiting:
+        call_type = traffic.pick(self.types, self.rng)
+        name = traffic.caller_name(self.rng)
+        return ev.CallWaiting(call_id, dnis=call_type.dnis, caller_name=name,
+                              caller_num=traffic.caller_number(call_type, self.rng),
+                              variables=call_type.variables, pbx="sim")
+
+    def patience(self, call_id: str) -> float:
+        return self.rng.expovariate(1 / self.behaviour.mean_patience)
+
+    def ring(self, call_id: str, agent_id: str, timeout: float) -> float | None:
+        lo, hi = self.behaviour.answer_delay
+        delay = self.rng.uniform(lo, hi)
+        return None if self.rng.random() < self.behaviour.no_answer_rate or delay >= timeout else delay
+
+    def talk(self, call_id: str) -> float:
+        return max(self.behaviour.min_talk, self.rng.expovariate(1 / self.behaviour.mean_talk))
+
+    def after_call(self, call_id: str, agent_id: str) -> float:
+        return 0.0
 
 
 class Simulation:
     def __init__(self, table: RoutingTable, *, seed: int = 1, calls_per_hour: float = 600.0,
                  start: float = 0.0, behaviour: traffic.Behaviour = traffic.Behaviour(),
-                 log: Callable[[float, str], None] | None = None, agents: int | None = None) -> None:
+                 log: Callable[[float, str], None] | None = None, agents: int | None = None,
+                 world: Callable[[RoutingTable, random.Random], World] | None = None,
+                 on_publish: Callable[[Publish, float], None] | None = None) -> None:
         self.table = table
         self.engine = Engine(table)
         self.rng = random.Random(seed)
-        self.behaviour = behaviour
-        self.rate = calls_per_hour / 3600.0
         self.now = start
-        self.log = log or (lambda t, line: None)
-        self.types = traffic.call_types(table, self.rng)
+        self.log = log
+        self.world: World = (world(table, self.rng) if world is not None
+                             else Flat(table, self.rng, behaviour, calls_per_hour, agents))
         self.tally = Tally(table)
-        self._due: list[_Due] = []
+        self.on_publish = on_publish
+        # (time, sequence, what): the sequence breaks ties in order of
+        # scheduling and keeps tuples from ever comparing `what`.
+        self._due: list[tuple[float, int, tuple]] = []
         self._seq = 0
         self._timers: dict[tuple[str, str], int] = {}  # live version per timer key
         self._rings: set[tuple[str, str]] = set()  # offers not yet resolved or cancelled
         self._answered: set[str] = set()
-        self._names: dict[str, str] = {}
+        self._connected: dict[str, str] = {}  # call -> its agent, while they talk
+        self._paused_for: dict[str, set[str]] = {}  # agent -> reasons the world has them paused
         self._next_call = 0
-        self._agents = agents  # how many log in; None: each with behaviour.logged_in_share
 
     # -- scheduling
-    def _at(self, at: float, *what) -> None:
+    def at(self, at: float, *what) -> None:
         self._seq += 1
-        heapq.heappush(self._due, _Due(at, self._seq, what))
+        heapq.heappush(self._due, (at, self._seq, what))
 
     def start(self) -> None:
         """Log agents in and schedule the first arrival."""
-        ids = list(self.table.agents)
-        if self._agents is not None:
-            chosen = set(self.rng.sample(ids, self._agents))
-        else:
-            chosen = {a for a in ids if self.rng.random() < self.behaviour.logged_in_share}
-        for agent_id in ids:
-            if agent_id in chosen:
-                self._feed(ev.AgentLogin(agent_id))
-        self._at(self.now + self.rng.expovariate(self.rate), "arrival")
+        self.world.begin(self)
+        first = self.world.next_arrival(self.now)
+        if first is not None:
+            self.at(first, "arrival")
 
     def run_until(self, until: float) -> None:
-        while self._due and self._due[0].at <= until:
-            due = heapq.heappop(self._due)
-            self.now = max(self.now, due.at)
-            self._happen(*due.what)
+        due, happen = self._due, self._happen
+        while due and due[0][0] <= until:
+            at, _, what = heapq.heappop(due)
+            if at > self.now:
+                self.now = at
+            happen(*what)
         self.now = until
 
     # -- the world acting
     def _happen(self, kind: str, *args) -> None:
-        if kind == "arrival":
-            self._arrive()
-            self._at(self.now + self.rng.expovariate(self.rate), "arrival")
-        elif kind == "timer":
+        # Most frequent first: the engine's timers, then answers and hang-ups.
+        if kind == "timer":
             key, version = args
             if self._timers.get(key) == version:
                 del self._timers[key]
-                self._feed(ev.TimerFired(*key))
-        elif kind in ("answer", "no_answer"):
+                self.feed(ev.TimerFired(*key))
+        elif kind == "answer" or kind == "no_answer":
             call_id, agent_id = args
             if (call_id, agent_id) in self._rings:
                 self._rings.discard((call_id, agent_id))
                 if kind == "answer":
                     self._answered.add(call_id)
-                    self._feed(ev.AgentOffered(call_id, agent_id))
-                    self._feed(ev.AgentAnswered(call_id, agent_id))
-                    talk = max(self.behaviour.min_talk, self.rng.expovariate(1 / self.behaviour.mean_talk))
-                    self._at(self.now + talk, "hangup", call_id)
+                    self.feed(ev.AgentOffered(call_id, agent_id))
+                    self.feed(ev.AgentAnswered(call_id, agent_id))
+                    talk = self.world.talk(call_id)
+                    self._connected[call_id] = agent_id
+                    self.at(self.now + talk, "hangup", call_id)
                 else:
-                    self._feed(ev.AgentNoAnswer(call_id, agent_id, "no-answer"))
+                    self.feed(ev.AgentNoAnswer(call_id, agent_id, "no-answer"))
+        elif kind == "hangup":
+            self._hang_up(args[0])
+        elif kind == "arrival":
+            self._arrive()
+            after = self.world.next_arrival(self.now)
+            if after is not None:
+                self.at(after, "arrival")
         elif kind == "patience":
             call_id = args[0]
-            if call_id in self.engine.calls and call_id not in self._answered:
-                self._feed(ev.CallLeft(call_id))
-        elif kind == "hangup":
-            self._feed(ev.CallEnded(args[0]))
+            if call_id not in self._answered and call_id in self.engine.calls:
+                self.feed(ev.CallLeft(call_id))
+        elif kind == "pause":
+            self.pause(*args)
+        elif kind == "unpause":
+            self.unpause(*args)
+        elif kind == "event":
+            self.feed(args[0])
 
     def _arrive(self) -> None:
         self._next_call += 1
         call_id = f"sim-{self._next_call:06d}"
-        call_type = traffic.pick(self.types, self.rng)
-        name = traffic.caller_name(self.rng)
-        self._names[call_id] = name
-        self._feed(ev.CallWaiting(call_id, dnis=call_type.dnis, caller_name=name,
-                                  caller_num=traffic.caller_number(call_type, self.rng),
-                                  variables=call_type.variables, pbx="sim"))
-        self._at(self.now + self.rng.expovariate(1 / self.behaviour.mean_patience), "patience", call_id)
+        self.feed(self.world.new_call(call_id, self.now))
+        patience = self.world.patience(call_id)
+        if patience != float("inf"):
+            self.at(self.now + patience, "patience", call_id)
+
+    def _hang_up(self, call_id: str) -> None:
+        call = self.engine.calls.get(call_id)
+        agent_id = self._connected.pop(call_id, None)
+        self._answered.discard(call_id)
+        self.feed(ev.CallEnded(call_id))
+        if agent_id is None:
+            return
+        config, queue = self.table.agents.get(agent_id), self.table.queues.get(call.queue) if call else None
+        wrapup = config.wrapup if config and config.wrapup is not None else (queue.wrapup if queue else 0.0)
+        work = self.world.after_call(call_id, agent_id)
+        if work > wrapup:  # more after-call work than the config grants: paused for the rest
+            self.pause(agent_id, "after-call work")
+            self.at(self.now + work, "unpause", agent_id, "after-call work")
+
+    def pause(self, agent_id: str, reason: str) -> None:
+        """The world pauses an agent (a break, after-call work); reasons stack."""
+        reasons = self._paused_for.setdefault(agent_id, set())
+        if not reasons:
+            self.feed(ev.AgentPause(agent_id, reason))
+        reasons.add(reason)
+
+    def unpause(self, agent_id: str, reason: str) -> None:
+        reasons = self._paused_for.get(agent_id)
+        if reasons and reason in reasons:
+            reasons.discard(reason)
+            if not reasons:
+                self.feed(ev.AgentUnpause(agent_id))
 
     # -- the engine and its commands
-    def _feed(self, event) -> None:
+    def feed(self, event) -> None:
         for command in self.engine.handle(event, self.now):
             self._carry_out(command)
 
     def _carry_out(self, c) -> None:
-        if isinstance(c, StartTimer):
-            version = self._timers.get((c.kind, c.ref), 0) + 1
-            self._timers[(c.kind, c.ref)] = version
-            self._at(c.at, "timer", (c.kind, c.ref), version)
+        if isinstance(c, Publish):
+            self._record(c)
+        elif isinstance(c, StartTimer):
+            key = (c.kind, c.ref)
+            version = self._timers.get(key, 0) + 1
+            self._timers[key] = version
+            self.at(c.at, "timer", key, version)
         elif isinstance(c, CancelTimer):
             self._timers.pop((c.kind, c.ref), None)
         elif isinstance(c, RingAgent):
             self._rings.add((c.call_id, c.agent_id))
-            lo, hi = self.behaviour.answer_delay
-            delay = self.rng.uniform(lo, hi)
-            if self.rng.random() < self.behaviour.no_answer_rate or delay >= c.timeout:
-                self._at(self.now + c.timeout, "no_answer", c.call_id, c.agent_id)
+            delay = self.world.ring(c.call_id, c.agent_id, c.timeout)
+            if delay is None:
+                self.at(self.now + c.timeout, "no_answer", c.call_id, c.agent_id)
             else:
-                self._at(self.now + delay, "answer", c.call_id, c.agent_id)
-            agent = self.table.agents[c.agent_id]
-            self.log(self.now, f"ring   {c.agent_id} {agent.name} for {c.call_id} {c.caller_name} ({c.queue})")
+                self.at(self.now + delay, "answer", c.call_id, c.agent_id)
+            if self.log:
+                agent = self.table.agents[c.agent_id]
+                self.log(self.now, f"ring   {c.agent_id} {agent.name} for {c.call_id} {c.caller_name} ({c.queue})")
         elif isinstance(c, CancelRing):
             self._rings.discard((c.call_id, c.agent_id))
-        elif isinstance(c, RunAction):
+        elif isinstance(c, RunAction) and self.log:
             self.log(self.now, f"action {c.call_id} leaves {c.queue}: {c.action.describe()} ({c.reason})")
-        elif isinstance(c, Publish):
-            self._record(c)
 
     def _record(self, p: Publish) -> None:
         self.tally.observe(p)
+        if self.on_publish is not None:
+            self.on_publish(p, self.now)
+        if not self.log:
+            return
         d = p.data
         if p.kind == "call.waiting":
             self.log(self.now, f"call   {d['call']} {d['caller_name']} dnis {d['dnis']} -> "

@@ -30,7 +30,8 @@ def run_simulation(table: RoutingTable, *, tz: ZoneInfo, start: float, duration:
         if not quiet:
             print(f"{clock(t)}  {line}", file=out, flush=True)
 
-    sim = Simulation(table, seed=seed, calls_per_hour=calls_per_hour, start=start, log=log, agents=agents)
+    sim = Simulation(table, seed=seed, calls_per_hour=calls_per_hour, start=start, agents=agents,
+                     log=None if quiet else log)  # quiet: no line is even formatted
     print(f"simulating {duration:.0f}s from {datetime.fromtimestamp(start, tz):%Y-%m-%d %H:%M %Z} "
           f"at {calls_per_hour:.0f} calls/h, seed {seed}, speed {'max' if not speed else f'{speed:g}x'}",
           file=out, flush=True)

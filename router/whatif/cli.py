@@ -1,0 +1,115 @@
+"""`router simulate ... --traffic PROFILE --day DAY` and `router simulate
+--compare CONFIG_A CONFIG_B`: the what-if commands (docs/WHATIF.md).
+
+Called from router/cli.py with the parsed arguments and the CLI's own
+helpers (config loading, time zone, --start parsing), so that messages and
+exit codes are the CLI's.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta
+
+from router.config.values import DAYS
+from router.whatif.compare import compare, format_comparison
+from router.whatif.profile_file import read_profile
+from router.whatif.run import report, run_flat, run_profile
+from router.whatif.staffing import csv_text, plan, table_text
+from router.whatif.world import midnight
+
+EXIT_OK, EXIT_CONFIG = 0, 1
+
+
+def _days(text: str, start: datetime, usage) -> tuple:
+    """(first date, number of days) for --day mon..sun or week, in the week
+    of --start (default the week of Monday 2026-11-23)."""
+    monday = start.date() - timedelta(days=start.weekday())
+    if text == "week":
+        return monday, 7
+    if text not in DAYS:
+        raise usage(f"--day {text!r} must be one of {', '.join(DAYS)} or week")
+    return monday + timedelta(days=DAYS.index(text)), 1
+
+
+def _profile(path: str, table):
+    profile, errors = read_profile(path, table)
+    for problem in errors:
+        print(problem, file=sys.stderr)
+    if profile is None:
+        print(f"{path}: {len(errors)} error(s); traffic profile rejected", file=sys.stderr)
+    return profile
+
+
+def _write(path: str, text: str, usage) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as err:
+        raise usage(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
+    """Dispatch of `router simulate` when --traffic or --compare is given."""
+    if args.compare and args.config:
+        raise usage("give either CONFIG_DIR or --compare CONFIG_A CONFIG_B, not both")
+    if (args.staffing or args.csv or args.html) and (args.compare or not args.traffic):
+        raise usage("--staffing, --csv and --html need --traffic PROFILE and no --compare")
+    if args.enforcement != "config":
+        raise usage("--enforcement off is for plain runs; to compare, give the config with it off as CONFIG_B")
+    if args.traffic and args.agents is not None:
+        raise usage("--agents is for flat traffic; with --traffic the profile's roster says who logs in")
+    if args.seeds < 2 and args.compare:
+        raise usage("--seeds must be at least 2 for confidence intervals")
+    tables = [load(path) for path in (args.compare or [args.config])]
+    if None in tables:
+        return EXIT_CONFIG
+    tz = zone_of(tables[0])
+    start = datetime.fromtimestamp(parse_at(args.start or "2026-11-23T09:00", tz), tz)
+    profile = None
+    if args.traffic:
+        profile = _profile(args.traffic, tables[0])
+        if profile is None or any(_profile(args.traffic, t) is None for t in tables[1:]):
+            return EXIT_CONFIG
+        if profile.timezone:
+            from zoneinfo import ZoneInfo
+
+            tz = ZoneInfo(profile.timezone)
+        first, days = _days(args.day, start, usage)
+        if (args.staffing or args.csv or args.html) and days != 1:
+            raise usage("--staffing, --csv and --html plan one day: give --day mon..sun")
+
+        def runner(table):
+            return lambda seed: run_profile(table, profile, start=first, days=days, seed=seed, tz=tz)
+        what = f"{args.traffic}, {first:%a %Y-%m-%d}" + (f" + {days - 1} days" if days > 1 else "")
+    else:
+        def runner(table):
+            return lambda seed: run_flat(table, start=start.timestamp(), duration=args.duration, seed=seed,
+                                         calls_per_hour=args.calls_per_hour, agents=args.agents)
+        what = f"{args.calls_per_hour:g} calls/h for {args.duration:g}s from {start:%Y-%m-%d %H:%M}"
+    if args.compare:
+        seeds = list(range(args.seed, args.seed + args.seeds))
+        print(f"comparing on {what}, seeds {seeds[0]}-{seeds[-1]}", flush=True)
+        result = compare(runner(tables[0]), runner(tables[1]), seeds)
+        print(format_comparison(result, args.compare[0], args.compare[1], len(seeds)))
+        return EXIT_OK
+    print(f"simulating {what}, seed {args.seed}", flush=True)
+    outcome = runner(tables[0])(args.seed)
+    print(report(outcome))
+    if args.staffing or args.csv or args.html:
+        rows = plan(tables[0], profile, first.weekday(), midnight(first, tz), outcome)
+        if args.staffing:
+            print()
+            print(f"staffing plan, {first:%a %Y-%m-%d}: need = Erlang C agents for the queue's target, "
+                  "have = rostered and eligible, '<' = short")
+            print(table_text(rows))
+        if args.csv:
+            _write(args.csv, csv_text(rows), usage)
+            print(f"staffing plan written to {args.csv} ({len(rows)} rows)")
+        if args.html:
+            from router.whatif.chart import render
+
+            title = f"Staffing plan, {first:%a %Y-%m-%d} ({args.traffic}, seed {args.seed})"
+            _write(args.html, render(rows, title, profile.intervals, profile.interval), usage)
+            print(f"staffing chart written to {args.html}")
+    return EXIT_OK

@@ -1,0 +1,152 @@
+"""One what-if run: the real rules through simulated traffic, measured.
+
+`run_profile` plays a traffic profile for whole days; `run_flat` the old
+flat traffic (one rate, call types from the rules). Both give an `Outcome`:
+per queue offered calls, service level, ASA, abandon rate and occupancy,
+and the same per interval of arrival (for the staffing check).
+
+Occupancy of a queue is the share of its agents' staffed time they spent
+ringing, talking or in after-call work, over the agents who can take its
+calls at its first step (an agent with several skills counts in each of
+their queues). Staffed: logged in and not on a break.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from dataclasses import dataclass, field
+
+from router.core.commands import Publish
+from router.core.state import OUTCOMES
+from router.core.table import RoutingTable
+from router.sim.discrete import Simulation
+from router.stats import Tally
+from router.whatif.profile import Profile
+from router.whatif.world import ProfileWorld, midnight
+
+WORKING = ("reserved", "on_call", "wrapup")
+ACW = "after-call work"  # the pause the simulation uses for long after-call work
+_OUTCOMES = frozenset(f"call.{o}" for o in OUTCOMES)
+
+
+class AgentClock:
+    """Time per agent spent working and staffed, from the engine's
+    `agent.state` publications."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, tuple[str, str, float]] = {}  # agent -> (state, reason, since)
+        self.worked: dict[str, float] = {}
+        self.staffed: dict[str, float] = {}
+
+    def observe(self, p: Publish, now: float) -> None:
+        if p.kind == "agent.state":
+            d = p.data
+            self._close(d["agent"], now)
+            self.state[d["agent"]] = (d["state"], d.get("reason", ""), now)
+
+    def _close(self, agent: str, now: float) -> None:
+        was = self.state.get(agent)
+        if was is None:
+            return
+        state, reason, since = was
+        span = now - since
+        working = state in WORKING or (state == "paused" and reason == ACW)
+        if working:
+            self.worked[agent] = self.worked.get(agent, 0.0) + span
+        if working or state == "available":
+            self.staffed[agent] = self.staffed.get(agent, 0.0) + span
+
+    def finish(self, now: float) -> None:
+        for agent in list(self.state):
+            self._close(agent, now)
+            state, reason, _ = self.state[agent]
+            self.state[agent] = (state, reason, now)
+
+
+@dataclass
+class Outcome:
+    table: RoutingTable
+    tally: Tally
+    clock: AgentClock
+    interval: float
+    day0: float
+    by_interval: dict[int, Tally] = field(default_factory=dict)  # index from day0 -> tally
+
+    def observe(self, p: Publish, now: float) -> None:
+        kind = p.kind
+        if kind == "agent.state":
+            self.clock.observe(p, now)
+        elif kind in _OUTCOMES:
+            index = int((now - p.data["wait"] - self.day0) // self.interval)
+            tally = self.by_interval.get(index)
+            if tally is None:
+                tally = self.by_interval[index] = Tally(self.table)
+            tally.observe(p)
+
+    def metrics(self, queue: str) -> dict[str, float]:
+        """offered, SL (%), ASA (s), abandon (%), occupancy (%) of `queue`;
+        NaN where nothing was measured."""
+        r = self.tally.queues[queue]
+        sl = r.service_level()
+        base = self.table.queues[queue].steps[0]
+        eligible = [a for a in self.table.agents.values() if base.eligible(a)]
+        staffed = sum(self.clock.staffed.get(a.id, 0.0) for a in eligible)
+        worked = sum(self.clock.worked.get(a.id, 0.0) for a in eligible)
+        nan = math.nan
+        return {"offered": float(r.offered),
+                "SL": nan if sl is None else sl,
+                "ASA": r.wait_total / r.answered if r.answered else nan,
+                "abandon": 100.0 * r.abandoned / r.offered if r.offered else nan,
+                "occupancy": 100.0 * worked / staffed if staffed else nan}
+
+
+def _run(table: RoutingTable, sim_args: dict, end: float, interval: float, day0: float) -> Outcome:
+    sim = Simulation(table, start=day0, **sim_args)
+    outcome = Outcome(table, sim.tally, AgentClock(), interval, day0)
+    sim.on_publish = outcome.observe
+    sim.start()
+    sim.run_until(end)
+    outcome.clock.finish(end)
+    return outcome
+
+
+def run_profile(table: RoutingTable, profile: Profile, *, start, days: int, seed: int, tz,
+                hours: float | None = None) -> Outcome:
+    """`days` whole days of `profile` from local midnight of date `start`
+    (or only the first `hours` of them)."""
+    def world(t, rng):
+        return ProfileWorld(t, rng, profile, start, days, tz)
+
+    day0 = midnight(start, tz)
+    end = midnight(start + timedelta(days=days), tz) if hours is None else day0 + hours * 3600.0
+    return _run(table, {"seed": seed, "world": world}, end, profile.interval, day0)
+
+
+def run_flat(table: RoutingTable, *, start: float, duration: float, seed: int, calls_per_hour: float,
+             agents: int | None) -> Outcome:
+    """The flat traffic of plain `router simulate` (same seed, same run)."""
+    return _run(table, {"seed": seed, "calls_per_hour": calls_per_hour, "agents": agents},
+                start + duration, 1800.0, start)
+
+
+def report(outcome: Outcome) -> str:
+    """Per queue: offered, answered, SL against target, ASA, abandons, occupancy."""
+    rows = [f"{'queue':<11} {'offered':>7} {'answered':>8} {'SL':>5} {'target':>10} {'ASA':>6} "
+            f"{'abandon':>7} {'overflow':>8} {'occupancy':>9}"]
+    for name, r in outcome.tally.queues.items():
+        m = outcome.metrics(name)
+        target = outcome.table.queues[name].service_level
+        rows.append(f"{name:<11} {r.offered:7d} {r.answered:8d} {_pct(m['SL']):>5} "
+                    f"{f'{target.percent:g}%/{target.within:g}s':>10} {_num(m['ASA'], 's'):>6} "
+                    f"{_pct(m['abandon'], 1):>7} {r.overflowed + r.closed:8d} {_pct(m['occupancy']):>9}")
+    return "\n".join(rows)
+
+
+def _pct(x: float, digits: int = 0) -> str:
+    return "-" if math.isnan(x) else f"{x:.{digits}f}%"
+
+
+def _num(x: float, unit: str) -> str:
+    return "-" if math.isnan(x) else f"{x:.1f}{unit}"
+
