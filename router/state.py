@@ -61,7 +61,9 @@ class AgentStateFile:
                 out.append(ev.CallbackPromised(
                     str(cb_id), str(d["number"]), str(d["queue"]), int(d["priority"]), float(d["arrived"]),
                     attempts=int(d.get("attempts", 0)), caller_name=str(d.get("caller_name", "")),
-                    dnis=str(d.get("dnis", "")), pbx=str(d.get("pbx", "")), origin=str(d.get("origin", ""))))
+                    dnis=str(d.get("dnis", "")), pbx=str(d.get("pbx", "")), origin=str(d.get("origin", "")),
+                    skills=tuple((str(s), int(level)) for s, level in d.get("skills") or ()),
+                    retry_at=float(d.get("retry_at") or 0.0)))
                 self.callbacks[str(cb_id)] = dict(d)
             except (KeyError, TypeError, ValueError, AttributeError) as err:
                 # Never silently: this is a customer someone promised to call.
@@ -73,9 +75,11 @@ class AgentStateFile:
         cb_id = str(data.get("call", ""))
         if state == "promised":
             self.callbacks[cb_id] = {k: data.get(k) for k in (
-                "number", "queue", "priority", "arrived", "attempts", "caller_name", "dnis", "pbx", "origin")}
+                "number", "queue", "priority", "arrived", "attempts", "caller_name", "dnis", "pbx", "origin",
+                "skills", "retry_at")}
         elif state == "retry" and cb_id in self.callbacks:
-            self.callbacks[cb_id]["attempts"] = data.get("attempts", 0)
+            # (retry_at too: a restart must not re-dial a parked retry at once)
+            self.callbacks[cb_id].update(attempts=data.get("attempts", 0), retry_at=data.get("retry_at"))
         elif state in ("done", "failed"):
             if self.callbacks.pop(cb_id, None) is None:
                 return

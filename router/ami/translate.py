@@ -174,7 +174,8 @@ class Translator:
             return [ev.CallLeft(uid)]
         leg = self.legs.pop(uid, None)
         if leg is not None and leg.answered:
-            return [ev.CallEnded(leg.call_id)]
+            # Named by its agent: a stale leg's hang-up must not end the call.
+            return [ev.CallEnded(leg.call_id, leg.agent_id)]
         return []  # an unanswered leg: its OriginateResponse says why
 
     def _device_state(self, msg: Mapping) -> list:

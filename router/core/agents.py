@@ -154,6 +154,7 @@ class AgentOps:
         self.table = table = e.table
         self.sla.replace_table(table)
         self.sla.short_abandon = table.settings.enforcement.short_abandon
+        self.sla.day_start_hour = table.settings.enforcement.day_start_hour
         for aid in table.agents:
             self.agents.setdefault(aid, AgentRec(aid))
         # Calls first, so that an offer withdrawn below is judged by the
@@ -163,6 +164,7 @@ class AgentOps:
             if call.callback:
                 self._callback_requeued_by_reload(call)
                 call.step = min(call.step, len(call.steps) - 1)
+                call.early = 0
                 self._line_add(call)
                 continue
             rule = classify(table, call.info, call.arrived)
@@ -173,6 +175,7 @@ class AgentOps:
             call.rule = rule
             call.priority = rule.priority if call.pinned_priority is None else call.pinned_priority
             call.step = min(call.step, len(call.steps) - 1)
+            call.early = 0  # new steps: re-judged by time, and by the next enforcement check
             self._line_add(call)
         for rec in list(self.agents.values()):
             if rec.id in table.agents:

@@ -45,6 +45,7 @@ class CallRec:
     seq: int  # arrival counter: the last tie-break of the order
     steps: tuple[Step, ...]
     step: int = 0
+    early: int = 0  # step taken early by enforcement (enforce.py rule 2); time brings the rest
     status: CallStatus = CallStatus.WAITING
     agent: str | None = None  # ringing or connected agent
     offers: int = 0
@@ -57,6 +58,7 @@ class CallRec:
     callback: bool = False  # a promised callback (callbacks.py), not a caller on hold
     attempts: int = 0  # callbacks: dials to the customer that failed so far
     result: str = ""  # callbacks: DIALSTATUS of the current attempt
+    queued: bool = False  # has waited in an open queue (else "closed" means it arrived while closed)
     in_line: bool = False  # in the engine's line (waiting or ringing)
     filed: tuple | None = None  # (dispatch group, line_key) it is filed under (dispatch.py)
 
