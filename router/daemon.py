@@ -293,7 +293,9 @@ class Router:
         if isinstance(c, Publish):
             self.tally.observe(c)
             if self._state is not None and c.kind == "agent.state":
-                self._state_changed(c.data["agent"], c.data["state"], c.data["reason"])
+                d = c.data  # a pause or logout asked for mid-call is what a restart must restore
+                self._state_changed(d["agent"], d.get("pending") or d["state"],
+                                    d.get("pending_reason", "") if d.get("pending") else d["reason"])
             if c.kind.startswith("callback."):
                 self._callback_changed(c.kind[9:], c.data)
             self._on_publish(c, now)

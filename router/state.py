@@ -24,7 +24,7 @@ log = logging.getLogger("router.state")
 #: Agent states that mean "logged in"; everything else is logged out.
 LOGGED_IN = {"available", "reserved", "on_call", "wrapup", "paused"}
 #: Pause reasons that the router sets itself and that must not survive a restart.
-TRANSIENT_REASONS = {"device-busy"}
+TRANSIENT_REASONS = {"device-busy", "unreachable"}
 
 
 class AgentStateFile:

@@ -442,7 +442,7 @@ def test_an_unreachable_phone_in_a_snapshot_pauses_its_agent():
     tbl = two_agents()
     engine = Engine(tbl)
     engine.handle(ev.AgentLogin("A"), 0)
-    engine.handle(ev.PbxSnapshot("", devices=(("A", False, True),)), 1)
+    engine.handle(ev.PbxSnapshot("", devices=(("A", False),), unreachable=("A",)), 1)
     assert (engine.agents["A"].status, engine.agents["A"].reason) == (AgentStatus.PAUSED, "unreachable")
     engine.handle(ev.PbxSnapshot("", devices=(("A", False),)), 2)
     assert engine.agents["A"].status is AgentStatus.AVAILABLE

@@ -35,6 +35,15 @@ MAX_IGNORED_KINDS = 200
 FAILURE_REASONS = {"3": "no-answer", "5": "busy", "8": "congestion"}
 #: DeviceStateChange states that mean the phone is in use.
 BUSY_STATES = {"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"}
+#: States that mean the phone cannot be reached: UNAVAILABLE (a PJSIP
+#: endpoint with no registered contact), INVALID, UNKNOWN.
+UNREACHABLE_STATES = {"UNAVAILABLE", "INVALID", "UNKNOWN"}
+
+
+def device_flags(state: str) -> tuple[bool, bool]:
+    """(busy, unreachable) for a device state as Asterisk names it."""
+    state = state.upper()
+    return state in BUSY_STATES, state in UNREACHABLE_STATES
 AGENT_COMMANDS = {"login", "logout", "pause", "unpause"}
 #: Events Asterisk sends that the router knowingly does not use (counted in
 #: `ignored` all the same; only other kinds are worth a warning).
@@ -182,7 +191,8 @@ class Translator:
         agent = self._devices.get(header(msg, "Device"))
         if agent is None:
             return []
-        return [ev.AgentDevice(agent, header(msg, "State").upper() in BUSY_STATES)]
+        busy, unreachable = device_flags(header(msg, "State"))
+        return [ev.AgentDevice(agent, busy, unreachable)]
 
     def _ignore(self, what: str) -> list:
         """Count input the router does not use, by kind. The kinds are

@@ -118,8 +118,9 @@ class PbxSnapshot:
     waiting: tuple[CallWaiting, ...] = ()  # callers holding for the router, `waited` set
     connected: tuple[tuple[str, str], ...] = ()  # (call id, agent id) talking
     ringing: tuple[tuple[str, str], ...] = ()  # (call id, agent id) agent leg not yet answered
-    # (agent id, phone busy) or (agent id, phone busy, phone unreachable)
-    devices: tuple[tuple, ...] = ()
+    devices: tuple[tuple[str, bool], ...] = ()  # (agent id, phone busy)
+    # Agents (of `devices`) whose phone cannot be reached: AgentDevice.unreachable.
+    unreachable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

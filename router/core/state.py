@@ -79,6 +79,7 @@ class AgentRec:
     call: str | None = None
     rest_until: float = 0.0  # end of wrap-up / rest
     device_busy: bool = False  # the phone is in use (maybe not by us)
+    unreachable: bool = False  # the phone cannot be reached (not registered): offered nothing
     # What to do when the current call or wrap-up ends (a pause or logout
     # asked for mid-call): (status, reason) or None.
     pending: tuple[AgentStatus, str] | None = field(default=None)
