@@ -446,3 +446,28 @@ def test_an_unreachable_phone_in_a_snapshot_pauses_its_agent():
     assert (engine.agents["A"].status, engine.agents["A"].reason) == (AgentStatus.PAUSED, "unreachable")
     engine.handle(ev.PbxSnapshot("", devices=(("A", False),)), 2)
     assert engine.agents["A"].status is AgentStatus.AVAILABLE
+
+
+@pytest.mark.parametrize("b_answered", [False, True])
+def test_the_engine_ignores_the_hang_up_of_a_leg_it_is_not_connected_to(b_answered):
+    engine = Engine(two_agents())
+    engine.handle(ev.AgentLogin("A"), 0)
+    engine.handle(ev.CallWaiting("c1"), 1)
+    engine.handle(ev.AgentPause("A", "meal"), 2)
+    engine.handle(ev.AgentLogin("B"), 3)
+    if b_answered:
+        engine.handle(ev.AgentAnswered("c1", "B"), 4)
+    out = engine.handle(ev.CallEnded("c1", "A"), 5)
+    assert [c.kind for c in out if isinstance(c, Publish)] == ["router.ignored"]
+    assert engine.calls["c1"].agent == "B"
+
+
+def test_a_pause_kept_in_the_state_file_survives_a_conversation_found_at_restart():
+    sales = queue("sales", step(0, req(sales=1)))
+    engine = Engine(table([agent("a", sales=5)], [sales], enforcement=OFF))
+    for e in (ev.AgentLogin("a"), ev.AgentPause("a", "meal")):  # what the state file restores
+        engine.handle(e, 0)
+    engine.handle(ev.PbxSnapshot("", connected=(("c1", "a"),)), 1)
+    assert engine.agents["a"].status is AgentStatus.ON_CALL
+    engine.handle(ev.CallEnded("c1", "a"), 30)
+    assert (engine.agents["a"].status, engine.agents["a"].reason) == (AgentStatus.PAUSED, "meal")

@@ -98,6 +98,7 @@ class Leg:
     agent_id: str
     channel: str = ""  # learnt from Newchannel
     answered: bool = False
+    cancelled: bool = False  # hung up by the router: its offer was withdrawn
 
 
 class Translator:
@@ -182,7 +183,7 @@ class Translator:
             del self.calls[uid]
             return [ev.CallLeft(uid)]
         leg = self.legs.pop(uid, None)
-        if leg is not None and leg.answered:
+        if leg is not None and leg.answered and not leg.cancelled:
             # Named by its agent: a stale leg's hang-up must not end the call.
             return [ev.CallEnded(leg.call_id, leg.agent_id)]
         return []  # an unanswered leg: its OriginateResponse says why
@@ -283,6 +284,9 @@ class Translator:
         leg = self.leg_for(cmd.call_id, cmd.agent_id)
         if leg is None:
             return None
+        # Never the connected leg (the engine cancels only offers): its
+        # hang-up, even after a late answer, ends nothing.
+        leg.cancelled = True
         return {"Action": "Hangup", "Channel": clean(leg.channel or leg.leg_id), "Cause": "16"}
 
     def run_action(self, cmd: RunAction) -> list[dict]:
