@@ -27,6 +27,14 @@ LOGGED_IN = {"available", "reserved", "on_call", "wrapup", "paused"}
 TRANSIENT_REASONS = {"device-busy", "unreachable"}
 
 
+def saved_state(data) -> tuple[str, str]:
+    """(state, reason) to keep for an `agent.state` publish: a pause or
+    logout asked for mid-call (`pending`) is what a restart must restore."""
+    if data.get("pending"):
+        return str(data["pending"]), str(data.get("pending_reason", ""))
+    return str(data["state"]), str(data["reason"])
+
+
 class AgentStateFile:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)

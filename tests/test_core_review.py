@@ -471,3 +471,21 @@ def test_a_pause_kept_in_the_state_file_survives_a_conversation_found_at_restart
     assert engine.agents["a"].status is AgentStatus.ON_CALL
     engine.handle(ev.CallEnded("c1", "a"), 30)
     assert (engine.agents["a"].status, engine.agents["a"].reason) == (AgentStatus.PAUSED, "meal")
+
+
+def test_a_resync_finding_a_parked_callbacks_leg_talking_takes_it_back():
+    """Found by the widened property tests: a callback parked (its queue
+    closed) while its agent leg, unheard during an outage, was answered.
+    The snapshot must reconcile the callback, not adopt a stranger's call."""
+    engine = Engine(hours_table())
+    t = utc(2026, 11, 24, 17, 59)
+    engine.handle(ev.AgentLogin("night"), t)
+    engine.handle(ev.CallbackPromised("cb-c1", NUMBER, "complaints", 0, t), t)
+    assert engine.calls["cb-c1"].agent == "night"  # rung at 17:59
+    engine.handle(ev.AgentNoAnswer("cb-c1", "night", "failed"), t + 1)  # (what the router heard)
+    engine.handle(ev.TimerFired("wrapup", "night"), utc(2026, 11, 24, 18, 1))  # closed now: parked
+    assert "cb-c1" in engine.parked
+    engine.handle(ev.PbxSnapshot("", connected=(("cb-c1", "night"),)), utc(2026, 11, 24, 18, 2))
+    call = engine.calls["cb-c1"]
+    assert call.callback and (call.status, call.agent) == (CallStatus.CONNECTED, "night")
+    assert "cb-c1" not in engine.parked

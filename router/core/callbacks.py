@@ -126,6 +126,12 @@ class CallbackOps:
         opens = self._closed_until(call)
         if opens != 0.0:  # a callback is made in its queue's hours, never at night
             return self._park(call, opens)
+        self._unpark(call)
+
+    def _unpark(self, call: CallRec) -> None:
+        """Back in the line (also when a resync finds its agent leg up)."""
+        self.parked.pop(call.id, None)
+        self._emit(CancelTimer("callback", call.id))
         self.calls[call.id] = call
         call.status, call.agent, call.result = CallStatus.WAITING, None, ""
         call.step = call.early = 0

@@ -44,6 +44,10 @@ class ResyncOps:
             if agent_id in self.table.agents:
                 self._on_device(ev.AgentDevice(agent_id, busy, agent_id in unreachable))
 
+        for call_id in [*talking, *rings]:  # a parked callback's leg is up after all
+            call = self.parked.get(call_id)
+            if call is not None and call.info.pbx == e.pbx:
+                self._unpark(call)
         self._yield_agents(e.pbx, talking, rings)
         done: set[str] = set()
         for call in [c for c in self.calls.values() if c.info.pbx == e.pbx]:
