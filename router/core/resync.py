@@ -138,8 +138,9 @@ class ResyncOps:
         published: the call was answered before this router knew it."""
         self._yield_reservation(agent_id, info.call_id)
         if not self._claimable(agent_id, None):
+            who = "who holds another call" if agent_id in self.agents else "an agent not in the config"
             return self._publish("router.ignored", event="PbxSnapshot",
-                                 why=f"{info.call_id} talks with {agent_id}, who holds another call")
+                                 why=f"{info.call_id} talks with {agent_id}, {who}")
         rule = self.table.default
         self._seq += 1
         call = CallRec(id=info.call_id, info=info, rule=rule, queue=rule.queue, priority=rule.priority,
