@@ -40,7 +40,7 @@ from router.core.state import AgentStatus, CallStatus, OUTCOMES
 from router.core.table import Action, Calendar, Match, RoutingTable, Strategy
 from router.core.patterns import compile_pattern
 from router.state import AgentStateFile, saved_state
-from tables import agent, queue, req, rule, step, table
+from tables import agent, fire_timers, queue, req, rule, step, table
 
 CALLS = [f"c{i}" for i in range(8)]
 AGENTS = ["a0", "a1", "a2", "a3", "a4", "ghost"]
@@ -500,14 +500,12 @@ class World:
 
     def advance(self, seconds: float) -> None:
         until = self.now + seconds
-        while self.timers:
-            key, at = min(self.timers.items(), key=lambda kv: (kv[1], kv[0]))
-            if at > until:
-                break
-            del self.timers[key]
-            self.now = max(self.now, at)
-            self.feed(ev.TimerFired(*key))
+        fire_timers(self.timers, until, self._fire)
         self.now = until
+
+    def _fire(self, key: tuple[str, str], at: float) -> None:
+        self.now = max(self.now, at)
+        self.feed(ev.TimerFired(*key))
 
     def hang_up_everything(self) -> None:
         self.link_up = True

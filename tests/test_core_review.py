@@ -19,7 +19,8 @@ from router.core.patterns import compile_pattern
 from router.core.sla import SlaBook
 from router.core.state import AgentStatus, CallStatus
 from router.core.table import Action, Calendar, Enforcement, Match, RoutingTable
-from tables import agent, queue, req, rule, step, table
+from tables import agent, fire_timers, queue, req, rule, step, table
+from test_config_errors import GOOD
 
 OFF = Enforcement(early_escalation=False, protection=False)
 NUMBER = "+8613800001111"
@@ -56,14 +57,12 @@ class Clock:
         return out
 
     def run_until(self, until: float) -> None:
-        while self.timers:
-            key, at = min(self.timers.items(), key=lambda kv: (kv[1], kv[0]))
-            if at > until:
-                break
-            del self.timers[key]
-            self.now = max(self.now, at)
-            self.feed(ev.TimerFired(*key))
+        fire_timers(self.timers, until, self._fire)
         self.now = max(self.now, until)
+
+    def _fire(self, key: tuple[str, str], at: float) -> None:
+        self.now = max(self.now, at)
+        self.feed(ev.TimerFired(*key))
 
 
 # ------------------------------------------------- 1. callbacks keep skills
@@ -199,28 +198,13 @@ def test_check_rejects_a_callback_that_no_agent_could_place(tmp_path):
         [str(p) for p in result.errors]
 
 
-CONFIG = """\
-skills:
-  sales: "Product sales"
-agents:
-  - id: "1001"
-    name: "王芳"
-    endpoint: PJSIP/1001
-    skills: {sales: 5}
-queues:
-  sales:
-    service_level: {target: TARGET, within: 20s}
-    skills: {sales: 3}
-    escalation:
-ESCALATION
-routing:
-  default:
-    queue: sales
+#: A good config with a place for escalation steps and one rule.
+CONFIG = GOOD.replace("    skills: {sales: 3}\n", "    skills: {sales: 3}\n    escalation:\nESCALATION") + """\
   rules:
     - name: x
-      when: {dnis: "DNIS"}
+      when: {dnis: "4008"}
       queue: sales
-""".replace("TARGET", "80%").replace("DNIS", "4008")
+"""
 
 
 # ------------------------------- 4. moved at max wait into a closed queue
@@ -364,7 +348,7 @@ def test_a_reversed_character_range_is_a_config_error(tmp_path):
     result = check_config(path)
     assert result.table is None
     assert [str(p) for p in result.errors] == [
-        f"{path}:21:20: routing.rules[0].when.dnis: '_40080030[9-1]' is not a number pattern: "
+        f"{path}:20:20: routing.rules[0].when.dnis: '_40080030[9-1]' is not a number pattern: "
         "reversed range '9-1' in '[9-1]'"]
 
 
