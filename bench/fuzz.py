@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
@@ -52,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     while time.monotonic() < deadline:
         try:
             run()
-        except Exception as err:  # hypothesis has printed the shrunk sequence
+        except Exception as err:  # the shrunk sequence is in the exception's notes
+            traceback.print_exception(err, file=sys.stdout)
             print(f"FAILED after {counts['sequences']} sequences: {type(err).__name__}: {err}", flush=True)
             return 1
     elapsed = time.monotonic() - started

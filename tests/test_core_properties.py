@@ -482,8 +482,6 @@ class World:
         self.feed(snap)
         engine = self.engine
         for call, agent_id in self.connected.items():
-            if agent_id not in engine.agents:  # removed from the config, then a restart: not ours to track
-                continue
             rec = engine.calls.get(call)
             assert rec is not None and rec.status is CallStatus.CONNECTED and rec.agent == agent_id, (call, rec)
         for call, agent_id in self.rings:
@@ -492,8 +490,7 @@ class World:
         for call, rec in engine.calls.items():
             assert rec.callback or call in self.arrivals, f"{call} left the PBX but the engine still has it"
         for call in self.arrivals:
-            assert call in engine.calls or self.connected.get(call, "") not in (*engine.agents, ""), \
-                f"{call} holds on the PBX but the engine does not know it"
+            assert call in engine.calls, f"{call} holds on the PBX but the engine does not know it"
         for rec in engine.calls.values():
             if rec.status is CallStatus.RINGING:
                 assert (rec.id, rec.agent) in self.rings, f"engine rings {rec.agent} for {rec.id}; the PBX does not"

@@ -473,3 +473,16 @@ def test_a_resync_finding_a_parked_callbacks_leg_talking_takes_it_back():
     call = engine.calls["cb-c1"]
     assert call.callback and (call.status, call.agent) == (CallStatus.CONNECTED, "night")
     assert "cb-c1" not in engine.parked
+
+
+def test_a_restart_takes_on_the_conversation_of_an_agent_removed_from_the_config():
+    """Found by the widened property tests: an agent removed by a reload is
+    still talking when the router restarts; the call is theirs until it
+    ends (as after a reload), then they are logged out."""
+    sales = queue("sales", step(0, req(sales=1)))
+    engine = Engine(table([agent("a", sales=5)], [sales], enforcement=OFF))
+    engine.handle(ev.PbxSnapshot("", connected=(("c1", "gone"),)), 1)
+    assert (engine.calls["c1"].status, engine.calls["c1"].agent) == (CallStatus.CONNECTED, "gone")
+    assert not rings(engine.handle(ev.CallWaiting("c1"), 2))  # a duplicate, not a new call
+    engine.handle(ev.CallEnded("c1", "gone"), 30)
+    assert "c1" not in engine.calls and engine.agents["gone"].status is AgentStatus.LOGGED_OUT

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from router.core import events as ev
 from router.core.commands import CancelRing, StartTimer
-from router.core.state import AgentStatus, CallRec, CallStatus
+from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 
 #: Seconds given to an offer taken over from a snapshot before the ring
 #: guard gives up on it (its real ring timeout is unknown here).
@@ -137,10 +137,12 @@ class ResyncOps:
         is known busy and goes to wrap-up when it ends. No outcome is
         published: the call was answered before this router knew it."""
         self._yield_reservation(agent_id, info.call_id)
-        if not self._claimable(agent_id, None):
-            who = "who holds another call" if agent_id in self.agents else "an agent not in the config"
+        removed = agent_id not in self.table.agents
+        if removed:  # (removed from the config before a restart: theirs until it ends, as after a reload)
+            self.agents.setdefault(agent_id, AgentRec(agent_id))
+        if not self._claimable(agent_id, None, talking=True):
             return self._publish("router.ignored", event="PbxSnapshot",
-                                 why=f"{info.call_id} talks with {agent_id}, {who}")
+                                 why=f"{info.call_id} talks with {agent_id}, who holds another call")
         rule = self.table.default
         self._seq += 1
         call = CallRec(id=info.call_id, info=info, rule=rule, queue=rule.queue, priority=rule.priority,
@@ -151,6 +153,8 @@ class ResyncOps:
         self._pause_after_call(rec)
         rec.call = call.id
         self._set(rec, AgentStatus.ON_CALL)
+        if removed:
+            rec.pending = (AgentStatus.LOGGED_OUT, "removed from config")
 
     # -- bringing one call in line
     def _free_agent_of(self, call: CallRec) -> None:
