@@ -24,7 +24,7 @@ from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
 from router.core.table import RoutingTable
-from router.state import AgentStateFile
+from router.state import AgentStateFile, saved_state
 from router.stats import QueueTally, Tally
 
 log = logging.getLogger("router")
@@ -392,7 +392,7 @@ class Router:
         if isinstance(c, Publish):
             self.tally.observe(c)
             if self._state is not None and c.kind == "agent.state":
-                self._state_changed(c.data["agent"], c.data["state"], c.data["reason"])
+                self._state_changed(c.data["agent"], *saved_state(c.data))
             if c.kind.startswith("callback."):
                 self._callback_changed(c.kind[9:], c.data)
             self._on_publish(c, now)

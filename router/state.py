@@ -27,9 +27,17 @@ log = logging.getLogger("router.state")
 #: Agent states that mean "logged in"; everything else is logged out.
 LOGGED_IN = {"available", "reserved", "on_call", "wrapup", "paused"}
 #: Pause reasons that the router sets itself and that must not survive a restart.
-TRANSIENT_REASONS = {"device-busy"}
+TRANSIENT_REASONS = {"device-busy", "unreachable"}
 #: Seconds between two "cannot save state" lines while saving keeps failing.
 SAVE_ERROR_EVERY = 600.0
+
+
+def saved_state(data) -> tuple[str, str]:
+    """(state, reason) to keep for an `agent.state` publish: a pause or
+    logout asked for mid-call (`pending`) is what a restart must restore."""
+    if data.get("pending"):
+        return str(data["pending"]), str(data.get("pending_reason", ""))
+    return str(data["state"]), str(data["reason"])
 
 
 class AgentStateFile:
@@ -82,9 +90,12 @@ class AgentStateFile:
                 promise = ev.CallbackPromised(
                     str(cb_id), str(d["number"]), str(d["queue"]), int(d["priority"]), float(d["arrived"]),
                     attempts=int(d.get("attempts", 0)), caller_name=str(d.get("caller_name", "")),
-                    dnis=str(d.get("dnis", "")), pbx=str(d.get("pbx", "")), origin=str(d.get("origin", "")))
-                if not math.isfinite(promise.arrived):
-                    raise ValueError(f"arrival time {promise.arrived} is not a finite number")
+                    dnis=str(d.get("dnis", "")), pbx=str(d.get("pbx", "")), origin=str(d.get("origin", "")),
+                    skills=tuple((str(s), int(level)) for s, level in d.get("skills") or ()),
+                    retry_at=float(d.get("retry_at") or 0.0))
+                for name in ("arrived", "retry_at"):
+                    if not math.isfinite(getattr(promise, name)):
+                        raise ValueError(f"{name} {getattr(promise, name)} is not a finite number")
                 out.append(promise)
                 self.callbacks[str(cb_id)] = dict(d)
             except Exception as err:  # OverflowError (a priority of Infinity), RecursionError, ...
@@ -127,9 +138,11 @@ class AgentStateFile:
         cb_id = str(data.get("call", ""))
         if state == "promised":
             self.callbacks[cb_id] = {k: data.get(k) for k in (
-                "number", "queue", "priority", "arrived", "attempts", "caller_name", "dnis", "pbx", "origin")}
+                "number", "queue", "priority", "arrived", "attempts", "caller_name", "dnis", "pbx", "origin",
+                "skills", "retry_at")}
         elif state == "retry" and cb_id in self.callbacks:
-            self.callbacks[cb_id]["attempts"] = data.get("attempts", 0)
+            # (retry_at too: a restart must not re-dial a parked retry at once)
+            self.callbacks[cb_id].update(attempts=data.get("attempts", 0), retry_at=data.get("retry_at"))
         elif state in ("done", "failed"):
             if self.callbacks.pop(cb_id, None) is None:
                 return

@@ -51,3 +51,15 @@ def table(agents: list[Agent], queues: list[Queue], rules: list[Rule] | None = N
         default=rule("default", qmap[default or queues[0].name]),
         settings=Settings(no_answer_rest=no_answer_rest, enforcement=enforcement),
     )
+
+
+def fire_timers(timers: dict, until: float, fire) -> None:
+    """Fire the StartTimers in `timers` ((kind, ref) -> at) due by `until`,
+    earliest first (ties by kind and ref, so runs are reproducible):
+    `fire(key, at)` for each, which may add new ones."""
+    while timers:
+        key, at = min(timers.items(), key=lambda kv: (kv[1], kv[0]))
+        if at > until:
+            break
+        del timers[key]
+        fire(key, at)

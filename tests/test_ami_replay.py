@@ -44,7 +44,7 @@ def test_router_flow_basic_gives_the_call_flow():
         ev.CallWaiting("1795454839.0", dnis="5000", caller_num="13800138000", caller_name="Zhang Wei", pbx="lab"),
         ev.AgentOffered("1795454839.0", "1001"),
         ev.AgentAnswered("1795454839.0", "1001"),
-        ev.CallEnded("1795454839.0"),
+        ev.CallEnded("1795454839.0", "1001"),
         ev.CallLeft("1795454839.0"),
     ]
     assert translator.legs == {} and translator.calls == {}

@@ -109,7 +109,7 @@ def test_the_real_listings_with_the_router_variables_give_the_conversation():
     assert tr.legs == {"1795455140.270": Leg("1795455140.270", "1795455140.266", "1003",
                                              "Local/1003@agents-00000085;1", answered=True)}
     out = [e for m in after for e in tr.event(m) if not isinstance(e, ev.AgentDevice)]
-    assert out == [ev.CallLeft("1795455140.266"), ev.CallEnded("1795455140.266"),
+    assert out == [ev.CallLeft("1795455140.266"), ev.CallEnded("1795455140.266", "1003"),
                    ev.CallLeft("1795455140.268")]
 
 
@@ -175,7 +175,7 @@ def test_legs_connected_and_ringing_and_late_originate_responses():
     assert tr.event({"Event": "OriginateResponse", "ActionID": "rtr-p1-3", "Response": "Failure",
                      "Reason": "3", "Uniqueid": "<unknown>"}) == [ev.AgentNoAnswer("1.1", "1002", "no-answer")]
     assert tr.event({"Event": "OriginateResponse", "ActionID": "rtr-p1-1", "Response": "Success"}) == []
-    assert tr.event({"Event": "Hangup", "Uniqueid": "rtr-p1-7"}) == [ev.CallEnded("1.2")]
+    assert tr.event({"Event": "Hangup", "Uniqueid": "rtr-p1-7"}) == [ev.CallEnded("1.2", "1001")]
     # Leg ids still up are never reused by the next Originate (the counter restarts with the process).
     ring = tr.ring(RingAgent("1.1", "1001", "PJSIP/1001", 15.0, "q"))
     assert ring["ChannelId"] == "rtr-p1-10"
@@ -364,9 +364,9 @@ async def test_resync_on_the_simulator_after_missing_the_answer(pbx, restart):
         router.out.clear()
         pbx.hangup_caller(waiting)
         pbx.hangup_caller(talking)
-        await until(lambda: ev.CallEnded(talking) in router.out)
+        await until(lambda: ev.CallEnded(talking, "1001") in router.out)
         assert [e for e in router.out if not isinstance(e, ev.AgentDevice)] == [
-            ev.CallLeft(waiting), ev.CallLeft(talking), ev.CallEnded(talking)]
+            ev.CallLeft(waiting), ev.CallLeft(talking), ev.CallEnded(talking, "1001")]
         assert router.out[-1] == ev.AgentDevice("1001", False)
     finally:
         for task in tasks:

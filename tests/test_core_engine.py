@@ -687,7 +687,10 @@ def test_pause_while_on_call_takes_effect_after_the_call_without_wrapup():
     engine = engine_for(simple_table(wrapup=10.0), "a1")
     arrive(engine, "c1", T0)
     engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 1)
-    assert engine.handle(ev.AgentPause("a1", "meeting"), T0 + 2) == []
+    # Published (issue 12): the state file must know it across a restart.
+    assert engine.handle(ev.AgentPause("a1", "meeting"), T0 + 2) == [
+        Publish("agent.state", {"agent": "a1", "state": "on_call", "reason": "",
+                                 "pending": "paused", "pending_reason": "meeting"})]
     assert status(engine, "a1") is AgentStatus.ON_CALL
     arrive(engine, "c2", T0 + 3)
     commands = engine.handle(ev.CallEnded("c1"), T0 + 30)
@@ -702,7 +705,9 @@ def test_logout_while_on_call_takes_effect_after_the_call_without_wrapup():
     engine = engine_for(simple_table(wrapup=10.0), "a1")
     arrive(engine, "c1", T0)
     engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 1)
-    assert engine.handle(ev.AgentLogout("a1"), T0 + 2) == []
+    assert engine.handle(ev.AgentLogout("a1"), T0 + 2) == [
+        Publish("agent.state", {"agent": "a1", "state": "on_call", "reason": "",
+                                 "pending": "logged_out", "pending_reason": ""})]
     commands = engine.handle(ev.CallEnded("c1"), T0 + 30)
     assert commands == [
         Publish("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
@@ -715,7 +720,9 @@ def test_unpause_on_a_call_clears_the_pending_pause():
     arrive(engine, "c1", T0)
     engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 1)
     engine.handle(ev.AgentPause("a1", "meeting"), T0 + 2)
-    assert engine.handle(ev.AgentUnpause("a1"), T0 + 3) == []
+    assert engine.handle(ev.AgentUnpause("a1"), T0 + 3) == [
+        Publish("agent.state", {"agent": "a1", "state": "on_call", "reason": "",
+                                 "pending": "", "pending_reason": ""})]
     commands = engine.handle(ev.CallEnded("c1"), T0 + 30)
     assert agent_state("a1", "wrapup") in commands
     assert StartTimer("wrapup", "a1", T0 + 40) in commands

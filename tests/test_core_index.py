@@ -50,8 +50,13 @@ def test_indexed_dispatch_gives_the_same_commands_as_scanning_everyone(actions):
     world = World(check=False)
     for action in actions:
         world.step(action)
+    world.close()
     plain = PlainEngine(TABLES[0])
-    for now, event, commands in world.log:
+    for entry in world.log:
+        if entry[0] == "restart":  # the world's router restarted: a new engine
+            plain = PlainEngine(TABLES[entry[1]])
+            continue
+        now, event, commands = entry
         assert plain.handle(event, now) == commands, event
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from router.ami.translate import BUSY_STATES, Leg, Translator, parse_vars
+from router.ami.translate import Leg, Translator, device_flags, parse_vars
 from router.core import events as ev
 
 CALLER_CONTEXT = "router-in"
@@ -186,12 +186,12 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
             legs[uid] = leg
             ringing.append((leg.call_id, leg.agent_id))
 
-    agents: dict[str, bool] = {}
+    agents: dict[str, tuple[bool, bool]] = {}
     for msg in devices or ():
         folded = _fold(msg)
         agent = translator._devices.get(_text(folded.get("device")))
         if agent is not None:
-            agents[agent] = _text(folded.get("state")).upper() in BUSY_STATES
+            agents[agent] = device_flags(_text(folded.get("state")))  # (busy, unreachable)
 
     translator.calls = calls
     translator.legs = legs
@@ -207,4 +207,5 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
         if uid.startswith(prefix) and _SEQ.fullmatch(uid[len(prefix):]):
             translator._seq = max(translator._seq, int(uid[len(prefix):]))
     return ev.PbxSnapshot(translator.pbx, tuple(waiting), tuple(connected), tuple(ringing),
-                          tuple(agents.items()))
+                          tuple((agent, busy) for agent, (busy, _) in agents.items()),
+                          unreachable=tuple(agent for agent, (_, unreachable) in agents.items() if unreachable))

@@ -35,6 +35,15 @@ MAX_IGNORED_KINDS = 200
 FAILURE_REASONS = {"3": "no-answer", "5": "busy", "8": "congestion"}
 #: DeviceStateChange states that mean the phone is in use.
 BUSY_STATES = {"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"}
+#: States that mean the phone cannot be reached: UNAVAILABLE (a PJSIP
+#: endpoint with no registered contact), INVALID, UNKNOWN.
+UNREACHABLE_STATES = {"UNAVAILABLE", "INVALID", "UNKNOWN"}
+
+
+def device_flags(state: str) -> tuple[bool, bool]:
+    """(busy, unreachable) for a device state as Asterisk names it."""
+    state = state.upper()
+    return state in BUSY_STATES, state in UNREACHABLE_STATES
 AGENT_COMMANDS = {"login", "logout", "pause", "unpause"}
 #: Events Asterisk sends that the router knowingly does not use (counted in
 #: `ignored` all the same; only other kinds are worth a warning).
@@ -89,6 +98,7 @@ class Leg:
     agent_id: str
     channel: str = ""  # learnt from Newchannel
     answered: bool = False
+    cancelled: bool = False  # hung up by the router: its offer was withdrawn
 
 
 class Translator:
@@ -173,15 +183,17 @@ class Translator:
             del self.calls[uid]
             return [ev.CallLeft(uid)]
         leg = self.legs.pop(uid, None)
-        if leg is not None and leg.answered:
-            return [ev.CallEnded(leg.call_id)]
+        if leg is not None and leg.answered and not leg.cancelled:
+            # Named by its agent: a stale leg's hang-up must not end the call.
+            return [ev.CallEnded(leg.call_id, leg.agent_id)]
         return []  # an unanswered leg: its OriginateResponse says why
 
     def _device_state(self, msg: Mapping) -> list:
         agent = self._devices.get(header(msg, "Device"))
         if agent is None:
             return []
-        return [ev.AgentDevice(agent, header(msg, "State").upper() in BUSY_STATES)]
+        busy, unreachable = device_flags(header(msg, "State"))
+        return [ev.AgentDevice(agent, busy, unreachable)]
 
     def _ignore(self, what: str) -> list:
         """Count input the router does not use, by kind. The kinds are
@@ -272,6 +284,9 @@ class Translator:
         leg = self.leg_for(cmd.call_id, cmd.agent_id)
         if leg is None:
             return None
+        # Never the connected leg (the engine cancels only offers): its
+        # hang-up, even after a late answer, ends nothing.
+        leg.cancelled = True
         return {"Action": "Hangup", "Channel": clean(leg.channel or leg.leg_id), "Cause": "16"}
 
     def run_action(self, cmd: RunAction) -> list[dict]:

@@ -9,7 +9,8 @@ from router.config.compile import compile_table
 from router.config.errors import CheckResult, ConfigError, Report, did_you_mean, quote
 from router.config.model import ConfigSpec
 from router.config.queues import read_queues
-from router.config.references import check_duplicates, check_loops, check_references, check_warnings
+from router.config.references import (check_callbacks, check_duplicates, check_loops, check_references,
+                                      check_warnings)
 from router.config.routing import read_routing
 from router.config.schema import Reader
 from router.config.sections import read_agents, read_calendars, read_settings, read_skills, read_teams
@@ -124,6 +125,7 @@ def check_config(path: str | os.PathLike) -> CheckResult:
     check_references(report, spec)
     check_duplicates(report, spec)
     check_loops(report, spec)
+    check_callbacks(report, spec)
     # Warnings judge the whole config; on a config with errors they would
     # rest on guesses (an agent whose level is wrong seems to lack the
     # skill), so they wait until the errors are fixed.

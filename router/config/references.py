@@ -99,6 +99,23 @@ def check_loops(report: Report, spec: ConfigSpec) -> None:
             report.at(where, where.path, "queue actions form a loop: " + " -> ".join(names))
 
 
+def check_callbacks(report: Report, spec: ConfigSpec) -> None:
+    """A callback waits in the queue the call left for an agent of that
+    queue's steps. A queue whose very first step is an action has no such
+    step: a callback promised there could never be placed (and a customer
+    would wait for a call that never comes). Refuse it."""
+    for name, queue in (spec.queues or {}).items():
+        first = next((s for s in queue.escalation if s.after is not None), None)
+        if first is None or first.after != 0 or first.action is None:
+            continue
+        for action in (first.action, queue.closed, queue.overflow):
+            if action is not None and action.kind == "callback":
+                report.at(action.where, action.where.path,
+                          f"queue {quote(name)} has no step an agent can take (its first step, at 0s, is an "
+                          "action), so a callback promised here could never be placed; give the queue "
+                          "an agent step first, or use another action")
+
+
 def check_warnings(report: Report, spec: ConfigSpec) -> None:
     """Warn about queues no agent can take and skills no agent has."""
     if spec.agents is None:

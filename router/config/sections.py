@@ -32,11 +32,12 @@ def read_settings(r: Reader, node: Node, path: str) -> Settings:
 
 def read_enforcement(r: Reader, node: Node, path: str) -> Enforcement:
     """settings.service_level: how routing acts on the targets."""
-    keys = ["order", "priority_weight", "early_escalation", "protection", "reserve", "short_abandon"]
+    keys = ["order", "priority_weight", "early_escalation", "protection", "reserve", "short_abandon",
+            "day_start_hour"]
     found = r.fields(node, path, keys, what="a mapping (" + ", ".join(k + ":" for k in keys) + ")") or {}
     kinds = {"order": choice("deadline", "arrival"), "priority_weight": duration(),
              "early_escalation": BOOLEAN, "protection": BOOLEAN, "reserve": POINTS,
-             "short_abandon": duration()}
+             "short_abandon": duration(), "day_start_hour": count(0, 23)}
     read = {key: r.value(found.get(key), join_path(path, key), kinds[key]) for key in keys}
     return Enforcement(**{key: value for key, value in read.items() if value is not None})
 

@@ -16,6 +16,10 @@ Rules:
   paused with reason "device-busy" and comes back when the phone is free.
   Device state caused by our own offers is ignored while reserved or on a
   call; a stale "busy" after a call only delays the agent until "free".
+- An agent whose phone cannot be reached (Asterisk's UNAVAILABLE: a PJSIP
+  phone not registered) is shown paused with reason "unreachable" and
+  offered nothing until the phone is back: every Originate to it would fail
+  at once, and technical failures never pause an agent by themselves.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from router.core.state import AgentRec, AgentStatus
 from router.core.table import merge_skills
 
 DEVICE_BUSY = "device-busy"
+UNREACHABLE = "unreachable"
+#: Pauses the router sets and lifts itself from the phone's state.
+DEVICE_REASONS = (DEVICE_BUSY, UNREACHABLE)
 _LOGGED_IN_IDLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.WRAPUP)
 #: Not staffed: not counted among the agents who can take a step's calls.
 _OFF = (AgentStatus.LOGGED_OUT, AgentStatus.PAUSED)
@@ -38,6 +45,8 @@ class AgentOps:
     def _set(self, rec: AgentRec, status: AgentStatus, reason: str = "", keep_idle: bool = False) -> None:
         if status is AgentStatus.AVAILABLE and rec.id not in self.table.agents:
             status, reason = AgentStatus.LOGGED_OUT, "removed from config"
+        elif status is AgentStatus.AVAILABLE and rec.unreachable:
+            status, reason = AgentStatus.PAUSED, UNREACHABLE
         elif status is AgentStatus.AVAILABLE and rec.device_busy:
             status, reason = AgentStatus.PAUSED, DEVICE_BUSY
         if status is AgentStatus.AVAILABLE:
@@ -55,7 +64,29 @@ class AgentOps:
         changed = (rec.status, rec.reason) != (status, reason)
         rec.status, rec.reason = status, reason
         if changed:
-            self._publish("agent.state", agent=rec.id, state=status.value, reason=reason)
+            self._publish_state(rec, with_pending=rec.pending is not None)
+
+    def _publish_state(self, rec: AgentRec, with_pending: bool = True) -> None:
+        """agent.state; with what the agent will be once the call ends (a
+        pause or logout asked for mid-call; "" when that was called off):
+        the state file keeps it, so a restart does not offer the agent a
+        call they asked not to get."""
+        data = dict(agent=rec.id, state=rec.status.value, reason=rec.reason)
+        if with_pending:
+            pending, pending_reason = rec.pending or (None, "")
+            data.update(pending=pending.value if pending else "", pending_reason=pending_reason)
+        self._publish("agent.state", **data)
+
+    def _set_pending(self, rec: AgentRec, pending: tuple[AgentStatus, str] | None) -> None:
+        if rec.pending != pending:
+            rec.pending = pending
+            self._publish_state(rec)
+
+    def _pause_after_call(self, rec: AgentRec) -> None:
+        """An agent paused by a person (the state file after a restart) and
+        found talking stays paused once that call ends."""
+        if rec.status is AgentStatus.PAUSED and rec.reason not in DEVICE_REASONS and rec.pending is None:
+            rec.pending = (AgentStatus.PAUSED, rec.reason)
 
     def _release(self, rec: AgentRec, keep_idle: bool = False) -> None:
         """The agent's call, wrap-up or rest is over: apply a pending pause or
@@ -99,13 +130,12 @@ class AgentOps:
             rec.misses = rec.calls_taken = 0
             self._set(rec, AgentStatus.AVAILABLE)
         elif rec.pending is not None and rec.pending[0] is AgentStatus.LOGGED_OUT:
-            rec.pending = None
+            self._set_pending(rec, None)
 
     def _go(self, rec: AgentRec, status: AgentStatus, reason: str) -> None:
         """Logout or pause, now or (on a call) when the call ends."""
         if rec.status is AgentStatus.ON_CALL:
-            rec.pending = (status, reason)
-            return
+            return self._set_pending(rec, (status, reason))
         if rec.status is AgentStatus.RESERVED:
             self._set(rec, status, reason)
             self._withdraw_offer(rec)
@@ -133,19 +163,19 @@ class AgentOps:
             rec.misses = 0
             self._set(rec, AgentStatus.AVAILABLE)
         elif rec.pending is not None and rec.pending[0] is AgentStatus.PAUSED:
-            rec.pending = None
+            self._set_pending(rec, None)
         else:
             self._ignored(e, f"agent is {rec.status.value}, not paused")
 
     def _on_device(self, e: ev.AgentDevice) -> None:
         rec = self._agent(e)
-        if rec is None or rec.device_busy == e.busy:
+        if rec is None or (rec.device_busy, rec.unreachable) == (e.busy, e.unreachable):
             return
-        rec.device_busy = e.busy
-        if e.busy and rec.status is AgentStatus.AVAILABLE:
-            self._set(rec, AgentStatus.PAUSED, DEVICE_BUSY)
-        elif not e.busy and rec.status is AgentStatus.PAUSED and rec.reason == DEVICE_BUSY:
-            self._set(rec, AgentStatus.AVAILABLE)
+        rec.device_busy, rec.unreachable = e.busy, e.unreachable
+        # `_set` turns "available" into the device pause the phone calls for.
+        if rec.status is AgentStatus.AVAILABLE or (rec.status is AgentStatus.PAUSED
+                                                   and rec.reason in DEVICE_REASONS):
+            self._set(rec, AgentStatus.AVAILABLE, keep_idle=rec.status is AgentStatus.AVAILABLE)
 
     def _on_config(self, e: ev.ConfigReplaced) -> None:
         """Swap the table. Agents keep their state (removed ones log out,
@@ -154,6 +184,7 @@ class AgentOps:
         self.table = table = e.table
         self.sla.replace_table(table)
         self.sla.short_abandon = table.settings.enforcement.short_abandon
+        self.sla.day_start_hour = table.settings.enforcement.day_start_hour
         for aid in table.agents:
             self.agents.setdefault(aid, AgentRec(aid))
         # Calls first, so that an offer withdrawn below is judged by the
@@ -163,6 +194,7 @@ class AgentOps:
             if call.callback:
                 self._callback_requeued_by_reload(call)
                 call.step = min(call.step, len(call.steps) - 1)
+                call.early = 0
                 self._line_add(call)
                 continue
             rule = classify(table, call.info, call.arrived)
@@ -173,6 +205,7 @@ class AgentOps:
             call.rule = rule
             call.priority = rule.priority if call.pinned_priority is None else call.pinned_priority
             call.step = min(call.step, len(call.steps) - 1)
+            call.early = 0  # new steps: re-judged by time, and by the next enforcement check
             self._line_add(call)
         for rec in list(self.agents.values()):
             if rec.id in table.agents:
@@ -180,6 +213,6 @@ class AgentOps:
             if rec.status in _LOGGED_IN_IDLE or rec.status is AgentStatus.RESERVED:
                 self._go(rec, AgentStatus.LOGGED_OUT, "removed from config")
             elif rec.status is AgentStatus.ON_CALL:
-                rec.pending = (AgentStatus.LOGGED_OUT, "removed from config")
+                self._set_pending(rec, (AgentStatus.LOGGED_OUT, "removed from config"))
         for call in self.line():
             self._apply_step(call)

@@ -30,10 +30,13 @@ Rules:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from router.core import events as ev
-from router.core.commands import StartTimer
+from router.core.calendar import is_open, next_open
+from router.core.commands import CancelTimer, StartTimer
 from router.core.state import CallRec, CallStatus
-from router.core.table import Step
+from router.core.table import Rule, RoutingTable, Step, merge_skills
 
 #: Dials to the customer before the callback is reported failed.
 ATTEMPTS = 3
@@ -43,10 +46,22 @@ RETRY_AFTER = 300.0
 ANSWERED = "ANSWER"
 
 
-def callback_steps(steps: tuple[Step, ...]) -> tuple[Step, ...]:
-    """The escalation of a callback: the call's, without final actions."""
+def callback_steps(steps: tuple[Step, ...], skills: tuple[tuple[str, int], ...] = ()) -> tuple[Step, ...]:
+    """The escalation of a callback: the call's (its queue's steps with the
+    rule's extra `skills`), without final actions. A queue whose only step
+    is an action (the checker rejects that for callbacks) leaves a step no
+    agent meets: the callback waits, pending and visible, and never
+    "leaves by callback" again."""
+    steps = merge_skills(steps, skills)
     kept = tuple(s for s in steps if s.action is None)
-    return kept or steps[:1]
+    return kept or (replace(steps[0], action=None),)
+
+
+def callback_rule(table: RoutingTable, skills: tuple[tuple[str, int], ...]) -> Rule:
+    """The rule a callback is filed under: the default one, with the extra
+    skills of the call it was promised on (they follow it through reloads
+    and moves, as a call's rule skills do)."""
+    return replace(table.default, skills=tuple(skills))
 
 
 class CallbackOps:
@@ -61,31 +76,65 @@ class CallbackOps:
                                  reason="no-number", attempts=0)
         self._on_promised(ev.CallbackPromised(
             cb_id, number, call.queue, call.priority, call.arrived, caller_name=call.info.caller_name,
-            dnis=call.info.dnis, pbx=call.info.pbx, origin=call.id))
+            dnis=call.info.dnis, pbx=call.info.pbx, origin=call.id, skills=call.rule.skills))
 
     def _on_promised(self, e: ev.CallbackPromised) -> None:
         if e.call_id in self.calls or e.call_id in self.parked:
             return self._ignored(e, "callback already known")
         queue = e.queue if e.queue in self.table.queues else self.table.default.queue
-        rule = self.table.default
+        skills = tuple((str(s), int(level)) for s, level in e.skills)
         self._seq += 1
         info = ev.CallWaiting(e.call_id, dnis=e.dnis, caller_num=e.number, caller_name=e.caller_name, pbx=e.pbx)
-        call = CallRec(id=e.call_id, info=info, rule=rule, queue=queue, priority=e.priority,
-                       arrived=e.arrived, entered=e.arrived, seq=self._seq,
-                       steps=callback_steps(self.table.queues[queue].steps), callback=True,
+        call = CallRec(id=e.call_id, info=info, rule=callback_rule(self.table, skills), queue=queue,
+                       priority=e.priority, arrived=e.arrived, entered=e.arrived, seq=self._seq,
+                       steps=callback_steps(self.table.queues[queue].steps, skills), callback=True,
                        attempts=e.attempts)
         self._publish("callback.promised", call=call.id, origin=e.origin, queue=queue, number=e.number,
                       caller_name=e.caller_name, priority=e.priority, arrived=e.arrived,
-                      attempts=e.attempts, dnis=e.dnis, pbx=e.pbx)
+                      attempts=e.attempts, dnis=e.dnis, pbx=e.pbx, skills=[list(s) for s in skills],
+                      retry_at=e.retry_at if e.retry_at > self._now else None)
+        if e.retry_at > self._now:  # a retry parked before a restart keeps its time
+            return self._park(call, e.retry_at)
         self._requeue_callback(call)
+
+    def _park(self, call: CallRec, until: float | None) -> None:
+        """Out of the line until `until` (None: no opening hours ahead)."""
+        self.parked[call.id] = call
+        self.calls.pop(call.id, None)
+        if until is not None:
+            self._emit(StartTimer("callback", call.id, until))
+
+    def _closed_until(self, call: CallRec) -> float | None:
+        """0.0 when the callback's queue is open now, else when it opens
+        (None: never, as far as the calendar says)."""
+        queue = self.table.queues[call.queue]
+        calendar = self.table.calendars.get(queue.hours) if queue.hours else None
+        if calendar is None or is_open(calendar, self._now):
+            return 0.0
+        return next_open(calendar, self._now)
+
+    def _park_closed(self, call: CallRec) -> None:
+        """A waiting callback whose queue is closed leaves the line until it opens."""
+        self._line_remove(call)
+        self._emit(CancelTimer("step", call.id))
+        self._park(call, self._closed_until(call))
 
     def _requeue_callback(self, call: CallRec) -> None:
         self.parked.pop(call.id, None)
         if call.queue not in self.table.queues:  # removed by a reload while parked
             self._callback_requeued_by_reload(call)
+        opens = self._closed_until(call)
+        if opens != 0.0:  # a callback is made in its queue's hours, never at night
+            return self._park(call, opens)
+        self._unpark(call)
+
+    def _unpark(self, call: CallRec) -> None:
+        """Back in the line (also when a resync finds its agent leg up)."""
+        self.parked.pop(call.id, None)
+        self._emit(CancelTimer("callback", call.id))
         self.calls[call.id] = call
         call.status, call.agent, call.result = CallStatus.WAITING, None, ""
-        call.step = 0
+        call.step = call.early = 0
         self._line_add(call)
         self._apply_step(call)
 
@@ -123,9 +172,10 @@ class CallbackOps:
 
     def _callback_requeued_by_reload(self, call: CallRec) -> None:
         """A reload keeps a callback in its queue (or the default one if its
-        queue is gone) with that queue's new escalation, minus actions."""
+        queue is gone) with that queue's new escalation, minus actions, and
+        the skills it was promised with."""
         table = self.table
         if call.queue not in table.queues:
             call.queue = table.default.queue
-        call.rule = table.default
-        call.steps = callback_steps(table.queues[call.queue].steps)
+        call.rule = callback_rule(table, call.rule.skills)
+        call.steps = callback_steps(table.queues[call.queue].steps, call.rule.skills)

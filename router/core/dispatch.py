@@ -135,13 +135,16 @@ class DispatchOps:
                     best, best_call, best_rank = group, call, rank
             if best is None:
                 return
+            live = keep
+            if best_call.callback and self._closed_until(best_call) != 0.0:
+                self._park_closed(best_call)  # its queue closed while it waited: not at night
+                continue
             queue = self.table.queues[best.queue]
             rec = choose(queue.strategy, self._available.eligible(best.step, self.table, best.pbx), best_call,
                          best.step, self._last_rr.get(best.queue))
             self._offer(best_call, rec)
             if not self._available:
                 return
-            live = keep
 
     def _offer(self, call: CallRec, rec: AgentRec) -> None:
         queue = self.table.queues[call.queue]

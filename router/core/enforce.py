@@ -157,10 +157,12 @@ class EnforceOps:
         return self._staffed.count(step, self.table)
 
     def _take_step(self, call: CallRec, index: int) -> None:
-        """Move the call to step `index` now: its escalation clock is set
-        back so that the step's time is reached, later steps keep their
-        spacing, and `_apply_step` does the rest (publishing, action)."""
-        call.entered = min(call.entered, self._now - call.steps[index].after)
+        """Move the call to step `index` now, and `_apply_step` does the rest
+        (publishing, action). Only that step comes early: the escalation
+        clock is not moved, so later steps, the final action above all, come
+        at their own time (an early final action is the guarded rule's
+        decision, made by asking for the final step here)."""
+        call.early = max(call.early, index)
         self._apply_step(call)
 
     def _sla_action(self, queue: str, action: str, reason: str, **detail) -> None:

@@ -72,7 +72,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         self._now = 0.0
         self._out: list = []
         # Service level per queue, fed with every outcome; enforcement reads it.
-        self.sla = SlaBook(table, short_abandon=table.settings.enforcement.short_abandon)
+        rules = table.settings.enforcement
+        self.sla = SlaBook(table, short_abandon=rules.short_abandon, day_start_hour=rules.day_start_hour)
         self.protected: set[str] = set()  # queues under target (enforce.py rule 3)
         self.parked: dict[str, CallRec] = {}  # callbacks between attempts (callbacks.py)
         self._check_at: float | None = None  # when the enforcement check is due
@@ -155,7 +156,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
             if queue.max_waiting is not None and self.waiting_in(name) >= queue.max_waiting:
                 return self._leave(call, queue.overflow, "full")
         call.entered = self._now if since is None else since
-        call.step = 0
+        call.step = call.early = 0
+        call.queued = True
         self._line_add(call)
         self._apply_step(call)
 
@@ -169,6 +171,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         index = 0
         while index + 1 < len(call.steps) and call.steps[index + 1].after <= elapsed:
             index += 1
+        index = max(index, min(call.early, len(call.steps) - 1))  # a step enforcement took early
         if index != call.step:
             call.step = index
             self._publish("call.escalated", call=call.id, queue=call.queue, step=index,
@@ -194,7 +197,10 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         if action.kind == "queue":
             action = Action("hangup")
         self._emit(RunAction(call.id, action, reason, call.queue))
-        self._finish(call, "closed" if reason == "closed" else "overflowed",
+        # "closed" is a call that arrived while closed. One moved (at max
+        # wait, say) into a queue that has closed since waited, and was not
+        # served: a miss where it finished, with its whole wait.
+        self._finish(call, "closed" if reason == "closed" and not call.queued else "overflowed",
                      reason=reason, action=action.describe())
         if action.kind == "callback":
             self._promise(call)
@@ -210,6 +216,17 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
             self.sla.overflowed(call.queue, wait, self._now)
         self._publish(f"call.{outcome}", call=call.id, queue=call.queue,
                       wait=round(wait, 3), **data)
+
+    def _on_ended(self, e: ev.CallEnded) -> None:
+        """An agent leg hung up: only the connected agent's leg ends the call.
+        A stale leg (an offer withdrawn, then answered late and hung up by
+        us) says nothing about the caller, who may be ringing or talking
+        with another agent by now."""
+        call = self.calls.get(e.call_id)
+        if e.agent_id and call is not None and (call.status is not CallStatus.CONNECTED
+                                                 or call.agent != e.agent_id):
+            return self._ignored(e, "hang-up of an agent leg the call is not connected to")
+        self._on_left(e)
 
     def _on_left(self, e: ev.CallLeft | ev.CallEnded) -> None:
         call = self.calls.get(e.call_id)
@@ -360,7 +377,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         steps = self.table.queues[e.queue].steps
         # A callback keeps the no-final-action escalation it got when promised:
         # it must not "leave by callback" (or to voicemail) a second time.
-        call.steps = callback_steps(steps) if call.callback else merge_skills(steps, call.rule.skills)
+        call.steps = callback_steps(steps, call.rule.skills) if call.callback else merge_skills(steps, call.rule.skills)
         self._enter_queue(call, e.queue, since=self._now)
 
     def _on_priority(self, e: ev.CallPriority) -> None:
@@ -375,7 +392,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
     _HANDLERS = {
         ev.CallWaiting: _on_waiting,
         ev.CallLeft: _on_left,
-        ev.CallEnded: _on_left,
+        ev.CallEnded: _on_ended,
         ev.AgentOffered: _on_offered,
         ev.AgentAnswered: _on_answered,
         ev.AgentNoAnswer: _on_no_answer,

@@ -20,6 +20,11 @@ import math
 
 #: Upper bound for `required_agents`: a search that reaches it gives up.
 MAX_AGENTS = 10_000
+#: The highest target `required_agents` aims at. In Erlang C no number of
+#: agents answers 100% within a finite time: a search for 1.0 stops wherever
+#: floating point happens to round the service level up to 1.0, i.e. at an
+#: arbitrary count. A 100% target is read as this one.
+MAX_TARGET = 0.999
 
 
 def erlang_b(load: float, agents: int) -> float:
@@ -60,9 +65,11 @@ def required_agents(rate: float, aht: float, target: float, within: float,
                     limit: int = MAX_AGENTS) -> int | None:
     """Fewest agents for which `service_level` >= target (a fraction 0..1)
     at `rate` calls per second and `aht` seconds of handle time. 0 when there
-    is no load; None when even `limit` agents would not do."""
+    is no load; None when even `limit` agents would not do. A target above
+    MAX_TARGET (100%) is taken as MAX_TARGET."""
     if rate < 0 or aht <= 0 or not 0 <= target <= 1:
         raise ValueError("need rate >= 0, aht > 0 and 0 <= target <= 1")
+    target = min(target, MAX_TARGET)
     load = rate * aht
     if load == 0:
         return 0

@@ -64,9 +64,13 @@ class AgentNoAnswer:
 
 @dataclass(frozen=True)
 class CallEnded:
-    """The call is over (either side hung up after the answer)."""
+    """A leg of an answered call hung up. `agent_id` names the agent whose
+    leg it was ("" for the call as a whole): only the leg of the agent the
+    call is connected to ends it. The hang-up of a stale leg (an offer
+    withdrawn, answered late and hung up by the router) ends nothing."""
 
     call_id: str
+    agent_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,9 @@ class AgentDevice:
 
     agent_id: str
     busy: bool
+    # The phone cannot be reached (Asterisk's UNAVAILABLE: a PJSIP phone not
+    # registered; INVALID, UNKNOWN): the agent is paused "unreachable".
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,8 @@ class PbxSnapshot:
     connected: tuple[tuple[str, str], ...] = ()  # (call id, agent id) talking
     ringing: tuple[tuple[str, str], ...] = ()  # (call id, agent id) agent leg not yet answered
     devices: tuple[tuple[str, bool], ...] = ()  # (agent id, phone busy)
+    # Agents (of `devices`) whose phone cannot be reached: AgentDevice.unreachable.
+    unreachable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,10 @@ class CallbackPromised:
     dnis: str = ""
     pbx: str = ""
     origin: str = ""  # the call it was promised on
+    # The rule's extra skills (language...): the agent who calls back must
+    # be one who could have served the call.
+    skills: tuple[tuple[str, int], ...] = ()
+    retry_at: float = 0.0  # a failed attempt's retry: parked until then
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ Three forms, chosen so an Asterisk admin can reuse what they already know:
   none);
 - an Asterisk dialplan pattern, starting with ``_``: ``X`` is 0-9, ``Z`` 1-9,
   ``N`` 2-9, ``[15-7]`` a class, ``.`` one or more of anything and ``!`` zero
-  or more. Letters other than X, Z and N match themselves, as in Asterisk.
+  or more. Letters other than X, Z and N match themselves, as in Asterisk,
+  and a ``-`` outside ``[]`` is ignored, as Asterisk does (``_1-800-NXX-XXXX``
+  is ``_1800NXXXXXX``), so a number can be written the way it is read.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def _asterisk_regex(body: str) -> str:
             out.append(".+")
         elif c == "!":
             out.append(".*")
+        elif c == "-":
+            pass  # Asterisk ignores dashes in patterns
         elif c == "[":
             end = body.find("]", i + 1)
             if end < 0:
@@ -54,6 +58,9 @@ def _asterisk_regex(body: str) -> str:
                 raise ValueError(f"empty '[]' at position {i + 1}")
             if not re.fullmatch(r"[0-9A-Za-z*#+](-[0-9A-Za-z*#+])?(?:[0-9A-Za-z*#+](-[0-9A-Za-z*#+])?)*", inner):
                 raise ValueError(f"bad character class '[{inner}]'")
+            for low, high in re.findall(r"(.)-(.)", inner):
+                if low > high:  # re.compile would raise re.error, not a ValueError
+                    raise ValueError(f"reversed range '{low}-{high}' in '[{inner}]'")
             out.append("[" + inner.replace("*", r"\*").replace("+", r"\+") + "]")
             i = end
         else:

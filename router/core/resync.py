@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from router.core import events as ev
 from router.core.commands import CancelRing, StartTimer
-from router.core.state import AgentStatus, CallRec, CallStatus
+from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 
 #: Seconds given to an offer taken over from a snapshot before the ring
 #: guard gives up on it (its real ring timeout is unknown here).
@@ -39,10 +39,16 @@ class ResyncOps:
         for call_id, agent_id in e.ringing:
             rings.setdefault(call_id, []).append(agent_id)
         holding = {c.call_id for c in e.waiting}
+        unreachable = set(e.unreachable)
         for agent_id, busy in e.devices:
             if agent_id in self.table.agents:
-                self._on_device(ev.AgentDevice(agent_id, busy))
+                self._on_device(ev.AgentDevice(agent_id, busy, agent_id in unreachable))
 
+        for call_id in [*talking, *rings]:  # a parked callback's leg is up after all
+            call = self.parked.get(call_id)
+            if call is not None and call.info.pbx == e.pbx:
+                self._unpark(call)
+        self._yield_agents(e.pbx, talking, rings)
         done: set[str] = set()
         for call in [c for c in self.calls.values() if c.info.pbx == e.pbx]:
             done.add(call.id)
@@ -74,6 +80,7 @@ class ResyncOps:
         for call_id, agent_id in e.connected:
             if call_id not in self.calls:  # a conversation from before a restart
                 self._adopt_conversation(ev.CallWaiting(call_id, pbx=e.pbx), agent_id)
+        self._resync_answered = set()
         for call_id, agents in rings.items():
             if call_id in done:
                 continue
@@ -83,6 +90,33 @@ class ResyncOps:
             elif call is None:
                 for agent_id in agents:  # a leg for a caller the PBX no longer holds
                     self._emit(CancelRing(call_id, agent_id))
+
+    def _yield_agents(self, pbx: str, talking: dict[str, str], rings: dict[str, list[str]]) -> None:
+        """Before any call is reconciled, every agent the engine holds for a
+        call while the PBX shows that agent with another call is let go of:
+        what the PBX says wins, whatever order the calls are looked at in
+        (a claim on an agent still held for a stale reservation would be
+        refused, and a second agent rung for a caller already talking)."""
+        self._resync_answered: set[str] = set()  # calls whose answer is already out
+        shown: dict[str, str] = {}  # agent -> the call the PBX shows them with
+        for call_id, agent_id in talking.items():
+            shown[agent_id] = call_id
+        for call_id, agents in rings.items():
+            for agent_id in agents:
+                shown.setdefault(agent_id, call_id)
+        stale = [c for c in self.calls.values()
+                 if c.info.pbx == pbx and c.agent is not None and shown.get(c.agent, c.id) != c.id]
+        for call in stale:
+            if call.status is CallStatus.RINGING:
+                self._free_agent_of(call)  # back in line; reconciled below like any call
+            elif call.id in talking:  # talking with another agent now (a transfer)
+                self._resync_answered.add(call.id)
+                self._free_agent_of(call)
+            else:
+                # The conversation with that agent is over; the caller, if
+                # still holding, comes back from the waiting list below (a
+                # callback's leg is over: made, as when it ends while away).
+                self._end(call)
 
     def _resync_callback(self, call: CallRec, talking: str | None, ringing: list[str]) -> None:
         """A callback has no caller on hold: only its agent leg is on the PBX
@@ -102,7 +136,11 @@ class ResyncOps:
         """Take on a call already talking with `agent_id`, so that the agent
         is known busy and goes to wrap-up when it ends. No outcome is
         published: the call was answered before this router knew it."""
-        if not self._claimable(agent_id, None):
+        self._yield_reservation(agent_id, info.call_id)
+        removed = agent_id not in self.table.agents
+        if removed:  # (removed from the config before a restart: theirs until it ends, as after a reload)
+            self.agents.setdefault(agent_id, AgentRec(agent_id))
+        if not self._claimable(agent_id, None, talking=True):
             return self._publish("router.ignored", event="PbxSnapshot",
                                  why=f"{info.call_id} talks with {agent_id}, who holds another call")
         rule = self.table.default
@@ -112,8 +150,11 @@ class ResyncOps:
                        status=CallStatus.CONNECTED, agent=agent_id)
         self.calls[call.id] = call
         rec = self.agents[agent_id]
+        self._pause_after_call(rec)
         rec.call = call.id
         self._set(rec, AgentStatus.ON_CALL)
+        if removed:
+            rec.pending = (AgentStatus.LOGGED_OUT, "removed from config")
 
     # -- bringing one call in line
     def _free_agent_of(self, call: CallRec) -> None:
@@ -136,18 +177,29 @@ class ResyncOps:
         known = agent_id in self.table.agents or (talking and rec is not None)
         return rec is not None and known and rec.call in (None, call and call.id)
 
+    def _yield_reservation(self, agent_id: str, call_id: str) -> None:
+        """The PBX says `agent_id` talks with `call_id`: an offer of another
+        call the engine holds them for yields (that call goes back in line)."""
+        rec = self.agents.get(agent_id)
+        held = self.calls.get(rec.call) if rec is not None and rec.call not in (None, call_id) else None
+        if held is not None and held.status is CallStatus.RINGING:
+            self._emit(CancelRing(held.id, agent_id))
+            self._free_agent_of(held)
+
     def _become_talking(self, call: CallRec, agent_id: str) -> None:
         if call.status is not CallStatus.WAITING and call.agent == agent_id:
             if call.status is CallStatus.RINGING:
                 self._connect(call, self.agents[agent_id])
             return
-        answered = call.status is CallStatus.CONNECTED  # its outcome is already out
+        answered = call.status is CallStatus.CONNECTED or call.id in self._resync_answered  # outcome out
         if call.status is not CallStatus.WAITING:
             self._free_agent_of(call)
+        self._yield_reservation(agent_id, call.id)
         if not self._claimable(agent_id, call, talking=True):
             return self._publish("router.ignored", event="PbxSnapshot",
                                  why=f"{call.id} talks with {agent_id}, who holds another call")
         rec = self.agents[agent_id]
+        self._pause_after_call(rec)
         call.status, call.agent, rec.call = CallStatus.RINGING, agent_id, call.id
         self._connect(call, rec, announce=not answered)
         if agent_id not in self.table.agents:

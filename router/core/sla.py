@@ -115,9 +115,7 @@ class SlaBook:
             raise ValueError("day_start_hour must be 0..23")
         self.short_abandon = short_abandon
         self.day_start_hour = day_start_hour
-        if tz is None:
-            tz = next((c.timezone for c in table.calendars.values()), "UTC")
-        self.tz = ZoneInfo(tz)
+        self._fixed_tz = tz  # None: the first calendar's, followed through reloads
         self._since: float | None = None  # time of the first event: rates need history
         self.table = table
         self.queues: dict[str, _QueueBook] = {}
@@ -127,6 +125,7 @@ class SlaBook:
         """Use a new table: new queues start empty, removed ones are dropped,
         kept ones keep their history (past calls keep their old judgement)."""
         self.table = table
+        self.tz = ZoneInfo(self._fixed_tz or next((c.timezone for c in table.calendars.values()), "UTC"))
         self.queues = {name: self.queues.get(name) or _QueueBook() for name in table.queues}
 
     # ------------------------------------------------------------- feeding

@@ -45,6 +45,7 @@ class CallRec:
     seq: int  # arrival counter: the last tie-break of the order
     steps: tuple[Step, ...]
     step: int = 0
+    early: int = 0  # step taken early by enforcement (enforce.py rule 2); time brings the rest
     status: CallStatus = CallStatus.WAITING
     agent: str | None = None  # ringing or connected agent
     offers: int = 0
@@ -57,6 +58,7 @@ class CallRec:
     callback: bool = False  # a promised callback (callbacks.py), not a caller on hold
     attempts: int = 0  # callbacks: dials to the customer that failed so far
     result: str = ""  # callbacks: DIALSTATUS of the current attempt
+    queued: bool = False  # has waited in an open queue (else "closed" means it arrived while closed)
     in_line: bool = False  # in the engine's line (waiting or ringing)
     filed: tuple | None = None  # (dispatch group, line_key) it is filed under (dispatch.py)
 
@@ -77,6 +79,7 @@ class AgentRec:
     call: str | None = None
     rest_until: float = 0.0  # end of wrap-up / rest
     device_busy: bool = False  # the phone is in use (maybe not by us)
+    unreachable: bool = False  # the phone cannot be reached (not registered): offered nothing
     # What to do when the current call or wrap-up ends (a pause or logout
     # asked for mid-call): (status, reason) or None.
     pending: tuple[AgentStatus, str] | None = field(default=None)

@@ -220,6 +220,7 @@ class Enforcement:
     protection: bool = True  # serve queues under target before queues above it
     reserve: float = 5.0  # points above its own target a queue keeps before it lends agents
     short_abandon: float = 5.0  # abandons sooner than this do not count in the SL
+    day_start_hour: int = 0  # the SL's "today" starts at this local hour (first calendar's zone)
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,10 @@ class RouterCollector(Collector):
             recs = [rec for rec, agent in configured if agent.skills.get(skill, 0) > 0]
             for state in STATES:
                 by_skill.add_metric([skill, state], sum(1 for r in recs if r.status.value == state))
-        yield from (by_state, by_queue, by_skill, occupancy, queue_occ)
+        unreachable = GaugeMetricFamily("router_agents_unreachable", "Logged-in agents whose phone cannot be "
+                                        "reached (device UNAVAILABLE), paused with reason unreachable")
+        unreachable.add_metric([], sum(1 for r in engine.agents.values() if r.reason == "unreachable"))
+        yield from (by_state, by_queue, by_skill, occupancy, queue_occ, unreachable)
 
     def _health(self, router):
         up = GaugeMetricFamily("router_ami_connected", "1 when the AMI link to the PBX is logged in",
