@@ -348,7 +348,7 @@ def test_a_reversed_character_range_is_a_config_error(tmp_path):
     result = check_config(path)
     assert result.table is None
     assert [str(p) for p in result.errors] == [
-        f"{path}:20:20: routing.rules[0].when.dnis: '_40080030[9-1]' is not a number pattern: "
+        f"{path}:20:20: routing.rules[1] (x).when.dnis: '_40080030[9-1]' is not a number pattern: "
         "reversed range '9-1' in '[9-1]'"]
 
 
