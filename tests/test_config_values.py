@@ -169,6 +169,18 @@ def test_endpoint():
         "write it on one line without control characters")
 
 
+def test_mailbox():
+    for good in ("8000@sales", "8900@default", "8000", "1234@生活"):
+        assert values.parse_mailbox(good) == good
+    suffix = "is not a mailbox; write BOX@CONTEXT, e.g. 8000@sales (no spaces, ',', ';', '|' or '&')"
+    for bad in ("80 00@sales", "8000@sales,x", "8000@a@b", "@sales", "8000@", "8000&8001"):
+        assert rejects(values.parse_mailbox, bad) == f"{quote(bad)} {suffix}"
+    # app_voicemail reads [general] and [zonemessages] as settings, never as mailbox contexts
+    for reserved in ("8900@general", "8900@ZoneMessages"):
+        assert "holds app_voicemail's settings, not mailboxes" in rejects(values.parse_mailbox, reserved)
+    assert rejects(values.parse_mailbox, " ") == "this cannot be empty"
+
+
 def test_days():
     assert values.parse_days("mon") == [0]
     assert values.parse_days("mon-fri") == [0, 1, 2, 3, 4]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from router.config.errors import did_you_mean, join_path, quote
 from router.config.model import ActionSpec, Edge, QueueSpec, StepSpec, Where
 from router.config.nodes import Node, Scalar
-from router.config.schema import DURATION, PERCENT, PRIORITY, REQUIRED_TEXT, TEXT, Reader, count, duration
+from router.config.schema import (DURATION, MAILBOX, PERCENT, PRIORITY, REQUIRED_TEXT, TEXT, Reader, count,
+                                  duration)
 from router.core.table import ACTION_KINDS, ServiceLevel, Strategy
 
 # The key naming each action's target, if it has one.
@@ -38,7 +39,8 @@ def read_action(r: Reader, node: Node | None, path: str) -> ActionSpec | None:
     if target_key == "queue":
         target = r.ref("queue", found["queue"], join_path(path, "queue"))
     elif target_key:
-        target = r.value(found[target_key], join_path(path, target_key), REQUIRED_TEXT)
+        kind_of_target = MAILBOX if target_key == "mailbox" else REQUIRED_TEXT
+        target = r.value(found[target_key], join_path(path, target_key), kind_of_target)
     announce = r.text(found.get("announce"), join_path(path, "announce"))
     if target is None:
         return None

@@ -36,6 +36,7 @@ DATE = Kind("a date such as 2026-10-01", values.parse_date)
 PERIOD = Kind("opening hours such as 08:30-20:00", values.parse_period)
 TEXT = Kind("text", values.parse_text)
 REQUIRED_TEXT = Kind("text", values.parse_required_text)
+MAILBOX = Kind("a mailbox such as 8000@sales", values.parse_mailbox)
 ENDPOINT = Kind("an endpoint such as PJSIP/1001", values.parse_endpoint)
 DAYS = Kind("days such as mon-fri", values.parse_days)
 

@@ -229,6 +229,26 @@ def parse_required_text(text: str) -> str:
     return parse_text(text)
 
 
+#: voicemail.conf section names that app_voicemail reads as settings, never
+#: as a mailbox context: a mailbox `8900@general` can never be defined.
+RESERVED_VOICEMAIL_CONTEXTS = ("general", "zonemessages")
+_MAILBOX = re.compile(r"[^\s@,;|&]+(@[^\s@,;|&]+)?")
+
+
+def parse_mailbox(text: str) -> str:
+    """A voicemail box, `BOX` or `BOX@CONTEXT`, as VoiceMail() takes it."""
+    parse_required_text(text)
+    if not _MAILBOX.fullmatch(text):
+        raise ValueError(f"{quote(text)} is not a mailbox; write BOX@CONTEXT, e.g. 8000@sales "
+                         "(no spaces, ',', ';', '|' or '&')")
+    _, _, context = text.partition("@")
+    if context.lower() in RESERVED_VOICEMAIL_CONTEXTS:
+        raise ValueError(f"{quote(text)}: [{context}] in voicemail.conf holds app_voicemail's settings, "
+                         "not mailboxes, so this mailbox cannot exist; use another context, e.g. "
+                         f"{text.partition('@')[0]}@default")
+    return text
+
+
 _ENDPOINT = re.compile(r"[A-Za-z][A-Za-z0-9_]*/[^\s,;|]+")
 
 
