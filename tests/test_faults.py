@@ -76,6 +76,10 @@ async def test_hung_asterisk_is_noticed_by_the_watchdog_and_no_call_is_lost(capl
 async def test_asterisk_restart_rebuilds_state_and_routes_the_calls_after_it():
     async with Centre(behaviour=BUSY, calls_per_hour=1500, seed=8) as centre:
         await centre.sim_seconds(80)
+        # The restart must find a caller still waiting: that caller's outcome
+        # is checked below, and random traffic on a loaded machine may have
+        # none in line at the 80th second. The restart follows at once.
+        await centre.until(lambda: any(r.outcome is None for r in centre.pbx.records.values()), 30)
         before = centre.router.resyncs["sim"]
         talking = sum(a.status.value == "on_call" for a in centre.router.engine.agents.values())
         assert talking > 0
