@@ -88,8 +88,8 @@ roster:
         "P:15:30: traffic.calls.support.arrivals.mon.09:00-09:30: 'lots' is not a number of calls; "
         "write e.g. 12 or 12.5",
         "P:17:14: agents.no_answer: '150%' is not percentage points from 0% to 100%; write e.g. 5%",
-        "P:22:14: roster[0].breaks[0]: break '18:00-18:30' is not inside the shift",
-        "P:26:5: roster[2]: give exactly one of 'agents', 'team' or 'everyone: true'",
+        "P:22:14: roster[1].breaks[1]: break '18:00-18:30' is not inside the shift",
+        "P:26:5: roster[3]: give exactly one of 'agents', 'team' or 'everyone: true'",
     ]
     # and against the config: unknown agents and teams
     roster_only = errors_of(tmp_path, """\
@@ -104,8 +104,8 @@ roster:
     days: mon
     shift: 09:00-17:00
 """)
-    assert roster_only == ["P:5:5: roster[0].agents: agent '9999' is not in the config",
-                           "P:8:5: roster[1].team: team 'nobody' is not in the config"]
+    assert roster_only == ["P:5:5: roster[1].agents: agent '9999' is not in the config",
+                           "P:8:5: roster[2].team: team 'nobody' is not in the config"]
 
 
 def test_overlapping_periods_and_bad_yaml_are_refused(tmp_path):
