@@ -41,6 +41,11 @@ def test_the_unit_runs_unprivileged_hardened_and_reloads_on_sighup():
     assert start[:3] == [INSTALLED, "run", "/etc/router/config"]
     assert start[start.index("--state-file") + 1].startswith("/var/lib/router/")  # the StateDirectory
     assert "--log-format" in start and "SECRET" not in service["ExecStart"].upper()
+    # The control socket lives in the RuntimeDirectory (PrivateTmp would hide
+    # a /tmp socket from the admin's shell), group-readable for supervisors.
+    control = start[start.index("--control") + 1]
+    assert control.startswith(f"/run/{service['RuntimeDirectory']}/")
+    assert service["RuntimeDirectoryMode"] == "0750"
     assert unit()["Install"]["WantedBy"] == "multi-user.target"
 
 
@@ -50,6 +55,7 @@ def test_the_router_flags_in_the_unit_exist():
     start = unit()["Service"]["ExecStart"].replace("${ROUTER_AMI}", "pbx1=127.0.0.1:5038").split()
     args = build_parser().parse_args(start[1:])
     assert args.command == "run" and args.log_format == "json" and args.quiet
+    assert args.control == "/run/router/control.sock"
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
