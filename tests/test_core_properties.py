@@ -384,7 +384,10 @@ class World:
             else:
                 self.hear(ev.AgentNoAnswer(call, agent_id, action[2]))
         elif kind == "late_answer":
-            if not self.withdrawn or not self.link_up:
+            if not self.withdrawn or not self.link_up or self.blind:
+                # (after an outage the engine may have offered the same call
+                # to the same agent again, unheard by the PBX: the legs are
+                # then as ambiguous to it as in the case below)
                 return
             call, agent_id = self.withdrawn.pop(action[1] % len(self.withdrawn))
             if (call, agent_id) in self.rings or self.connected.get(call) == agent_id:
@@ -515,7 +518,8 @@ class World:
             self._pbx_forgets(call)
             self.feed(ev.CallEnded(call, agent_id))
         for call in list(self.engine.calls):
-            if not self.engine.calls[call].callback:
+            rec = self.engine.calls.get(call)  # (a callback may have been parked meanwhile)
+            if rec is not None and not rec.callback:
                 self._pbx_forgets(call)
                 self.feed(ev.CallLeft(call))
 
