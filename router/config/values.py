@@ -241,11 +241,10 @@ def parse_mailbox(text: str) -> str:
     if not _MAILBOX.fullmatch(text):
         raise ValueError(f"{quote(text)} is not a mailbox; write BOX@CONTEXT, e.g. 8000@sales "
                          "(no spaces, ',', ';', '|' or '&')")
-    _, _, context = text.partition("@")
+    box, _, context = text.partition("@")
     if context.lower() in RESERVED_VOICEMAIL_CONTEXTS:
         raise ValueError(f"{quote(text)}: [{context}] in voicemail.conf holds app_voicemail's settings, "
-                         "not mailboxes, so this mailbox cannot exist; use another context, e.g. "
-                         f"{text.partition('@')[0]}@default")
+                         f"not mailboxes, so this mailbox cannot exist; use another context, e.g. {box}@default")
     return text
 
 
