@@ -22,10 +22,11 @@ from router.config import load_config
 from router.core import events as ev
 from router.core.commands import CancelRing, RingAgent
 from router.sim.pbx import PbxSimulator
+from support.paths import AMI_TRACES
 from tables import agent, queue, req, step, table
 
 ROOT = Path(__file__).resolve().parent.parent
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "ami-traces"
+TRACES = AMI_TRACES
 TABLE = load_config(ROOT / "config")
 SPEED = 50.0  # 1 simulated second = 20 ms
 LISTINGS = {"CoreShowChannels": "CoreShowChannel", "Status": "Status",
@@ -60,10 +61,6 @@ def trace_listings() -> tuple[dict[str, list[Message]], list[Message]]:
     return found, received[last + 1:]
 
 
-needs_traces = pytest.mark.skipif(not TRACES.is_dir(), reason="ami-traces not present")
-
-
-@needs_traces
 def test_the_real_listings_give_the_waiting_caller_and_devices():
     found, after = trace_listings()
     assert [len(found[k]) for k in ("CoreShowChannel", "Status", "DeviceStateChange")] == [6, 6, 6]
@@ -89,7 +86,6 @@ def test_the_real_listings_give_the_waiting_caller_and_devices():
     assert out == [ev.CallLeft("1795455140.268")]
 
 
-@needs_traces
 def test_the_real_listings_with_the_router_variables_give_the_conversation():
     """The same listings as if the leg had been the router's (its Originate
     sets ROUTER_CALL/ROUTER_AGENT and the Status asks for them)."""
