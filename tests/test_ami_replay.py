@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from router.ami.framing import Framer
@@ -12,7 +10,7 @@ from router.ami.trace import read_trace, received_stream
 from router.ami.translate import Leg, Translator
 from router.core import events as ev
 from support.paths import AMI_TRACES
-from tables import agent, queue, req, step, table
+from support.tables import agent, queue, req, step, table
 
 TRACES = AMI_TRACES
 FILES = sorted(TRACES.glob("*.ami"))

@@ -18,7 +18,7 @@ from router.core.table import ServiceLevel
 from router.daemon import Clock, Router
 from router.metrics import Metrics
 from router.metrics.events import WAIT_BUCKETS, wait_buckets
-from tables import agent, queue, req, step, table
+from support.tables import agent, queue, req, step, table
 
 T0 = 1_800_000_000.0
 SALES = queue("sales", step(0, req(sales=1)), wrapup=10.0)  # 80% within 20 s
@@ -260,7 +260,7 @@ def test_a_reload_sets_the_reload_metric_and_the_config_digest(tmp_path):
 def test_estimated_wait_per_skill_set_follows_each_rules_skills():
     from router.core.patterns import compile_pattern
     from router.core.table import Match
-    from tables import rule
+    from support.tables import rule
 
     expert = rule("expert", SALES, Match(dnis=(compile_pattern("9"),)), skills=(("sales", 5),))
     tbl = table([agent("a1", sales=5), agent("a2", sales=3)], [SALES, VIP], rules=[expert])

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 
 import pytest
 
 from router.sim.pbx import PbxSimulator
 from router.sim.pbx.protocol import AbsurdInput, Framer
 from support.paths import AMI_TRACES
-from tables import agent, queue, req, step, table
+from support.tables import agent, queue, req, step, table
 
 SPEED = 50.0  # 1 simulated second = 20 ms
 TRACES = AMI_TRACES
