@@ -147,7 +147,7 @@ async def bench_http(clients: int = 500, seconds: float = 5.0) -> None:
 
 
 async def bench_ami(outages=(3.0, 10.0)) -> None:
-    from fake_ami import FakeAmi
+    from support.fake_ami import FakeAmi
     from router.ami.link import Link
 
     for outage in outages:

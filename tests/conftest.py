@@ -1,7 +1,7 @@
 import os
 import sys
 
-# Core tests build tables with tests/tables.py.
+# The tests import their shared support as `support.*` (tests/support/).
 sys.path.insert(0, os.path.dirname(__file__))
 
 import logging

@@ -9,6 +9,7 @@ import time
 
 from router.ami.framing import Framer
 from router.ami.link import Link
+from support.waiting import until
 
 
 class Server:
@@ -46,13 +47,6 @@ class Server:
         self.server.close()
         await self.server.wait_closed()
         await asyncio.sleep(0.05)  # let the client's transport see the end
-
-
-async def until(condition, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
 
 
 async def connected(server: Server, on_message=lambda link, msg: None) -> Link:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from router.ami.framing import Framer
@@ -11,9 +9,10 @@ from router.ami.protocol import incoming
 from router.ami.trace import read_trace, received_stream
 from router.ami.translate import Leg, Translator
 from router.core import events as ev
-from tables import agent, queue, req, step, table
+from support.paths import AMI_TRACES
+from support.tables import agent, queue, req, step, table
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "ami-traces"
+TRACES = AMI_TRACES
 FILES = sorted(TRACES.glob("*.ami"))
 TABLE = table([agent("1001", sales=5), agent("1002", sales=5)], [queue("sales", step(0, req(sales=1)))])
 

@@ -16,16 +16,19 @@ from panoramisk.message import Message
 from router.ami.framing import Framer
 from router.ami.link import Link
 from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items
+from router import daemon
 from router.ami.trace import read_trace, received_stream, to_message
 from router.ami.translate import Leg, Translator
 from router.config import load_config
 from router.core import events as ev
 from router.core.commands import CancelRing, RingAgent
 from router.sim.pbx import PbxSimulator
-from tables import agent, queue, req, step, table
+from support.paths import AMI_TRACES
+from support.waiting import until
+from support.tables import agent, queue, req, step, table
 
 ROOT = Path(__file__).resolve().parent.parent
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "ami-traces"
+TRACES = AMI_TRACES
 TABLE = load_config(ROOT / "config")
 SPEED = 50.0  # 1 simulated second = 20 ms
 LISTINGS = {"CoreShowChannels": "CoreShowChannel", "Status": "Status",
@@ -60,10 +63,6 @@ def trace_listings() -> tuple[dict[str, list[Message]], list[Message]]:
     return found, received[last + 1:]
 
 
-needs_traces = pytest.mark.skipif(not TRACES.is_dir(), reason="ami-traces not present")
-
-
-@needs_traces
 def test_the_real_listings_give_the_waiting_caller_and_devices():
     found, after = trace_listings()
     assert [len(found[k]) for k in ("CoreShowChannel", "Status", "DeviceStateChange")] == [6, 6, 6]
@@ -89,7 +88,6 @@ def test_the_real_listings_give_the_waiting_caller_and_devices():
     assert out == [ev.CallLeft("1795455140.268")]
 
 
-@needs_traces
 def test_the_real_listings_with_the_router_variables_give_the_conversation():
     """The same listings as if the leg had been the router's (its Originate
     sets ROUTER_CALL/ROUTER_AGENT and the Status asks for them)."""
@@ -266,38 +264,32 @@ def test_random_headers_never_raise_and_keep_the_maps_consistent(channels, statu
 
 # -- the PBX simulator over TCP, through the router's Link -------------------------
 
-class Router:
-    """Just enough of a router: a Link and a Translator, fed in stream order
-    while `live`, and the domain events that came out."""
+class Router(daemon.Router):
+    """The daemon's own Router, AMI side and all (its Link, its Translator,
+    its resync after every login: the listings, the events held meanwhile
+    and replayed after the snapshot), with the engine left out: the domain
+    events it would route are recorded in `out` (snapshots in `snapshots`)."""
 
-    def __init__(self, port: int, translator: Translator) -> None:
-        self.translator = translator
-        self.live = True
+    def __init__(self, pbx: PbxSimulator) -> None:
+        super().__init__(TABLE, daemon.Clock(SPEED))
         self.out: list = []
-        self.link = Link("sim", "127.0.0.1", port, "router", "sim-secret", on_message=self._message,
-                         on_up=lambda link: None, reconnect=0.2)
+        self.snapshots: list[ev.PbxSnapshot] = []
+        self.logins = 0
+        self.link = self.add_pbx("sim", "127.0.0.1", pbx.port, pbx.username, pbx.secret, reconnect=0.2)
+        self.translator = self.translators["sim"]
 
-    def _message(self, link, message) -> None:
-        if self.live:
-            self.out += self.translator.event(message)
+    def feed(self, event) -> None:
+        (self.snapshots if isinstance(event, ev.PbxSnapshot) else self.out).append(event)
+
+    def _on_up(self, link: Link) -> None:
+        self.logins += 1
+        super()._on_up(link)
 
     async def resync(self) -> ev.PbxSnapshot:
-        """What the daemon does after a login: the listings, then the snapshot;
-        events that arrive meanwhile are not fed (the listings include them)."""
-        self.live = False
-        replies = [await self.link.send(action) for action in RESYNC_ACTIONS]
-        snap = build_snapshot(self.translator, items(replies[0], "CoreShowChannel"),
-                              items(replies[1], "Status"), items(replies[2], "DeviceStateChange"))
-        self.live = True
-        return snap
-
-
-async def until(condition, seconds: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline, f"timed out waiting for {condition}"
-        await asyncio.sleep(0.01)
+        """The snapshot of the resync the daemon ran after the last login,
+        once it is fed (and the events held meanwhile replayed)."""
+        await until(lambda: self.logins and len(self.snapshots) == self.logins)
+        return self.snapshots[-1]
 
 
 @pytest.fixture
@@ -314,11 +306,12 @@ async def test_resync_on_the_simulator_after_missing_the_answer(pbx, restart):
     """The agent answers while the router is away: the snapshot has the
     waiting caller and the conversation, and the rebuilt maps turn the
     hangups into CallLeft / CallEnded."""
-    first = Router(pbx.port, Translator(TABLE, pbx="sim"))
+    first = Router(pbx)
     routers, tasks = [first], []
-    await first.link.start()
+    await first.start()
     try:
         await until(lambda: first.link.up)
+        await first.resync()  # the one after the login, of a PBX with no call yet
         waiting = pbx.place_call(dnis="4008001000", caller_num="13600136000", caller_name="陈静",
                                  variables={"lang": "yue", "menu": "1"})
         talking = pbx.place_call(dnis="4008002000", caller_num="13900139000", caller_name="李娜")
@@ -332,11 +325,11 @@ async def test_resync_on_the_simulator_after_missing_the_answer(pbx, restart):
         assert first.translator.legs[leg_id].answered is False
 
         if restart:  # the router process goes away; a new one starts from nothing
-            await first.link.close()
-            router = Router(pbx.port, Translator(TABLE, pbx="sim"))
+            await first.abort()
+            router = Router(pbx)
             routers.append(router)
             await until(lambda: pbx.records[talking].outcome == "answered")
-            await router.link.start()
+            await router.start()
         else:  # the connection drops; the same router reconnects
             router = first
             pbx.drop_clients()
@@ -373,26 +366,29 @@ async def test_resync_on_the_simulator_after_missing_the_answer(pbx, restart):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for r in routers:
-            await r.link.close()
+            await r.stop()
 
 
 async def test_resync_on_the_simulator_while_the_agent_rings(pbx):
     """A fresh router finds a leg ringing: reported as ringing, and its late
     failed OriginateResponse (after the leg's Hangup) still gives AgentNoAnswer."""
-    sender = Translator(TABLE, pbx="sim")
-    router = Router(pbx.port, Translator(TABLE, pbx="sim"))
-    await router.link.start()
+    sender = Translator(TABLE, pbx="sim")  # the router before, on a connection of its own
+    link = Link("sender", "127.0.0.1", pbx.port, pbx.username, pbx.secret, on_message=lambda link, msg: None,
+                on_up=lambda link: None)
+    await link.start()
+    router = Router(pbx)
     task = None
     try:
-        await until(lambda: router.link.up)
+        await until(lambda: link.up)
         call = pbx.place_call(dnis="4008002000", caller_name="赵敏")
         pbx.set_agent("1002", answers=False)
         sender.calls[call] = pbx.records[call].channel
         originate = sender.ring(RingAgent(call, "1002", "PJSIP/1002", 60.0, "support", "", "赵敏"))
-        task = asyncio.create_task(router.link.send(originate, timeout=30))
+        task = asyncio.create_task(link.send(originate, timeout=30))
         leg_id = originate["ChannelId"]
         await until(lambda: pbx.world.channels.get(leg_id) is not None)
 
+        await router.start()  # its resync after the login finds the leg ringing
         snap = await router.resync()
         assert [c.call_id for c in snap.waiting] == [call] and snap.waiting[0].caller_name == "赵敏"
         assert snap.ringing == ((call, "1002"),) and snap.connected == ()
@@ -408,4 +404,5 @@ async def test_resync_on_the_simulator_while_the_agent_rings(pbx):
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        await router.link.close()
+        await router.stop()
+        await link.close()

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from fake_ami import FakeAmi
+from support.fake_ami import FakeAmi
 from router.ami.link import Link
 from router.config import load_config
 from router.core import events as ev
 from router.daemon import Clock, Router
 from router.metrics import Metrics
-from mosquitto import free_port
+from support.ports import free_port
 from test_ami_resync import chan, stat
-from waiting import until
+from support.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = load_config(ROOT / "config")

@@ -20,7 +20,7 @@ from router.output import describe
 from router.sim.pbx import PbxSimulator
 from router.state import AgentStateFile
 from test_process import SECRET, VIP, RouterProcess, quick_config
-from waiting import until
+from support.waiting import until
 
 #: Characters that end or rewrite a line on a terminal or in a log viewer.
 HOSTILE = "\r\x1b[2J\x1b]0;pwned\x07\u2028\u2029\x85\x7f\x9b\u202e"

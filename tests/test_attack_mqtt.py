@@ -13,10 +13,10 @@ import aiomqtt
 
 from router.metrics import Metrics
 from router.mqtt.schema import MAX_COMMAND_BYTES
-from mosquitto import USERS
+from support.mosquitto import USERS
 from test_mqtt import Centre, Listener, broker  # noqa: F401  (the fixture)
 from test_metrics import http_get
-from waiting import until
+from support.waiting import until
 
 
 def client(broker, user: str, identifier: str | None = None) -> aiomqtt.Client:

@@ -20,7 +20,7 @@ from router.daemon import Clock, Router
 from router.sim.pbx import PbxSimulator
 from test_process import SECRET, RouterProcess, quick_config
 from test_reload import config_copy, teach_1001_support
-from waiting import until
+from support.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 

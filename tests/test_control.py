@@ -23,7 +23,7 @@ from router.control import ControlError, ControlServer
 from router.daemon import Clock, Router
 from router.sim.pbx import PbxSimulator
 from test_mqtt import MONDAY_10AM, SPEED, STEADY, TABLE, Centre, Listener, broker  # noqa: F401 (fixture)
-from waiting import until
+from support.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = __import__("zoneinfo").ZoneInfo("Asia/Shanghai")

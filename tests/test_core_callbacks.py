@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from router.core import events as ev
 from router.core.callbacks import ATTEMPTS, RETRY_AFTER
-from router.core.commands import Publish, RingAgent, RunAction, StartTimer
+from router.core.commands import RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
 from router.core.state import CallStatus
 from router.core.table import Action, Enforcement
-from tables import agent, queue, req, step, table
+from support.commands import published
+from support.tables import agent, queue, req, step, table
 
 T0 = 50_000.0
 OFF = Enforcement(early_escalation=False, protection=False)
@@ -19,10 +20,6 @@ def sales_table():
     """sales: seniors (sales>=7) only, a callback at 60 s."""
     sales = queue("sales", step(0, req(sales=7)), step(60, action=Action("callback")))
     return table([agent("senior", sales=8), agent("other", sales=9)], [sales], enforcement=OFF)
-
-
-def published(commands, kind: str) -> list[dict]:
-    return [dict(c.data) for c in commands if isinstance(c, Publish) and c.kind == kind]
 
 
 def rings(commands) -> list[RingAgent]:

@@ -16,7 +16,7 @@ from router.core.classify import classify, why_not
 from router.core.events import CallWaiting
 from router.core.patterns import compile_pattern
 from router.core.table import Calendar, Match, RoutingTable
-from tables import agent, queue, req, rule, step, table
+from support.tables import agent, queue, req, rule, step, table
 
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 

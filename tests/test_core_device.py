@@ -4,7 +4,7 @@ from router.core import events as ev
 from router.core.commands import RingAgent
 from router.core.engine import Engine
 from router.core.state import AgentStatus
-from tables import agent, queue, req, step, table
+from support.tables import agent, queue, req, step, table
 
 
 def _engine():

@@ -10,7 +10,7 @@ from router.core.enforce import CHECK_EVERY, FINAL_SAMPLE
 from router.core.engine import Engine
 from router.core.patterns import compile_pattern
 from router.core.table import Action, Enforcement, Match
-from tables import agent, queue, req, rule, step, table
+from support.tables import agent, queue, req, rule, step, table
 
 T0 = 100_000.0
 ARRIVAL = Enforcement(order="arrival", early_escalation=False, protection=False)

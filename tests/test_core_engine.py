@@ -22,7 +22,8 @@ from router.core.engine import MIN_RETRY, RING_GRACE, Engine
 from router.core.patterns import compile_pattern
 from router.core.state import AgentStatus, CallStatus
 from router.core.table import Action, Calendar, Match, RoutingTable, Strategy, merge_skills
-from tables import agent, queue, req, rule, step, table
+from support.commands import published
+from support.tables import agent, queue, req, rule, step, table
 
 T0 = 1_000.0
 
@@ -45,10 +46,6 @@ def arrive(engine: Engine, cid: str, at: float, dnis: str = "", caller_num: str 
 
 def rings(commands: list) -> list[tuple[str, str]]:
     return [(c.call_id, c.agent_id) for c in commands if isinstance(c, RingAgent)]
-
-
-def published(commands: list, kind: str) -> list[dict]:
-    return [dict(c.data) for c in commands if isinstance(c, Publish) and c.kind == kind]
 
 
 def kinds(commands: list) -> list[str]:

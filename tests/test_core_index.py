@@ -15,7 +15,7 @@ from router.core.state import AgentRec, CallStatus
 from router.core.strategy import choose
 from router.core.patterns import compile_pattern
 from router.core.table import Enforcement, Match, Requirement, Step, Strategy
-from tables import agent, queue, req, rule, step, table
+from support.tables import agent, queue, req, rule, step, table
 from test_core_properties import TABLES, World, resync_st, step_st
 
 

@@ -40,7 +40,7 @@ from router.core.state import AgentStatus, CallStatus, OUTCOMES
 from router.core.table import Action, Calendar, Match, RoutingTable, Strategy
 from router.core.patterns import compile_pattern
 from router.state import AgentStateFile, saved_state
-from tables import agent, fire_timers, queue, req, rule, step, table
+from support.tables import agent, fire_timers, queue, req, rule, step, table
 
 CALLS = [f"c{i}" for i in range(8)]
 AGENTS = ["a0", "a1", "a2", "a3", "a4", "ghost"]

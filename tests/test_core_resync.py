@@ -6,7 +6,7 @@ from router.core import events as ev
 from router.core.commands import CancelRing, RingAgent
 from router.core.engine import Engine
 from router.core.state import AgentStatus, CallStatus
-from tables import agent, queue, req, step, table
+from support.tables import agent, queue, req, step, table
 
 T0 = 1_000.0
 TABLE = table([agent("a", s=1), agent("b", s=1), agent("c", s=1)],

@@ -19,15 +19,12 @@ from router.core.patterns import compile_pattern
 from router.core.sla import SlaBook
 from router.core.state import AgentStatus, CallStatus
 from router.core.table import Action, Calendar, Enforcement, Match, RoutingTable
-from tables import agent, fire_timers, queue, req, rule, step, table
+from support.commands import published
+from support.tables import agent, fire_timers, queue, req, rule, step, table
 from test_config_errors import GOOD
 
 OFF = Enforcement(early_escalation=False, protection=False)
 NUMBER = "+8613800001111"
-
-
-def published(commands, kind: str) -> list[dict]:
-    return [dict(c.data) for c in commands if isinstance(c, Publish) and c.kind == kind]
 
 
 def rings(commands) -> list[RingAgent]:

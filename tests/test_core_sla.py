@@ -11,7 +11,7 @@ from router.core import erlang
 from router.core import events as ev
 from router.core.engine import Engine
 from router.core.sla import SlaBook
-from tables import agent, queue, req, step, table
+from support.tables import agent, queue, req, step, table
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=TZ).timestamp()

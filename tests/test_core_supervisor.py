@@ -7,7 +7,8 @@ from router.core import events as ev
 from router.core.commands import CancelRing, RingAgent
 from router.core.engine import Engine
 from router.core.state import AgentStatus, CallStatus
-from tables import agent, queue, req, step, table
+from support.commands import published
+from support.tables import agent, queue, req, step, table
 
 T0 = 1_000.0
 
@@ -16,10 +17,6 @@ def centre():
     agents = [agent("s1", sales=8), agent("t1", support=5)]
     return table(agents, [queue("sales", step(0, req(sales=5)), priority=10),
                           queue("support", step(0, req(support=1)), step(30, req(sales=1)), priority=20)])
-
-
-def published(commands, kind):
-    return [dict(c.data) for c in commands if getattr(c, "kind", None) == kind]
 
 
 def test_a_waiting_call_moved_to_another_queue_is_offered_there():

@@ -22,11 +22,12 @@ import pytest
 from router.ami.translate import AGENT_COMMANDS
 from router.config import load_config
 from router.core.patterns import compile_pattern
+from support.paths import AMI_TRACES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy" / "asterisk"
 EXTENSIONS = DEPLOY / "extensions.conf"
-TRACES = ROOT.parent / "shared" / "ami-traces"
+TRACES = AMI_TRACES
 
 #: The AMI user's classes, as documented in deploy/asterisk/manager.conf.
 ROUTER_READ = {"system", "call", "user"}
@@ -359,8 +360,7 @@ def test_the_router_ami_user_has_least_privilege():
 
 def test_the_read_classes_cover_every_event_the_router_uses():
     files = sorted(TRACES.glob("*.ami"))
-    if not files:
-        pytest.skip(f"no AMI traces in {TRACES}")
+    assert files, f"no AMI traces in {TRACES}"
     seen = {}
     for path in files:
         for block in path.read_text(encoding="utf-8").split("\n## "):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from test_e2e import STEADY, Centre
+from support.centre import STEADY, Centre
 
 GOLD = {"tier": "gold"}  # routing.yaml: vip-tier -> queue vip (callback after 120 s)
 NUMBER = "13900001111"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import urllib.parse
 import urllib.request
@@ -29,7 +28,8 @@ from router.daemon import Clock, Router
 from router.metrics import Metrics
 from router.sim.pbx import PbxSimulator
 from router.sim.traffic import Behaviour
-from waiting import stop_process
+from support.ports import free_port
+from support.waiting import stop_process, until
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = load_config(ROOT / "config")
@@ -40,12 +40,6 @@ MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).ti
 CLOCK_SLACK = 1.0
 SHORT_ABANDON = 5.0  # SlaBook's default
 ACTIONS = ("voicemail", "callback", "transfer", "hangup")  # the PBX's outcomes of an overflow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PrometheusServer:
@@ -138,14 +132,6 @@ def expected_from_records(records) -> dict[str, dict]:
     return out
 
 
-async def until(condition, seconds: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not await condition():
-        assert loop.time() < deadline, f"timed out after {seconds}s waiting for {what}"
-        await asyncio.sleep(0.25)
-
-
 def by_queue(result: dict[tuple, float]) -> dict[str, float]:
     return {dict(k)["queue"]: v for k, v in result.items()}
 
@@ -166,13 +152,13 @@ async def test_prometheus_scrapes_counters_and_service_level_that_match_the_simu
 
         async def resynced() -> bool:
             return router.resyncs.get("sim", 0) >= 1
-        await until(resynced, 5, "the router's first resync")
+        await until(resynced, 5, poll=0.25, what="the router's first resync")
         for agent in agents:
             pbx.agent_login(agent)
 
         async def logged_in() -> bool:
             return all(router.engine.agents[a].status.value != "logged_out" for a in agents)
-        await until(logged_in, 5, "agents logged in")
+        await until(logged_in, 5, poll=0.25, what="agents logged in")
         await prom.ready()
         await asyncio.sleep(240 / SPEED)  # four simulated minutes of traffic
         await pbx.stop_traffic()
@@ -189,7 +175,7 @@ async def test_prometheus_scrapes_counters_and_service_level_that_match_the_simu
 
         async def scraped_all() -> bool:
             return (await prom.query(finished)).get((), 0) == total
-        await until(scraped_all, 10, f"Prometheus to see {total} finished calls")
+        await until(scraped_all, 10, poll=0.25, what=f"Prometheus to see {total} finished calls")
 
         outcomes = [r.outcome for r in records.values()]
         assert total > 40 and outcomes.count("answered") > total / 3 and outcomes.count("abandoned") > 0
@@ -209,7 +195,7 @@ async def test_prometheus_scrapes_counters_and_service_level_that_match_the_simu
             gap = by_queue(await prom.query("queue:router_service_level_gap:ratio15m"))
             return gap.keys() == level.keys() and all(
                 gap[q] == pytest.approx(level[q] - targets[q]) for q in gap)
-        await until(rules_caught_up, 5, "the recording rule to follow the service level")
+        await until(rules_caught_up, 5, poll=0.25, what="the recording rule to follow the service level")
         for queue in TABLE.queues:
             exp = expected.get(queue, {"answered": 0, "abandoned": 0, "overflowed": 0,
                                        "met": [0, 0], "counted": [0, 0]})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from test_e2e import SPEED, Behaviour, Centre
+from support.centre import SPEED, Behaviour, Centre
 
 from router.ami.link import Link
 

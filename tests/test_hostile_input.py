@@ -13,7 +13,7 @@ import logging
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_e2e import ROOT, Behaviour, Centre
+from support.centre import ROOT, Behaviour, Centre
 
 from router.ami.framing import Framer, FramingError
 from router.ami.protocol import incoming

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 
 from router.core import events as ev
 from router.core.commands import Publish
@@ -18,7 +18,7 @@ from router.core.table import ServiceLevel
 from router.daemon import Clock, Router
 from router.metrics import Metrics
 from router.metrics.events import WAIT_BUCKETS, wait_buckets
-from tables import agent, queue, req, step, table
+from support.tables import agent, queue, req, step, table
 
 T0 = 1_800_000_000.0
 SALES = queue("sales", step(0, req(sales=1)), wrapup=10.0)  # 80% within 20 s
@@ -105,6 +105,22 @@ def test_odd_publishes_never_raise():
     m.observe(Publish("router.ignored", {"event": "CallLeft", "why": "unknown call"}), T0)
     assert value(m, "router_enforcement_actions_total", queue="none", action="none", reason="none") == 1
     assert value(m, "router_ignored_events_total") == 1
+
+
+def test_a_second_collector_with_a_router_collector_name_is_refused():
+    """RouterCollector describes its families, so the registry's duplicate
+    check sees them: a clash is refused at registration, not exported twice."""
+    router, m = new_metrics()
+    router.feed(ev.AgentLogin("a1"))
+    for name in ("router_agents", "router_queue_calls_waiting", "router_events_processed_total",
+                 "router_config_info"):
+        with pytest.raises(ValueError, match="Duplicated timeseries"):
+            Gauge(name, "a clash", registry=m.registry)
+    Gauge("router_not_ours", "no clash", registry=m.registry)
+    # Every family collect() yields is described, with no value read.
+    described = {f.name: f.type for f in m.collector.describe()}
+    assert all(f.samples == [] for f in m.collector.describe())
+    assert described == {f.name: f.type for f in m.collector.collect()}
 
 
 async def test_gauges_read_the_engine_at_scrape_time():
@@ -244,7 +260,7 @@ def test_a_reload_sets_the_reload_metric_and_the_config_digest(tmp_path):
 def test_estimated_wait_per_skill_set_follows_each_rules_skills():
     from router.core.patterns import compile_pattern
     from router.core.table import Match
-    from tables import rule
+    from support.tables import rule
 
     expert = rule("expert", SALES, Match(dnis=(compile_pattern("9"),)), skills=(("sales", 5),))
     tbl = table([agent("a1", sales=5), agent("a2", sales=3)], [SALES, VIP], rules=[expert])

@@ -23,8 +23,8 @@ from router.mqtt import MqttBus, MqttSettings
 from router.mqtt.schema import FIELDS, SCHEMA_VERSION
 from router.sim.pbx import PbxSimulator
 from router.sim.traffic import Behaviour
-from mosquitto import USERS, Mosquitto
-from waiting import until
+from support.mosquitto import USERS, Mosquitto
+from support.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = load_config(ROOT / "config")
@@ -384,7 +384,7 @@ async def test_broker_restart_mid_run_loses_no_routing_and_the_client_comes_back
 
 
 async def test_events_are_bounded_and_counted_while_no_broker_is_reachable(tmp_path):
-    from mosquitto import free_port
+    from support.ports import free_port
 
     router = Router(TABLE, Clock(SPEED, start=MONDAY_10AM))
     bus = MqttBus(router, MqttSettings(port=free_port(), buffer=5, reconnect_max=0.2))
@@ -436,7 +436,7 @@ def test_the_password_is_never_in_repr_or_logs(caplog, tmp_path):
     assert "s3cr3t-pw" not in repr(settings)
 
     async def attempt():
-        from mosquitto import free_port
+        from support.ports import free_port
         router = Router(TABLE, Clock())
         bus = MqttBus(router, MqttSettings(port=free_port(), username="router", password="s3cr3t-pw",
                                            reconnect_max=0.1))

@@ -19,7 +19,7 @@ from pathlib import Path
 from router.config import load_config
 from router.sim.pbx import PbxSimulator
 from router.sim.traffic import Behaviour
-from waiting import assert_clean, until
+from support.waiting import assert_clean, until
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-Xq9-never-logged"

@@ -10,7 +10,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from test_e2e import ROOT, Behaviour, Centre
+from support.centre import ROOT, Behaviour, Centre
 
 from router.cli import main
 from router.config import check_config

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from test_e2e import MONDAY_10AM, SPEED, TABLE, Behaviour, Centre
+from support.centre import MONDAY_10AM, SPEED, TABLE, Behaviour, Centre
 
 from router.cli import main
 from router.daemon import Clock, Router

@@ -1,23 +1,22 @@
 """The PBX simulator (router/sim/pbx) against real TCP with a minimal AMI
 client written here (not panoramisk), checked against what a real Asterisk
-22.10.1 sent in ../shared/ami-traces/ (the header orders below were copied
-from those traces; when the traces are present they are re-read and
-compared too)."""
+22.10.1 sent in tests/fixtures/ami/ (the header orders below were copied
+from those traces, and are re-read and compared too)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 
 import pytest
 
 from router.sim.pbx import PbxSimulator
 from router.sim.pbx.protocol import AbsurdInput, Framer
-from tables import agent, queue, req, step, table
+from support.paths import AMI_TRACES
+from support.tables import agent, queue, req, step, table
 
 SPEED = 50.0  # 1 simulated second = 20 ms
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "ami-traces"
+TRACES = AMI_TRACES
 
 BLOCK = ["Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
          "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context", "Exten",
@@ -330,7 +329,6 @@ async def test_listings_have_the_formats_of_resync_snapshot(sim, connect):
     assert keys(done) == EXPECTED_ORDER["DeviceStateListComplete"]
 
 
-@pytest.mark.skipif(not TRACES.is_dir(), reason="ami-traces not present")
 def test_expected_header_orders_are_those_of_the_traces():
     seen: dict[str, list[str]] = {}
     for name in ("resync_snapshot", "router_flow_basic", "agent_no_answer"):

@@ -20,6 +20,68 @@ BUSY = (AgentStatus.RESERVED, AgentStatus.ON_CALL, AgentStatus.WRAPUP)
 STAFFED = BUSY + (AgentStatus.AVAILABLE,)
 
 
+GAUGE, COUNTER, INFO = GaugeMetricFamily, CounterMetricFamily, InfoMetricFamily
+#: Every family `collect()` yields: name -> (type, label names, help). One
+#: list, so that `describe()` names them all without reading the router (the
+#: registry then refuses a second collector that exports one of the names).
+FAMILIES: dict[str, tuple[type, tuple[str, ...], str]] = {
+    "router_queue_calls_waiting": (GAUGE, ("queue",),
+        "Calls waiting or ringing in the queue"),
+    "router_queue_longest_wait_seconds": (GAUGE, ("queue",),
+        "Wait of the longest-waiting call in the queue (0 when none)"),
+    "router_queue_service_level_ratio": (GAUGE, ("queue", "window"),
+        "Calls answered within the threshold / calls counted (docs/SERVICE-LEVEL.md); absent with no "
+        "counted call"),
+    "router_queue_sla_counted_calls": (GAUGE, ("queue", "window"),
+        "Calls counted in the service level of the window"),
+    "router_queue_sla_met_calls": (GAUGE, ("queue", "window"),
+        "Calls answered within the threshold in the window"),
+    "router_queue_service_level_target_ratio": (GAUGE, ("queue",),
+        "The queue's service-level target"),
+    "router_queue_service_level_threshold_seconds": (GAUGE, ("queue",),
+        "The queue's service-level threshold T"),
+    "router_queue_estimated_wait_seconds": (GAUGE, ("queue",),
+        "Estimated wait of a new caller (docs/SERVICE-LEVEL.md)"),
+    "router_queue_required_agents": (GAUGE, ("queue",),
+        "Erlang C: agents needed to meet the target at the last hour's load"),
+    "router_queue_handle_time_seconds": (GAUGE, ("queue",),
+        "Mean talk + wrap-up of the calls ended in the last hour"),
+    "router_rule_estimated_wait_seconds": (GAUGE, ("rule", "queue"),
+        "Estimated wait of a new caller classified by the rule (its skill set; docs/SERVICE-LEVEL.md)"),
+    "router_agents": (GAUGE, ("state",),
+        "Agents by state"),
+    "router_queue_agents": (GAUGE, ("queue", "state"),
+        "Agents whose skills meet the queue's first escalation step, by state"),
+    "router_skill_agents": (GAUGE, ("skill", "state"),
+        "Agents who have the skill, by state"),
+    "router_agent_occupancy_ratio": (GAUGE, (),
+        "Staffed agents ringing, talking or in wrap-up / staffed agents (paused and logged out excluded)"),
+    "router_queue_occupancy_ratio": (GAUGE, ("queue",),
+        "Occupancy of the agents eligible for the queue"),
+    "router_agents_unreachable": (GAUGE, (),
+        "Logged-in agents whose phone cannot be reached (device UNAVAILABLE), paused with reason "
+        "unreachable"),
+    "router_ami_connected": (GAUGE, ("pbx",),
+        "1 when the AMI link to the PBX is logged in"),
+    "router_events_processed": (COUNTER, (),
+        "Events handed to the engine"),
+    "router_config_reload_success": (GAUGE, (),
+        "1 when the last config (re)load was accepted, 0 when it was rejected (the old config stays)"),
+    "router_config": (INFO, (),
+        "The config in use: sha256 of its source files"),
+    "router_callbacks_pending": (GAUGE, ("queue",),
+        "Callbacks promised and not yet done"),
+    "router_callbacks_oldest_pending_seconds": (GAUGE, ("queue",),
+        "Age of the oldest callback promised and not yet done (0 when none)"),
+}
+
+
+def _family(name: str):
+    """A new, empty family of the catalogue."""
+    kind, labels, documentation = FAMILIES[name]
+    return kind(name, documentation, labels=list(labels))
+
+
 class RouterCollector(Collector):
     """Queue, agent and health gauges of one `Router` (and the pending
     callbacks tracked by `EventMetrics`)."""
@@ -30,6 +92,11 @@ class RouterCollector(Collector):
         self.reload_ok = True
         self.digest = router.table.digest
 
+    def describe(self):
+        """The families `collect()` yields, without values (cheap: the
+        router is not read), for the registry's duplicate-name check."""
+        return [_family(name) for name in FAMILIES]
+
     def collect(self):
         router = self.router
         engine, table, now = router.engine, router.engine.table, router.clock.now()
@@ -39,27 +106,16 @@ class RouterCollector(Collector):
         yield from self._callbacks(table, now)
 
     def _queues(self, engine, table, now):
-        waiting = GaugeMetricFamily("router_queue_calls_waiting", "Calls waiting or ringing in the queue",
-                                    labels=["queue"])
-        longest = GaugeMetricFamily("router_queue_longest_wait_seconds", "Wait of the longest-waiting call "
-                                    "in the queue (0 when none)", labels=["queue"])
-        level = GaugeMetricFamily("router_queue_service_level_ratio", "Calls answered within the threshold / "
-                                  "calls counted (docs/SERVICE-LEVEL.md); absent with no counted call",
-                                  labels=["queue", "window"])
-        counted = GaugeMetricFamily("router_queue_sla_counted_calls", "Calls counted in the service level "
-                                    "of the window", labels=["queue", "window"])
-        met = GaugeMetricFamily("router_queue_sla_met_calls", "Calls answered within the threshold in the "
-                                "window", labels=["queue", "window"])
-        target = GaugeMetricFamily("router_queue_service_level_target_ratio", "The queue's service-level "
-                                   "target", labels=["queue"])
-        threshold = GaugeMetricFamily("router_queue_service_level_threshold_seconds", "The queue's "
-                                      "service-level threshold T", labels=["queue"])
-        ewt = GaugeMetricFamily("router_queue_estimated_wait_seconds", "Estimated wait of a new caller "
-                                "(docs/SERVICE-LEVEL.md)", labels=["queue"])
-        required = GaugeMetricFamily("router_queue_required_agents", "Erlang C: agents needed to meet the "
-                                     "target at the last hour's load", labels=["queue"])
-        handle = GaugeMetricFamily("router_queue_handle_time_seconds", "Mean talk + wrap-up of the calls "
-                                   "ended in the last hour", labels=["queue"])
+        waiting = _family("router_queue_calls_waiting")
+        longest = _family("router_queue_longest_wait_seconds")
+        level = _family("router_queue_service_level_ratio")
+        counted = _family("router_queue_sla_counted_calls")
+        met = _family("router_queue_sla_met_calls")
+        target = _family("router_queue_service_level_target_ratio")
+        threshold = _family("router_queue_service_level_threshold_seconds")
+        ewt = _family("router_queue_estimated_wait_seconds")
+        required = _family("router_queue_required_agents")
+        handle = _family("router_queue_handle_time_seconds")
         line: dict[str, list] = {}
         for call in engine.line():
             line.setdefault(call.queue, []).append(call)
@@ -89,9 +145,7 @@ class RouterCollector(Collector):
         """EWT per skill set: a classification rule is one (its queue's
         first step with the rule's skills merged in), so a VIP Cantonese
         caller's wait is not the sales queue's average. Bounded by the rules."""
-        family = GaugeMetricFamily("router_rule_estimated_wait_seconds", "Estimated wait of a new caller "
-                                   "classified by the rule (its skill set; docs/SERVICE-LEVEL.md)",
-                                   labels=["rule", "queue"])
+        family = _family("router_rule_estimated_wait_seconds")
         for rule in (*table.rules, table.default):
             if rule.queue not in table.queues:
                 continue
@@ -101,15 +155,11 @@ class RouterCollector(Collector):
         return family
 
     def _agents(self, engine, table):
-        by_state = GaugeMetricFamily("router_agents", "Agents by state", labels=["state"])
-        by_queue = GaugeMetricFamily("router_queue_agents", "Agents whose skills meet the queue's first "
-                                     "escalation step, by state", labels=["queue", "state"])
-        by_skill = GaugeMetricFamily("router_skill_agents", "Agents who have the skill, by state",
-                                     labels=["skill", "state"])
-        occupancy = GaugeMetricFamily("router_agent_occupancy_ratio", "Staffed agents ringing, talking or "
-                                      "in wrap-up / staffed agents (paused and logged out excluded)")
-        queue_occ = GaugeMetricFamily("router_queue_occupancy_ratio", "Occupancy of the agents eligible for "
-                                      "the queue", labels=["queue"])
+        by_state = _family("router_agents")
+        by_queue = _family("router_queue_agents")
+        by_skill = _family("router_skill_agents")
+        occupancy = _family("router_agent_occupancy_ratio")
+        queue_occ = _family("router_queue_occupancy_ratio")
         counts = {s: 0 for s in STATES}
         for rec in engine.agents.values():
             counts[rec.status.value] += 1
@@ -126,30 +176,25 @@ class RouterCollector(Collector):
             recs = [rec for rec, agent in configured if agent.skills.get(skill, 0) > 0]
             for state in STATES:
                 by_skill.add_metric([skill, state], sum(1 for r in recs if r.status.value == state))
-        unreachable = GaugeMetricFamily("router_agents_unreachable", "Logged-in agents whose phone cannot be "
-                                        "reached (device UNAVAILABLE), paused with reason unreachable")
+        unreachable = _family("router_agents_unreachable")
         unreachable.add_metric([], sum(1 for r in engine.agents.values() if r.reason == "unreachable"))
         yield from (by_state, by_queue, by_skill, occupancy, queue_occ, unreachable)
 
     def _health(self, router):
-        up = GaugeMetricFamily("router_ami_connected", "1 when the AMI link to the PBX is logged in",
-                               labels=["pbx"])
+        up = _family("router_ami_connected")
         for name, connected in router.connected.items():
             up.add_metric([name], 1.0 if connected else 0.0)
-        events = CounterMetricFamily("router_events_processed", "Events handed to the engine")
+        events = _family("router_events_processed")
         events.add_metric([], router.events_handled)
-        reload_ok = GaugeMetricFamily("router_config_reload_success", "1 when the last config (re)load "
-                                      "was accepted, 0 when it was rejected (the old config stays)")
+        reload_ok = _family("router_config_reload_success")
         reload_ok.add_metric([], 1.0 if self.reload_ok else 0.0)
-        info = InfoMetricFamily("router_config", "The config in use: sha256 of its source files")
+        info = _family("router_config")
         info.add_metric([], {"hash": self.digest or "none"})
         yield from (up, events, reload_ok, info)
 
     def _callbacks(self, table, now):
-        pending = GaugeMetricFamily("router_callbacks_pending", "Callbacks promised and not yet done",
-                                    labels=["queue"])
-        oldest = GaugeMetricFamily("router_callbacks_oldest_pending_seconds", "Age of the oldest callback "
-                                   "promised and not yet done (0 when none)", labels=["queue"])
+        pending = _family("router_callbacks_pending")
+        oldest = _family("router_callbacks_oldest_pending_seconds")
         by_queue = self.events.pending_by_queue(now)
         for name in sorted(set(table.queues) | set(by_queue)):
             count, age = by_queue.get(name, (0, 0.0))

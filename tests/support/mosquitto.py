@@ -11,9 +11,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from waiting import stop_process
+from support.paths import ROOT
+from support.ports import free_port
+from support.waiting import stop_process
 
-ROOT = Path(__file__).resolve().parent.parent
 ACL = ROOT / "deploy" / "mqtt" / "router.acl"
 CONF = ROOT / "deploy" / "mqtt" / "router.conf"
 #: Options of the shipped router.conf that name this machine's files or
@@ -38,12 +39,6 @@ def shipped_options() -> tuple[str, str]:
 #: username -> password of the test broker (agents are users named by agent id)
 USERS = {"router": "router-pw", "supervisor": "super-pw", "wallboard": "wall-pw",
          "1001": "a1001", "1002": "a1002", "1005": "a1005", "1008": "a1008", "1014": "a1014"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_certificates(workdir: Path) -> Path:

@@ -4,16 +4,24 @@ real time, the PBX simulator's clean bill, stopping a server process."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import subprocess
 
 
-async def until(condition, seconds: float = 5.0, poll: float = 0.02) -> None:
-    """Wait (real seconds) until condition() holds; fail with a message otherwise."""
+async def until(condition, seconds: float = 5.0, poll: float = 0.02, what: str | None = None) -> None:
+    """Wait (real seconds) until condition() holds, polling every `poll`
+    seconds; fail with a message (naming `what`) otherwise. condition may
+    be a coroutine function (e.g. a query to a server)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    while not condition():
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {condition}")
+            raise AssertionError(f"timed out after {seconds}s waiting for {what or condition}")
         await asyncio.sleep(poll)
 
 

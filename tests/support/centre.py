@@ -1,0 +1,74 @@
+"""A simulated contact centre for the end-to-end tests: the PBX simulator
+and a real Router connected to it over loopback TCP, with the sample config."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from router.config import load_config
+from router.daemon import Clock, Router
+from router.sim.pbx import PbxSimulator
+from router.sim.traffic import Behaviour
+from support.paths import ROOT
+from support.waiting import assert_clean, until
+
+__all__ = ["ROOT", "TABLE", "SPEED", "MONDAY_10AM", "STEADY", "Behaviour", "Centre"]
+
+TABLE = load_config(ROOT / "config")
+SPEED = 20.0
+MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+# Everyone answers after 1 s and talks 30 s unless a test says otherwise.
+STEADY = Behaviour(mean_patience=10_000, answer_delay=(1.0, 1.0), no_answer_rate=0.0, mean_talk=30, min_talk=30)
+
+
+class Centre:
+    """A simulated PBX and a router connected to it."""
+
+    def __init__(self, behaviour: Behaviour = STEADY, calls_per_hour: float = 0.0, agents=(), seed: int = 1,
+                 state_file=None):
+        self.pbx = PbxSimulator(TABLE, speed=SPEED, seed=seed, calls_per_hour=calls_per_hour,
+                                behaviour=behaviour, login_agents=not agents)
+        self.state_file = state_file
+        self.router = self.new_router()
+        self.agents = agents
+
+    def new_router(self) -> Router:
+        return Router(TABLE, Clock(SPEED, start=MONDAY_10AM), state_file=self.state_file)
+
+    async def connect(self) -> None:
+        self.router.add_pbx("sim", "127.0.0.1", self.pbx.port, self.pbx.username, self.pbx.secret, reconnect=1.0)
+        await self.router.start()
+        await self.until(lambda: self.router.resyncs.get("sim", 0) >= 1, 5)
+
+    async def restart_router(self) -> None:
+        """Kill the router (as SIGKILL would) and start a new one."""
+        await self.router.abort()
+        self.router = self.new_router()
+        await self.connect()
+
+    async def __aenter__(self) -> "Centre":
+        await self.pbx.start()
+        await self.connect()
+        for agent in self.agents:
+            self.pbx.agent_login(agent)
+        await self.until(lambda: all(self.router.engine.agents[a].status.value == "available"
+                                     for a in self.agents), 5)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.router.stop()
+        await self.pbx.stop()
+
+    #: Wait (real seconds) until condition() holds (support.waiting.until).
+    until = staticmethod(until)
+
+    async def sim_seconds(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / SPEED)
+
+    def record(self, call_id: str):
+        return self.pbx.records[call_id]
+
+    def assert_clean(self) -> None:
+        assert_clean(self.pbx)
