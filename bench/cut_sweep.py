@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_e2e import CUT_TRAFFIC, Centre, traffic_with_ami_cuts  # noqa: E402
+from support.centre import Centre  # noqa: E402
+from test_e2e import CUT_TRAFFIC, traffic_with_ami_cuts  # noqa: E402
 
 
 async def one(seed: int) -> tuple:

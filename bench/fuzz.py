@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, default=200, help="longest sequence (default 200)")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(TESTS))  # the world lives with the property tests (and tests/tables.py)
+    sys.path.insert(0, str(TESTS))  # the world lives with the property tests (and tests/support/tables.py)
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
 

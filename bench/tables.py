@@ -1,6 +1,6 @@
 """Large routing tables, generated: N agents with realistic skills.
 
-Built from the core dataclasses directly (as tests/tables.py does) rather
+Built from the core dataclasses directly (as tests/support/tables.py does) rather
 than through YAML, so that generating 10,000 agents costs milliseconds and
 the bench measures routing, not the config checker.
 
