@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from router.ami.translate import Leg, Translator, device_flags, parse_vars
+from router.ami.translate import Leg, Translator, caller_id, device_flags, parse_vars
 from router.core import events as ev
 
 CALLER_CONTEXT = "router-in"
@@ -111,11 +111,6 @@ def _seconds(duration: str) -> float:
     return float(total)
 
 
-def _caller_id(value: Any) -> str:
-    text = _text(value)
-    return "" if text == "<unknown>" else text
-
-
 def _by_uniqueid(msgs: Iterable[Any]) -> dict[str, dict]:
     """Folded messages by Uniqueid, listing order; the first one wins."""
     out: dict[str, dict] = {}
@@ -154,8 +149,8 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
         variables = _variables(stats.get(uid, {}))
         waiting.append(ev.CallWaiting(
             uid, dnis=variables.get("ROUTER_DNIS", ""),
-            caller_num=_caller_id(chan.get("calleridnum")),
-            caller_name=_caller_id(chan.get("calleridname")),
+            caller_num=caller_id(_text(chan.get("calleridnum"))),
+            caller_name=caller_id(_text(chan.get("calleridname"))),
             variables=parse_vars(variables.get("ROUTER_VARS", "")), pbx=translator.pbx,
             waited=_seconds(_text(chan.get("duration")))))
         calls[uid] = _text(chan.get("channel"))

@@ -85,7 +85,8 @@ def parse_vars(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(out[:MAX_VARS])
 
 
-def _caller_id(value: str) -> str:
+def caller_id(value: str) -> str:
+    """A CallerIDNum/CallerIDName header's text: "" for Asterisk's "<unknown>"."""
     return "" if value == "<unknown>" else value
 
 
@@ -142,8 +143,8 @@ class Translator:
                 return self._ignore("RouterCallWaiting without Uniqueid")
             self.calls[call_id] = header(msg, "Channel")
             return [ev.CallWaiting(call_id, dnis=header(msg, "DNIS"),
-                                   caller_num=_caller_id(header(msg, "CallerIDNum")),
-                                   caller_name=_caller_id(header(msg, "CallerIDName")),
+                                   caller_num=caller_id(header(msg, "CallerIDNum")),
+                                   caller_name=caller_id(header(msg, "CallerIDName")),
                                    variables=parse_vars(header(msg, "Vars")), pbx=self.pbx)]
         if kind == "RouterAgent":
             agent, command = header(msg, "Agent"), header(msg, "Command").lower()
