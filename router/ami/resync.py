@@ -39,7 +39,6 @@ RESYNC_ACTIONS = (
 )
 
 _DURATION = re.compile(r"[0-9]{1,9}(:[0-9]{1,2}){0,2}")
-_SEQ = re.compile(r"[0-9]{1,9}")
 
 
 def items(reply: Any, event_name: str) -> list[Mapping]:
@@ -196,11 +195,7 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
     translator.originates = {uid: leg for uid, leg in legs.items() if not leg.answered}
     # Never reuse the id of a leg still up (Asterisk would refuse the
     # ChannelId): move the leg counter past those of this translator's form.
-    run = getattr(translator, "run", "")
-    prefix = f"rtr-{translator.pbx or 'pbx'}-{run}{'-' if run else ''}"
-    for uid in legs:
-        if uid.startswith(prefix) and _SEQ.fullmatch(uid[len(prefix):]):
-            translator._seq = max(translator._seq, int(uid[len(prefix):]))
+    translator.skip_leg_ids(legs)
     return ev.PbxSnapshot(translator.pbx, tuple(waiting), tuple(connected), tuple(ringing),
                           tuple((agent, busy) for agent, (busy, _) in agents.items()),
                           unreachable=tuple(agent for agent, (_, unreachable) in agents.items() if unreachable))
