@@ -23,6 +23,7 @@ from router.ami.translate import UNUSED_EVENTS, Translator, header
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
+from router.core.state import FINISHED
 from router.core.table import RoutingTable
 from router.state import AgentStateFile, saved_state
 from router.stats import QueueTally, Tally
@@ -403,7 +404,7 @@ class Router:
                     listener(c, now)
                 except Exception:  # an observer's fault never stops routing
                     log.exception("publish listener failed on %s", c.kind)
-            if c.kind.startswith("call.") and c.kind[5:] in ("abandoned", "overflowed", "closed", "ended"):
+            if c.kind.startswith("call.") and c.kind[5:] in FINISHED:
                 self._call_pbx.pop(c.data.get("call"), None)
         elif isinstance(c, StartTimer):
             old = self._timers.pop((c.kind, c.ref), None)

@@ -119,4 +119,4 @@ async def drain(router: "Router", timeout: float) -> None:
     for pbx, leg in ringing:
         log.warning("stopping: hanging up leg %s (call %s, agent %s) still ringing",
                     leg.leg_id, leg.call_id, leg.agent_id)
-        await router.links[pbx].send({"Action": "Hangup", "Channel": leg.channel or leg.leg_id, "Cause": "16"})
+        await router.links[pbx].send(router.translators[pbx].hangup(leg))

@@ -23,12 +23,12 @@ def _pbx_addresses(args: argparse.Namespace) -> list:
     addresses = []
     for n, spec in enumerate(args.ami, 1):
         name, _, address = spec.rpartition("=")
-        host, _, port = address.partition(":")
-        if not host or (port and not port.isdigit()):
-            raise _usage(f"--ami {spec!r} must be [NAME=]HOST[:PORT], e.g. --ami pbx1=127.0.0.1:5038")
-        if not 0 < int(port or 5038) < 65536:
-            raise _usage(f"--ami {spec!r}: port {port} is out of range 1-65535")
-        addresses.append((name or f"pbx{n}", host, int(port or 5038)))
+        try:
+            host, port = parse_address(address, shown=f"--ami {spec!r}", form="[NAME=]HOST[:PORT]",
+                                       example="--ami pbx1=127.0.0.1:5038", colons="one")
+        except AddressError as err:
+            raise _usage(str(err)) from None
+        addresses.append((name or f"pbx{n}", host, 5038 if port is None else port))
     if args.ami_secret_file:
         try:
             with open(args.ami_secret_file, encoding="utf-8") as handle:
@@ -42,15 +42,47 @@ def _pbx_addresses(args: argparse.Namespace) -> list:
     return [PbxAddress(name, host, port, args.ami_user or "router", secret) for name, host, port in addresses]
 
 
+class AddressError(ValueError):
+    """A HOST[:PORT] flag that does not parse; the message quotes the flag."""
+
+
+def parse_address(text: str, *, shown: str, form: str, example: str, colons: str,
+                  lowest: int | None = 1, port_required: bool = False,
+                  default_host: str | None = None) -> tuple[str, int | None]:
+    """HOST[:PORT] of --ami, --http and --mqtt: (host, port), port None when not given.
+
+    `colons` says where the port begins: "one" (after the first colon, so a
+    second colon is refused), "last" (after the last colon; an IPv6 host may
+    be written in brackets) or "bare" (after the only colon; two or more mean
+    an IPv6 host and no port).
+    `lowest` is the lowest port accepted (None: the range is checked later);
+    `default_host` stands for an empty host, which is refused without it.
+    `shown` is the flag as the messages quote it.
+    """
+    if colons == "bare" and text.count(":") != 1:
+        host, sep, port = text, "", ""
+    elif colons == "last":
+        host, sep, port = text.rpartition(":")
+        host = host.strip("[]")
+    else:
+        host, sep, port = text.partition(":")
+    host = host or default_host or ""
+    if not host or (port_required and not (sep and port)) or (port and not port.isdigit()):
+        raise AddressError(f"{shown} must be {form}, e.g. {example}")
+    if port and lowest is not None and not lowest <= int(port) < 65536:
+        raise AddressError(f"{shown}: port {port} is out of range {lowest}-65535")
+    return host, int(port) if port else None
+
+
 def _http_address(text: str) -> tuple[str, int]:
     """--http HOST:PORT (or :PORT, on 127.0.0.1)."""
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} must be HOST:PORT, e.g. 127.0.0.1:9464")
-    if not 0 <= int(port) < 65536:  # 0: any free port
-        raise argparse.ArgumentTypeError(f"{text!r}: port {port} is out of range 0-65535")
-    return host, int(port)
+    try:
+        host, port = parse_address(text, shown=repr(text), form="HOST:PORT", example="127.0.0.1:9464",
+                                   colons="last", lowest=0, port_required=True,  # 0: any free port
+                                   default_host="127.0.0.1")
+    except AddressError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return host, port
 
 
 def _mqtt_settings(args: argparse.Namespace):
@@ -60,13 +92,16 @@ def _mqtt_settings(args: argparse.Namespace):
 
     if not args.mqtt:
         return None
-    host, _, port = args.mqtt.rpartition(":") if args.mqtt.count(":") == 1 else (args.mqtt, "", "")
-    if not host or (port and not port.isdigit()):
-        raise _usage(f"--mqtt {args.mqtt!r} must be HOST[:PORT], e.g. --mqtt 127.0.0.1:1883")
+    try:
+        host, port = parse_address(args.mqtt, shown=f"--mqtt {args.mqtt!r}", form="HOST[:PORT]",
+                                   example="--mqtt 127.0.0.1:1883", colons="bare",
+                                   lowest=None)  # MqttSettings checks the range
+    except AddressError as err:
+        raise _usage(str(err)) from None
     tls = args.mqtt_tls or bool(args.mqtt_ca or args.mqtt_cert)
     try:
         return MqttSettings(
-            host=host, port=int(port or (8883 if tls else 1883)), client_id=args.mqtt_client_id,
+            host=host, port=(8883 if tls else 1883) if port is None else port, client_id=args.mqtt_client_id,
             username=args.mqtt_user or os.environ.get("ROUTER_MQTT_USER") or None,
             password=read_password(args.mqtt_password_file), prefix=args.mqtt_prefix, qos=args.mqtt_qos,
             tls=tls, ca_file=args.mqtt_ca, cert_file=args.mqtt_cert, key_file=args.mqtt_key,

@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.core.commands import Publish
-from router.core.state import AgentStatus
+from router.core.state import UNANSWERED, AgentStatus
 from router.core.table import RoutingTable
-
-FINISHED = ("abandoned", "overflowed", "closed")
 
 
 @dataclass
@@ -47,7 +45,7 @@ class Tally:
             record.answered += 1
             record.wait_total += p.data["wait"]
             record.answered_in_sl += p.data["wait"] <= self.table.queues[p.data["queue"]].service_level.within
-        elif kind in FINISHED:
+        elif kind in UNANSWERED:
             record.offered += 1
             setattr(record, kind, getattr(record, kind) + 1)
 

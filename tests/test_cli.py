@@ -115,6 +115,39 @@ def test_bad_flags_exit_2_with_a_clear_message(capsys, argv, message):
     assert message in err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["run", SAMPLE, "--ami", "h:1:2"], "--ami 'h:1:2' must be [NAME=]HOST[:PORT], e.g. --ami pbx1=127.0.0.1:5038"),
+    (["run", SAMPLE, "--ami", "p1=:5038"], "--ami 'p1=:5038' must be [NAME=]HOST[:PORT]"),
+    (["run", SAMPLE, "--ami", "h:0"], "--ami 'h:0': port 0 is out of range 1-65535"),
+    (["run", SAMPLE, "--simulate", "--http", "9464"], "'9464' must be HOST:PORT, e.g. 127.0.0.1:9464"),
+    (["run", SAMPLE, "--simulate", "--http", "h:"], "'h:' must be HOST:PORT"),
+    (["run", SAMPLE, "--simulate", "--mqtt", ":1883"], "--mqtt ':1883' must be HOST[:PORT], e.g. --mqtt 127.0.0.1:1883"),
+    (["run", SAMPLE, "--simulate", "--mqtt", "h:0"], "--mqtt: port 0 is out of range"),
+])
+def test_each_host_port_flag_keeps_its_own_rules(capsys, argv, message, monkeypatch):
+    monkeypatch.setenv("ROUTER_AMI_SECRET", "s")
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_host_port_flags_take_their_defaults_and_ipv6_forms(monkeypatch):
+    from router.cli import build_parser
+    from router.run_cli import _http_address, _mqtt_settings, _pbx_addresses
+
+    monkeypatch.setenv("ROUTER_AMI_SECRET", "s")
+    assert _http_address("[::1]:9464") == ("::1", 9464)
+    assert _http_address("::1:9464") == ("::1", 9464)  # the port follows the last colon
+    assert _http_address(":0") == ("127.0.0.1", 0)  # 0: any free port
+    args = build_parser().parse_args(["run", SAMPLE, "--ami", "h", "--ami", "b=h2:", "--ami", "c=h3:15038"])
+    assert [(p.name, p.host, p.port) for p in _pbx_addresses(args)] == [
+        ("pbx1", "h", 5038), ("b", "h2", 5038), ("c", "h3", 15038)]
+    for flags, host, port in ([["::1"], "::1", 1883], [["h:"], "h", 1883], [["h", "--mqtt-tls"], "h", 8883],
+                              [["h:1884"], "h", 1884]):
+        settings = _mqtt_settings(build_parser().parse_args(["run", SAMPLE, "--simulate", "--mqtt", *flags]))
+        assert (settings.host, settings.port) == (host, port), flags
+
+
 def test_run_help_offers_no_speed_a_live_run_refuses(capsys):
     code, out, _ = run(capsys, "run", "--help")
     out = " ".join(out.split())  # argparse wraps to the terminal's width

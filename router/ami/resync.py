@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from router.ami.translate import Leg, Translator, device_flags, parse_vars
+from router.ami.translate import Leg, Translator, caller_id, device_flags, parse_vars
 from router.core import events as ev
 
 CALLER_CONTEXT = "router-in"
@@ -39,7 +39,6 @@ RESYNC_ACTIONS = (
 )
 
 _DURATION = re.compile(r"[0-9]{1,9}(:[0-9]{1,2}){0,2}")
-_SEQ = re.compile(r"[0-9]{1,9}")
 
 
 def items(reply: Any, event_name: str) -> list[Mapping]:
@@ -111,11 +110,6 @@ def _seconds(duration: str) -> float:
     return float(total)
 
 
-def _caller_id(value: Any) -> str:
-    text = _text(value)
-    return "" if text == "<unknown>" else text
-
-
 def _by_uniqueid(msgs: Iterable[Any]) -> dict[str, dict]:
     """Folded messages by Uniqueid, listing order; the first one wins."""
     out: dict[str, dict] = {}
@@ -154,8 +148,8 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
         variables = _variables(stats.get(uid, {}))
         waiting.append(ev.CallWaiting(
             uid, dnis=variables.get("ROUTER_DNIS", ""),
-            caller_num=_caller_id(chan.get("calleridnum")),
-            caller_name=_caller_id(chan.get("calleridname")),
+            caller_num=caller_id(_text(chan.get("calleridnum"))),
+            caller_name=caller_id(_text(chan.get("calleridname"))),
             variables=parse_vars(variables.get("ROUTER_VARS", "")), pbx=translator.pbx,
             waited=_seconds(_text(chan.get("duration")))))
         calls[uid] = _text(chan.get("channel"))
@@ -201,11 +195,7 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
     translator.originates = {uid: leg for uid, leg in legs.items() if not leg.answered}
     # Never reuse the id of a leg still up (Asterisk would refuse the
     # ChannelId): move the leg counter past those of this translator's form.
-    run = getattr(translator, "run", "")
-    prefix = f"rtr-{translator.pbx or 'pbx'}-{run}{'-' if run else ''}"
-    for uid in legs:
-        if uid.startswith(prefix) and _SEQ.fullmatch(uid[len(prefix):]):
-            translator._seq = max(translator._seq, int(uid[len(prefix):]))
+    translator.skip_leg_ids(legs)
     return ev.PbxSnapshot(translator.pbx, tuple(waiting), tuple(connected), tuple(ringing),
                           tuple((agent, busy) for agent, (busy, _) in agents.items()),
                           unreachable=tuple(agent for agent, (_, unreachable) in agents.items() if unreachable))

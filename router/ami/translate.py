@@ -16,9 +16,10 @@ Rules (docs/ASTERISK.md is the contract):
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from router.core import events as ev
 from router.core.commands import CancelRing, RingAgent, RunAction
@@ -57,6 +58,7 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
 
 #: Never in a header value: C0 and C1 controls, DEL, and the Unicode line and
 #: paragraph separators (Python's splitlines() and some log viewers break there).
+_SEQ = re.compile(r"[0-9]{1,9}")  # the leg counter in a leg id
 _UNSAFE = dict.fromkeys((*range(32), *range(0x7f, 0xa0), 0x2028, 0x2029))  # for str.translate: drop
 
 
@@ -85,7 +87,8 @@ def parse_vars(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(out[:MAX_VARS])
 
 
-def _caller_id(value: str) -> str:
+def caller_id(value: str) -> str:
+    """A CallerIDNum/CallerIDName header's text: "" for Asterisk's "<unknown>"."""
     return "" if value == "<unknown>" else value
 
 
@@ -142,8 +145,8 @@ class Translator:
                 return self._ignore("RouterCallWaiting without Uniqueid")
             self.calls[call_id] = header(msg, "Channel")
             return [ev.CallWaiting(call_id, dnis=header(msg, "DNIS"),
-                                   caller_num=_caller_id(header(msg, "CallerIDNum")),
-                                   caller_name=_caller_id(header(msg, "CallerIDName")),
+                                   caller_num=caller_id(header(msg, "CallerIDNum")),
+                                   caller_name=caller_id(header(msg, "CallerIDName")),
                                    variables=parse_vars(header(msg, "Vars")), pbx=self.pbx)]
         if kind == "RouterAgent":
             agent, command = header(msg, "Agent"), header(msg, "Command").lower()
@@ -216,7 +219,7 @@ class Translator:
     def ring(self, cmd: RingAgent) -> dict:
         """The Originate for a RingAgent; remembers the leg."""
         self._seq += 1
-        leg = Leg(f"rtr-{self.pbx or 'pbx'}-{self.run}{'-' if self.run else ''}{self._seq}", cmd.call_id, cmd.agent_id)
+        leg = Leg(f"{self._leg_prefix()}{self._seq}", cmd.call_id, cmd.agent_id)
         pairs = self._pairs_for_legs()
         self.legs[leg.leg_id] = leg
         known = pairs.get((cmd.call_id, cmd.agent_id))
@@ -246,6 +249,18 @@ class Translator:
             "CallerID": f'"{name}" <{number}>',
             "Variable": variables,
         }
+
+    def _leg_prefix(self) -> str:
+        # Every leg id is this and the leg counter: rtr-PBX-RUN-N (rtr-PBX-N with no run).
+        return f"rtr-{self.pbx or 'pbx'}-{self.run}{'-' if self.run else ''}"
+
+    def skip_leg_ids(self, leg_ids: Iterable[str]) -> None:
+        """Move the leg counter past the ids of this translator's form among
+        `leg_ids` (legs still up: Asterisk would refuse a reused ChannelId)."""
+        prefix = self._leg_prefix()
+        for leg_id in leg_ids:
+            if leg_id.startswith(prefix) and _SEQ.fullmatch(leg_id[len(prefix):]):
+                self._seq = max(self._seq, int(leg_id[len(prefix):]))
 
     def leg_for(self, call_id: str, agent_id: str) -> Leg | None:
         """The oldest live leg ringing `agent_id` for `call_id`."""
@@ -287,6 +302,11 @@ class Translator:
         # Never the connected leg (the engine cancels only offers): its
         # hang-up, even after a late answer, ends nothing.
         leg.cancelled = True
+        return self.hangup(leg)
+
+    def hangup(self, leg: Leg) -> dict:
+        """The Hangup of an agent leg (cause 16, normal clearing), by its
+        channel name once Newchannel told it, else by its ChannelId."""
         return {"Action": "Hangup", "Channel": clean(leg.channel or leg.leg_id), "Cause": "16"}
 
     def run_action(self, cmd: RunAction) -> list[dict]:

@@ -29,8 +29,13 @@ class CallStatus(str, Enum):
     CONNECTED = "connected"
 
 
+#: The outcomes of a call never answered (call.<outcome>, its last event).
+UNANSWERED = ("abandoned", "overflowed", "closed")
 #: The outcomes that end a call's time in routing; each call gets exactly one.
-OUTCOMES = ("answered", "abandoned", "overflowed", "closed")
+OUTCOMES = ("answered", *UNANSWERED)
+#: The call.<kind> events after which the call is gone: an unanswered
+#: outcome, or call.ended for an answered call.
+FINISHED = (*UNANSWERED, "ended")
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from typing import Mapping
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from router.core.commands import Publish
+from router.core.state import OUTCOMES
 from router.core.table import RoutingTable
 
 #: Bucket bounds (seconds) of the wait histogram; every queue's SL threshold
@@ -19,8 +20,6 @@ from router.core.table import RoutingTable
 WAIT_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 #: Decision latency: an event in -> its commands issued, in seconds.
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
-#: Outcome words of call.<outcome> that end a call's time in routing.
-OUTCOMES = ("answered", "abandoned", "overflowed", "closed")
 #: Callback states published by enforcement as callback.<state>.
 CALLBACK_STATES = ("promised", "placed", "retry", "done", "failed")
 #: Callbacks remembered as pending at most (a forgotten-callback storm must

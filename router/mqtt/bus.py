@@ -37,7 +37,7 @@ import aiomqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from router.core.commands import Publish
-from router.core.state import OUTCOMES
+from router.core.state import FINISHED, OUTCOMES
 from router.mqtt import commands
 from router.mqtt.limits import Flapping, RefusalLog, SenderBuckets
 from router.mqtt.schema import AGENT_CALL_EVENTS, CALL_EVENTS, MAX_COMMAND_BYTES, Topics, payload
@@ -204,7 +204,7 @@ class MqttBus:
         if name == "waiting":
             self._callers[call_id] = (data.get("caller_num", ""), data.get("caller_name", ""))
         caller = self._callers.get(call_id, ("", ""))
-        if name in ("abandoned", "overflowed", "closed", "ended"):
+        if name in FINISHED:
             self._callers.pop(call_id, None)
         call = self.router.engine.calls.get(call_id)
         if name in AGENT_CALL_EVENTS:  # what a CRM needs for its screen-pop
