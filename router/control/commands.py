@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
-from types import MappingProxyType
 
 from router.mqtt import commands
 from router.mqtt.schema import Topics
@@ -29,24 +27,7 @@ log = logging.getLogger("router.control")
 COMMANDS = ("login", "logout", "pause", "unpause", "skills", "move", "priority")
 
 
-class SkillOverrides:
-    """Supervisors' skill changes without an MQTT bus: kept over reloads
-    through `router.table_filter`, as the bus keeps its own."""
-
-    def __init__(self) -> None:
-        self.changes: dict[str, dict[str, int]] = {}
-
-    def __call__(self, table):
-        agents = dict(table.agents)
-        for agent, changes in self.changes.items():
-            if agent in agents:
-                skills = {**agents[agent].skills, **{s: n for s, n in changes.items() if s in table.skills}}
-                skills = {s: n for s, n in skills.items() if n}
-                agents[agent] = replace(agents[agent], skills=MappingProxyType(skills))
-        return replace(table, agents=MappingProxyType(agents))
-
-
-def execute(router, bus, user: str, command: str, body: dict, overrides: SkillOverrides) -> dict:
+def execute(router, bus, user: str, command: str, body: dict, overrides: commands.SkillOverrides) -> dict:
     """Carry out one supervisor command for `user`; the reply as a dict
     (`ok`, and `reason` when refused, or the agent's / call's state)."""
     topics = bus.topics if bus is not None else Topics("router")

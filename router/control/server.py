@@ -26,6 +26,7 @@ import stat
 import struct
 
 from router.control import commands, status
+from router.mqtt import commands as mqtt_commands
 
 log = logging.getLogger("router.control")
 
@@ -67,7 +68,7 @@ class ControlServer:
         self.tz = tz
         self.bus = bus
         self.recent = status.Recent(router.clock.now())
-        self.overrides = commands.SkillOverrides()
+        self.overrides = mqtt_commands.SkillOverrides()
         self._server: asyncio.AbstractServer | None = None
         router.listeners.append(self.recent)
 

@@ -30,7 +30,6 @@ import asyncio
 import logging
 from collections import OrderedDict, deque
 from dataclasses import replace
-from types import MappingProxyType
 from typing import Callable
 
 import aiomqtt
@@ -65,7 +64,7 @@ class MqttBus:
         self._stats_task: asyncio.Task | None = None
         self._closing = False
         self._client: aiomqtt.Client | None = None
-        self._skill_overrides: dict[str, dict[str, int]] = {}
+        self._skill_overrides = commands.SkillOverrides()
         self._alerts: dict[str, str] = {}  # queue -> "ok" | "breached"
         self._callers: dict[str, tuple[str, str]] = {}  # call -> (number, name) while in routing
         self._tasks: set[asyncio.Task] = set()
@@ -91,7 +90,7 @@ class MqttBus:
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         # Supervisors' skill changes survive every reload, whoever asks for it.
-        self.router.table_filter = self._with_overrides
+        self.router.table_filter = self._skill_overrides
         now = self.router.clock.now()
         for agent in self.router.table.agents:
             self._agent_state(agent, now)
@@ -466,25 +465,8 @@ class MqttBus:
         task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------ skills and reload
-    def _with_overrides(self, table):
-        agents = dict(table.agents)
-        for agent, changes in self._skill_overrides.items():
-            config = agents.get(agent)
-            if config is None:
-                continue
-            skills = dict(config.skills)
-            for skill, level in changes.items():
-                if skill not in table.skills:
-                    continue
-                if level == 0:
-                    skills.pop(skill, None)
-                else:
-                    skills[skill] = level
-            agents[agent] = replace(config, skills=MappingProxyType(skills))
-        return replace(table, agents=MappingProxyType(agents))
-
     def _set_skills(self, request: commands.Request) -> None:
-        self._skill_overrides.setdefault(request.agent, {}).update(request.skills)
+        self._skill_overrides.changes.setdefault(request.agent, {}).update(request.skills)
         base = self.router.table
         self.router.replace_table(base)  # table_filter adds the new override
         self._agent_skills(request.agent, self.router.clock.now())

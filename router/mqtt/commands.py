@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from router.core import events as ev
@@ -229,3 +230,22 @@ def _reload(r: Request, body, table, engine) -> None:
 
 _CHECKS = {"login": _login, "logout": _logout, "pause": _pause, "unpause": _unpause,
            "skills": _skills, "move": _move, "priority": _priority, "reload": _reload}
+
+
+class SkillOverrides:
+    """Supervisors' skill changes (`skills` commands, from MQTT or the
+    control socket), applied to every table the router takes: set as
+    `router.table_filter`, they survive reloads. A level of 0 removes the
+    skill; a skill the table no longer has is left out."""
+
+    def __init__(self) -> None:
+        self.changes: dict[str, dict[str, int]] = {}
+
+    def __call__(self, table):
+        agents = dict(table.agents)
+        for agent, changes in self.changes.items():
+            if agent in agents:
+                skills = {**agents[agent].skills, **{s: n for s, n in changes.items() if s in table.skills}}
+                skills = {s: n for s, n in skills.items() if n}
+                agents[agent] = replace(agents[agent], skills=MappingProxyType(skills))
+        return replace(table, agents=MappingProxyType(agents))
