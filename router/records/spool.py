@@ -89,6 +89,7 @@ class Spool:
         self._cache: deque[tuple[tuple[int, int, int], tuple[int, int, int], list[tuple[str, dict]]]] = deque()
         self._cached_rows = 0
         self._open(max(self.segments, default=0) + 1)
+        self._account()
 
     @staticmethod
     def _recover(path: Path) -> Segment:
@@ -133,6 +134,7 @@ class Spool:
                 self._file.close()
                 self._open(seg.number + 1)
             self._bound()
+            self._account()
 
     def sync(self) -> None:
         """fsync the current segment (older ones were synced when closed)."""
@@ -141,7 +143,7 @@ class Spool:
             os.fsync(self._file.fileno())
 
     def _bound(self) -> None:
-        while self.bytes() > self.max_bytes and len(self.segments) > 1:
+        while sum(s.size for s in self.segments.values()) > self.max_bytes and len(self.segments) > 1:
             oldest = self.segments.pop(min(self.segments))
             number, _offset, consumed = self.cursor
             lost = oldest.rows - consumed if number == oldest.number else oldest.rows
@@ -208,16 +210,22 @@ class Spool:
                 self.cursor = (number + 1, 0, 0)
                 self._cache.clear()
                 self._cached_rows = 0
+            self._account()
 
-    # -- read by anyone
+    def _account(self) -> None:
+        """Refresh the totals that bytes() and pending() return (under the lock)."""
+        number, _offset, consumed = self.cursor
+        self._bytes = sum(s.size for s in self.segments.values())
+        self._pending = sum(s.rows for n, s in self.segments.items() if n >= number) - consumed
+
+    # -- read by anyone, without the lock (a scrape in the event loop must not wait for an fsync)
     def bytes(self) -> int:
-        return sum(s.size for s in self.segments.values())
+        """Bytes of the segments on disk."""
+        return self._bytes
 
     def pending(self) -> int:
         """Rows in the spool not yet known to be in the database."""
-        with self.lock:
-            number, _offset, consumed = self.cursor
-            return sum(s.rows for n, s in self.segments.items() if n >= number) - consumed
+        return self._pending
 
     def close(self) -> None:
         with self.lock:
