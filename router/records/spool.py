@@ -107,7 +107,7 @@ class Spool:
         path = self.dir / f"{number:08d}.jsonl"
         self.current = Segment(number, path)
         self.segments[number] = self.current
-        self._file = open(path, "ab")
+        self._file = None  # opened by the first append (a writer never started leaves no file open)
 
     # -- the spooler thread
     def append(self, rows: list[tuple[str, dict]], lines: list[bytes]) -> None:
@@ -117,6 +117,8 @@ class Spool:
         with self.lock:
             seg = self.current
             start = (seg.number, seg.size, seg.rows)
+            if self._file is None:
+                self._file = open(seg.path, "ab")
             try:
                 self._file.write(data)
                 self._file.flush()
@@ -131,7 +133,7 @@ class Spool:
                 self._cached_rows -= len(self._cache.popleft()[2])
             if seg.size >= self.segment_bytes:
                 os.fsync(self._file.fileno())  # sync() syncs only the current segment
-                self._file.close()
+                self._close_file()
                 self._open(seg.number + 1)
             self._bound()
             self._account()
@@ -139,8 +141,9 @@ class Spool:
     def sync(self) -> None:
         """fsync the current segment (older ones were synced when closed)."""
         with self.lock:  # held: the database thread may replace the current segment
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if self._file is not None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
 
     def _bound(self) -> None:
         while sum(s.size for s in self.segments.values()) > self.max_bytes and len(self.segments) > 1:
@@ -204,7 +207,7 @@ class Spool:
                 self.segments.pop(old).path.unlink(missing_ok=True)
             seg = self.segments[number]
             if seg is self.current and end[1] >= seg.size and seg.size >= RESTART_AT:
-                self._file.close()
+                self._close_file()
                 self.segments.pop(number).path.unlink(missing_ok=True)
                 self._open(number + 1)
                 self.cursor = (number + 1, 0, 0)
@@ -227,6 +230,11 @@ class Spool:
         """Rows in the spool not yet known to be in the database."""
         return self._pending
 
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
     def close(self) -> None:
         with self.lock:
-            self._file.close()
+            self._close_file()
