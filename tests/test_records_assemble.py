@@ -162,6 +162,19 @@ def test_overflow_and_moves():
     assert [o.outcome for o in feed.of(OfferRow)] == ["withdrawn", "withdrawn"]  # moved, then hung up
 
 
+def test_an_offer_withdrawn_by_a_pause_ends_at_the_pause():
+    feed = logged_in(centre(), "a1", "a2")
+    feed(ev.CallWaiting("c1"), T0)
+    first = feed.engine.calls["c1"].agent
+    feed(ev.AgentPause(first, "break"), T0 + 4)  # while it rings: the call is offered to the other
+    second = feed.engine.calls["c1"].agent
+    feed(ev.AgentAnswered("c1", second), T0 + 6)
+    feed(ev.CallEnded("c1", second), T0 + 20)
+    feed.fire(T0 + 60)
+    offers = [(o.agent_id, o.outcome, o.rung_at - T0, o.ended_at - T0) for o in feed.of(OfferRow)]
+    assert offers == [(first, "withdrawn", 0.0, 4.0), (second, "answered", 4.0, 6.0)]
+
+
 def test_overflow_to_voicemail_is_a_miss():
     feed = logged_in(centre())
     feed(ev.CallWaiting("c1"), T0)
