@@ -5,15 +5,16 @@ answered, the outcome) and with the router's Prometheus counters."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter, defaultdict
 
 import pytest
+import sqlalchemy as sa
 
 from router.core.state import AgentStatus
 from router.daemon import Router
 from router.metrics import Metrics
 from router.records.setup import RecordsSettings, open_records
+from router.records.store import make_engine, parse_url
 from support.centre import Behaviour, Centre
 
 BUSY = Behaviour(mean_patience=45, answer_delay=(1.0, 4.0), no_answer_rate=0.1, mean_talk=40, min_talk=10)
@@ -27,9 +28,9 @@ IDLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.LOGGED_OUT)
 class RecordedCentre(Centre):
     """A Centre whose router writes records to `url` and has metrics."""
 
-    def __init__(self, tmp_path, **kw) -> None:
-        self.settings = RecordsSettings(f"sqlite:{tmp_path / 'records.db'}", None, tmp_path / "spool")
-        self.db = tmp_path / "records.db"
+    def __init__(self, settings: RecordsSettings, **kw) -> None:
+        self.settings = settings
+        self.db = make_engine(parse_url(settings.url, settings.password))
         super().__init__(**kw)
 
     def new_router(self) -> Router:
@@ -45,13 +46,24 @@ class RecordedCentre(Centre):
         await super().connect()
 
 
-def query(db, sql: str, *args) -> list:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchall()
+def query(db, sql: str) -> list:
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql))]
 
 
-async def test_every_call_and_agent_state_is_on_record_as_the_pbx_and_the_metrics_saw_it(tmp_path):
-    async with RecordedCentre(tmp_path, behaviour=BUSY, calls_per_hour=2400, seed=7) as centre:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request, tmp_path) -> RecordsSettings:
+    if request.param == "sqlite":
+        return RecordsSettings(f"sqlite:{tmp_path / 'records.db'}", None, tmp_path / "spool")
+    from support.postgres import PASSWORD
+
+    server = request.getfixturevalue("postgres")
+    return RecordsSettings(server.create_database(f"e2e_{tmp_path.name[-20:].lower()}"), PASSWORD,
+                           tmp_path / "spool")
+
+
+async def test_every_call_and_agent_state_is_on_record_as_the_pbx_and_the_metrics_saw_it(settings):
+    async with RecordedCentre(settings, behaviour=BUSY, calls_per_hour=2400, seed=7) as centre:
         await centre.sim_seconds(900)
         await centre.pbx.stop_traffic()
         router, pbx = centre.router, centre.pbx
@@ -113,3 +125,4 @@ async def test_every_call_and_agent_state_is_on_record_as_the_pbx_and_the_metric
             assert talked[call_id] == pytest.approx(talk, abs=1e-3), call_id
         assert not query(db, "SELECT 1 FROM agent_states WHERE local_minute % 15 + duration / 60.0 > 15.0001")
         centre.records.stop()
+        centre.db.dispose()

@@ -175,6 +175,18 @@ def test_an_offer_withdrawn_by_a_pause_ends_at_the_pause():
     assert offers == [(first, "withdrawn", 0.0, 4.0), (second, "answered", 4.0, 6.0)]
 
 
+def test_a_call_arriving_while_its_queue_is_closed_is_not_counted():
+    t = centre(hours="never", closed=Action("voicemail", "200"))
+    never = Calendar("never", "Asia/Shanghai", ())
+    t = RoutingTable(t.skills, t.teams, t.agents, t.queues, RoutingTable.freeze({**t.calendars, "never": never}),
+                     t.rules, t.default, t.settings)
+    feed = logged_in(t, "a1")
+    feed(ev.CallWaiting("c1"), T0)
+    row = feed.call("c1")
+    assert (row.outcome, row.reason, row.action, row.sl_counted, row.wait, row.offers) == \
+        ("closed", "closed", "voicemail 200", False, 0.0, 0)
+
+
 def test_overflow_to_voicemail_is_a_miss():
     feed = logged_in(centre())
     feed(ev.CallWaiting("c1"), T0)
