@@ -110,3 +110,25 @@ def test_records_flags(tmp_path):
     assert str(lite.spool_dir) == f"{tmp_path}/r.db.spool"
     with pytest.raises(RecordsError):
         records_settings("mysql://x/y", None, None, None)
+
+
+def test_router_simulate_writes_the_simulated_day_on_record(tmp_path, capsys):
+    import re
+    import sqlite3
+
+    from router.cli import main
+    from support.paths import ROOT
+
+    assert main(["simulate", str(ROOT / "config"), "--duration", "1h", "--quiet", "--seed", "3",
+                 "--records", f"sqlite:{tmp_path / 'r.db'}"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"records: \d+ rows written to sqlite:", out)
+    answered = sum(int(line.split()[2]) for line in out.splitlines()
+                   if re.match(r"^\w+\s+\d+\s+\d+\s+\d+%", line))
+    with sqlite3.connect(tmp_path / "r.db") as db:
+        (on_record,) = db.execute("SELECT COUNT(*) FROM calls WHERE outcome = 'answered' AND kind = 'inbound'").fetchone()
+        (sessions,) = db.execute("SELECT SUM(duration) FROM agent_sessions").fetchone()
+        (states,) = db.execute("SELECT SUM(duration) FROM agent_states").fetchone()
+    # answered calls still talking or in wrap-up at the end are not on record yet
+    assert answered - 40 <= on_record <= answered and on_record > 100
+    assert states == pytest.approx(sessions, abs=1e-3) and sessions > 0
