@@ -112,6 +112,16 @@ async def test_every_call_and_agent_state_is_on_record_as_the_pbx_and_the_metric
         for queue in router.table.queues:
             assert per_queue[queue, "overflowed"] + per_queue[queue, "callback"] == overflowed[queue], queue
 
+        # the SL columns, judged as the router's own SlaBook judged them
+        # (docs/SERVICE-LEVEL.md; router_service_level{window="today"} is its ratio)
+        judged = query(db, "SELECT final_queue, SUM(CASE WHEN sl_met THEN 1 ELSE 0 END), "
+                           "SUM(CASE WHEN sl_counted THEN 1 ELSE 0 END) FROM calls WHERE kind = 'inbound' "
+                           "GROUP BY final_queue")
+        now = router.clock.now()
+        assert {q: (int(m), int(c)) for q, m, c in judged} == \
+            {q: router.engine.sla.counts(q, "today", now) for q in router.table.queues
+             if router.engine.sla.counts(q, "today", now)[1]}
+
         # agent records: every session tiled exactly by its state intervals
         sessions = dict(query(db, "SELECT agent_id, SUM(duration) FROM agent_sessions GROUP BY agent_id"))
         states = dict(query(db, "SELECT agent_id, SUM(duration) FROM agent_states GROUP BY agent_id"))
