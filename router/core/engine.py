@@ -32,6 +32,7 @@ from router.core.callbacks import CallbackOps, callback_steps
 from router.core.enforce import EnforceOps
 from router.core.resync import ResyncOps
 from router.core.sla import SlaBook
+from router.core.survey import SurveyOps
 from router.core.calendar import is_open
 from router.core.classify import classify
 from router.core.dispatch import RING_GRACE, DispatchOps  # noqa: F401 (RING_GRACE: engine's API)
@@ -55,7 +56,7 @@ MIN_RETRY = 1.0
 MAX_HOPS = 8
 
 
-class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
+class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOps):
     """Owns the calls and agents of one routing table. Not thread-safe: feed
     it events one at a time, in order."""
 
@@ -78,6 +79,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         self.parked: dict[str, CallRec] = {}  # callbacks between attempts (callbacks.py)
         self._check_at: float | None = None  # when the enforcement check is due
         self._init_dispatch()
+        self._init_survey()
 
     # ------------------------------------------------------------------ API
     def handle(self, event: ev.Event, now: float) -> list:
@@ -252,6 +254,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
             self._callback_over(call, rec.id)
         else:
             self._publish("call.ended", call=call.id, queue=call.queue, agent=rec.id)
+            self._survey_pending(call, rec.id)
         rec.call = None
         config = self.table.agents.get(rec.id)
         queue = self.table.queues.get(call.queue)
@@ -301,6 +304,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
             self.sla.answered(call.queue, self._now - call.arrived, self._now)
             self._publish("call.answered", call=call.id, queue=call.queue, agent=rec.id,
                           wait=round(self._now - call.arrived, 3))
+            self._recording_started(call, rec.id)
 
     def _on_no_answer(self, e: ev.AgentNoAnswer) -> None:
         call = self.calls.get(e.call_id)
@@ -408,4 +412,5 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         ev.CallPriority: _on_priority,
         ev.CallbackPromised: CallbackOps._on_promised,
         ev.CallbackResult: CallbackOps._on_result,
+        ev.SurveyAnswered: SurveyOps._on_survey,
     }
