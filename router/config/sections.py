@@ -9,8 +9,8 @@ from router.config import values
 from router.config.errors import did_you_mean, join_path, quote
 from router.config.model import AgentSpec, Where
 from router.config.nodes import Invalid, Node, Scalar, Seq
-from router.config.schema import (BOOLEAN, DATE, DAYS, DIRECTORY, ENDPOINT, NAME, PERIOD, POINTS, TEXT, Reader, choice, count,
-                                  describe, duration)
+from router.config.schema import (BOOLEAN, DATE, DAYS, DIRECTORY, ENDPOINT, NAME, PERIOD, POINTS, TEXT, Reader,
+                                  choice, count, describe, duration)
 from router.core.table import Calendar, Enforcement, Settings, Team
 
 
