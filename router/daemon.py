@@ -22,6 +22,7 @@ from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items, listing_fai
 from router.ami.translate import UNUSED_EVENTS, Translator, header
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
+from router.core.facts import Fact
 from router.core.engine import Engine
 from router.core.state import FINISHED
 from router.core.table import RoutingTable
@@ -383,10 +384,10 @@ class Router:
         if self.metrics is not None:  # the decision latency: event in -> commands issued
             self.metrics.observe_decision(time.perf_counter() - started)
 
-    def publish(self, kind: str, data: dict) -> None:
-        """Publish an event of the router's own (not the engine's), e.g. the
+    def publish(self, fact: Fact) -> None:
+        """Publish a fact of the router's own (not the engine's), e.g. the
         audit of a control command, to the printer and the listeners."""
-        self._execute(Publish(kind, data), self.clock.now())
+        self._execute(fact, self.clock.now())
 
     # -- commands out
     def _execute(self, c, now: float) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.facts import Published
 from router.config import load_config
 from router.core import events as ev
 from router.core.commands import Publish
@@ -122,12 +123,12 @@ async def test_router_with_a_corrupt_state_file_starts_and_a_read_only_one_stops
 
 # ---------------------------------------------------------------- printed text
 def test_decision_lines_escape_control_and_line_separator_characters():
-    line = describe(Publish("call.waiting", {"call": "c1", "caller_name": f"王{HOSTILE}五", "dnis": "4008",
+    line = describe(Published("call.waiting", {"call": "c1", "caller_name": f"王{HOSTILE}五", "dnis": "4008",
                                              "queue": "vip", "rule": "r", "priority": 5}))
     assert not raw_controls(line) and "\n" not in line
     assert line.startswith("call    c1 王") and "五 dnis 4008" in line
     assert "\\x1b" in line and "\\u2028" in line  # shown, not dropped: the operator sees what came
-    pause = describe(Publish("agent.state", {"agent": "1001", "state": "paused", "reason": "a\u2028b"}))
+    pause = describe(Published("agent.state", {"agent": "1001", "state": "paused", "reason": "a\u2028b"}))
     assert pause == "agent   1001 paused (a\\u2028b)"
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.facts import Published
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
 from router.core.enforce import CHECK_EVERY
@@ -61,7 +62,7 @@ def line_ids(engine: Engine) -> list[str]:
 
 
 def agent_state(aid: str, state: str, reason: str = "") -> Publish:
-    return Publish("agent.state", {"agent": aid, "state": state, "reason": reason})
+    return Published("agent.state", {"agent": aid, "state": state, "reason": reason})
 
 
 def answer_and_end(engine: Engine, cid: str, aid: str, answered: float, ended: float) -> list:
@@ -111,13 +112,13 @@ def test_call_with_free_eligible_agent_rings_that_agent_with_ring_guard_and_offe
     commands = arrive(engine, "c1", T0, dnis="8000", caller_num="13800001111", caller_name="王五",
                       pbx="pbx1")
     assert commands == [
-        Publish("call.waiting", {"call": "c1", "queue": "sales", "rule": "default", "priority": 10,
+        Published("call.waiting", {"call": "c1", "queue": "sales", "rule": "default", "priority": 10,
                                  "dnis": "8000", "caller_num": "13800001111", "caller_name": "王五",
                                  "pbx": "pbx1"}),
         agent_state("a1", "reserved"),
         RingAgent("c1", "a1", "PJSIP/a1", 15.0, "sales", "13800001111", "王五"),
         StartTimer("ring", "c1", T0 + 15.0 + RING_GRACE),
-        Publish("call.offered", {"call": "c1", "queue": "sales", "agent": "a1", "offer": 1}),
+        Published("call.offered", {"call": "c1", "queue": "sales", "agent": "a1", "offer": 1}),
         StartTimer("sla", "check", T0 + CHECK_EVERY),  # enforcement checks while calls wait
     ]
     assert engine.calls["c1"].status is CallStatus.RINGING
@@ -140,7 +141,7 @@ def test_call_without_eligible_agent_waits_with_step_timer_at_entered_plus_next_
     engine = engine_for(escalation_table(), "junior", "gen", "billing")  # none is sales>=7
     commands = arrive(engine, "c1", T0)
     assert commands == [
-        Publish("call.waiting", {"call": "c1", "queue": "sales", "rule": "default", "priority": 10,
+        Published("call.waiting", {"call": "c1", "queue": "sales", "rule": "default", "priority": 10,
                                  "dnis": "", "caller_num": "", "caller_name": "", "pbx": ""}),
         StartTimer("step", "c1", T0 + 20),
         StartTimer("sla", "check", T0 + CHECK_EVERY),
@@ -155,7 +156,7 @@ def test_duplicate_call_waiting_is_ignored():
     engine = engine_for(escalation_table())
     arrive(engine, "c1", T0)
     assert arrive(engine, "c1", T0 + 1) == [
-        Publish("router.ignored", {"event": "CallWaiting", "why": "call already known"})]
+        Published("router.ignored", {"event": "CallWaiting", "why": "call already known"})]
     assert engine.calls["c1"].arrived == T0
 
 
@@ -167,12 +168,12 @@ def test_escalation_at_20s_widens_from_sales_7_to_sales_3():
     arrive(engine, "c1", T0)
     commands = engine.handle(ev.TimerFired("step", "c1"), T0 + 20)
     assert commands == [
-        Publish("call.escalated", {"call": "c1", "queue": "sales", "step": 1, "source": "step@20"}),
+        Published("call.escalated", {"call": "c1", "queue": "sales", "step": 1, "source": "step@20"}),
         StartTimer("step", "c1", T0 + 45),
         agent_state("junior", "reserved"),
         RingAgent("c1", "junior", "PJSIP/junior", 15.0, "sales", "", ""),
         StartTimer("ring", "c1", T0 + 20 + 15.0 + RING_GRACE),
-        Publish("call.offered", {"call": "c1", "queue": "sales", "agent": "junior", "offer": 1}),
+        Published("call.offered", {"call": "c1", "queue": "sales", "agent": "junior", "offer": 1}),
     ]
 
 
@@ -211,13 +212,13 @@ def test_action_step_ends_the_wait_with_max_wait_and_call_overflowed():
         engine.handle(ev.TimerFired("step", "c1"), T0 + t)
     commands = engine.handle(ev.TimerFired("step", "c1"), T0 + 90)
     assert commands == [
-        Publish("call.escalated", {"call": "c1", "queue": "sales", "step": 3, "source": "step@90"}),
+        Published("call.escalated", {"call": "c1", "queue": "sales", "step": 3, "source": "step@90"}),
         RunAction("c1", Action("callback"), "max-wait", "sales"),
         CancelTimer("step", "c1"),
-        Publish("call.overflowed", {"call": "c1", "queue": "sales", "wait": 90.0,
+        Published("call.overflowed", {"call": "c1", "queue": "sales", "wait": 90.0,
                                     "reason": "max-wait", "action": "callback"}),
         # No caller number: the callback cannot be made, and says so at once.
-        Publish("callback.failed", {"call": "cb-c1", "origin": "c1", "queue": "sales",
+        Published("callback.failed", {"call": "cb-c1", "origin": "c1", "queue": "sales",
                                     "reason": "no-number", "attempts": 0}),
     ]
     assert "c1" not in engine.calls
@@ -229,7 +230,7 @@ def test_action_step_while_ringing_waits_then_no_answer_runs_the_action():
     arrive(engine, "c1", T0)
     engine.handle(ev.AgentLogin("senior"), T0 + 85)  # offered at 85 s
     at90 = engine.handle(ev.TimerFired("step", "c1"), T0 + 90)
-    assert at90 == [Publish("call.escalated",
+    assert at90 == [Published("call.escalated",
                             {"call": "c1", "queue": "sales", "step": 3, "source": "step@90"})]
     assert engine.calls["c1"].status is CallStatus.RINGING
     assert status(engine, "senior") is AgentStatus.RESERVED
@@ -277,7 +278,7 @@ def test_no_answer_puts_agent_to_rest_and_keeps_the_call_waiting():
     commands = engine.handle(ev.AgentNoAnswer("c1", "a1"), T0 + 3)
     assert commands == [
         CancelTimer("ring", "c1"),
-        Publish("call.no_answer", {"call": "c1", "agent": "a1", "reason": "no-answer"}),
+        Published("call.no_answer", {"call": "c1", "agent": "a1", "reason": "no-answer"}),
         agent_state("a1", "wrapup"),
         StartTimer("wrapup", "a1", T0 + 3 + 5.0),
     ]
@@ -385,7 +386,7 @@ def test_ring_guard_withdraws_an_offer_the_pbx_never_reported():
     assert commands == [
         CancelRing("c1", "a1"),
         CancelTimer("ring", "c1"),
-        Publish("call.no_answer", {"call": "c1", "agent": "a1", "reason": "timeout"}),
+        Published("call.no_answer", {"call": "c1", "agent": "a1", "reason": "timeout"}),
         agent_state("a1", "wrapup"),
         StartTimer("wrapup", "a1", T0 + 20 + 5.0),
     ]
@@ -442,7 +443,7 @@ def test_abandon_while_waiting_publishes_abandoned_and_leaves_agents_alone():
     commands = engine.handle(ev.CallLeft("c1"), T0 + 7)
     assert commands == [
         CancelTimer("step", "c1"),
-        Publish("call.abandoned", {"call": "c1", "queue": "sales", "wait": 7.0}),
+        Published("call.abandoned", {"call": "c1", "queue": "sales", "wait": 7.0}),
     ]
     assert "c1" not in engine.calls and engine.line() == []
     assert engine.waiting_in("sales") == 0
@@ -460,7 +461,7 @@ def test_abandon_while_ringing_cancels_ring_and_agent_keeps_its_idle_since():
         CancelTimer("ring", "c1"),
         agent_state("a1", "available"),
         CancelTimer("step", "c1"),
-        Publish("call.abandoned", {"call": "c1", "queue": "support", "wait": 2.0}),
+        Published("call.abandoned", {"call": "c1", "queue": "support", "wait": 2.0}),
     ]
     assert engine.agents["a1"].idle_since == T0
     assert engine.agents["a1"].misses == 0
@@ -491,7 +492,7 @@ def test_a_leg_that_appears_after_its_caller_left_is_hung_up_again():
 def test_call_left_for_unknown_call_is_ignored():
     engine = Engine(simple_table())
     assert engine.handle(ev.CallLeft("nope"), T0) == [
-        Publish("router.ignored", {"event": "CallLeft", "why": "unknown call"})]
+        Published("router.ignored", {"event": "CallLeft", "why": "unknown call"})]
 
 
 # ------------------------------------------------------ late/stray answers
@@ -503,7 +504,7 @@ def test_answer_from_an_agent_the_call_is_not_ringing_hangs_up_that_leg():
     commands = engine.handle(ev.AgentAnswered("c1", "a2"), T0 + 1)
     assert commands == [
         CancelRing("c1", "a2"),
-        Publish("router.ignored", {"event": "AgentAnswered",
+        Published("router.ignored", {"event": "AgentAnswered",
                                    "why": "answer to an offer no longer open; agent leg hung up"}),
     ]
     assert engine.calls["c1"].status is CallStatus.RINGING and engine.calls["c1"].agent == "a1"
@@ -535,7 +536,7 @@ def test_duplicate_answer_for_a_connected_call_is_ignored_without_cancel_ring():
     arrive(engine, "c1", T0)
     engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 2)
     commands = engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 2.5)
-    assert commands == [Publish("router.ignored", {"event": "AgentAnswered", "why": "already answered"})]
+    assert commands == [Published("router.ignored", {"event": "AgentAnswered", "why": "already answered"})]
     assert engine.calls["c1"].status is CallStatus.CONNECTED
     assert engine.agents["a1"].calls_taken == 1
 
@@ -557,7 +558,7 @@ def test_answer_connects_call_and_cancels_its_timers():
         CancelTimer("ring", "c1"),
         agent_state("senior", "on_call"),
         CancelTimer("step", "c1"),
-        Publish("call.answered", {"call": "c1", "queue": "sales", "agent": "senior", "wait": 4.0}),
+        Published("call.answered", {"call": "c1", "queue": "sales", "agent": "senior", "wait": 4.0}),
     ]
     assert engine.line() == [] and engine.waiting_in("sales") == 0
     assert engine.agents["senior"].calls_taken == 1
@@ -567,7 +568,7 @@ def test_offered_confirmation_publishes_ringing_only_for_the_open_offer():
     engine = engine_for(simple_table(), "a1", "a2")
     arrive(engine, "c1", T0)
     assert engine.handle(ev.AgentOffered("c1", "a1"), T0 + 0.2) == [
-        Publish("call.ringing", {"call": "c1", "agent": "a1"})]
+        Published("call.ringing", {"call": "c1", "agent": "a1"})]
     assert kinds(engine.handle(ev.AgentOffered("c1", "a2"), T0 + 0.3)) == ["router.ignored"]
 
 
@@ -579,7 +580,7 @@ def test_call_end_puts_agent_in_the_queues_wrapup_then_available():
     arrive(engine, "c1", T0)
     commands = answer_and_end(engine, "c1", "a1", T0 + 2, T0 + 60)
     assert commands == [
-        Publish("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
+        Published("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
         agent_state("a1", "wrapup"),
         StartTimer("wrapup", "a1", T0 + 70),
     ]
@@ -610,7 +611,7 @@ def test_wrapup_zero_makes_agent_available_at_once_for_the_next_waiting_call():
     arrive(engine, "c2", T0 + 1)
     commands = answer_and_end(engine, "c1", "a1", T0 + 2, T0 + 60)
     assert commands[:2] == [
-        Publish("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
+        Published("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
         agent_state("a1", "available"),
     ]
     assert rings(commands) == [("c2", "a1")]
@@ -686,13 +687,13 @@ def test_pause_while_on_call_takes_effect_after_the_call_without_wrapup():
     engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 1)
     # Published (issue 12): the state file must know it across a restart.
     assert engine.handle(ev.AgentPause("a1", "meeting"), T0 + 2) == [
-        Publish("agent.state", {"agent": "a1", "state": "on_call", "reason": "",
+        Published("agent.state", {"agent": "a1", "state": "on_call", "reason": "",
                                  "pending": "paused", "pending_reason": "meeting"})]
     assert status(engine, "a1") is AgentStatus.ON_CALL
     arrive(engine, "c2", T0 + 3)
     commands = engine.handle(ev.CallEnded("c1"), T0 + 30)
     assert commands == [
-        Publish("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
+        Published("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
         agent_state("a1", "paused", "meeting"),
     ]
     assert engine.agents["a1"].pending is None
@@ -703,11 +704,11 @@ def test_logout_while_on_call_takes_effect_after_the_call_without_wrapup():
     arrive(engine, "c1", T0)
     engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 1)
     assert engine.handle(ev.AgentLogout("a1"), T0 + 2) == [
-        Publish("agent.state", {"agent": "a1", "state": "on_call", "reason": "",
+        Published("agent.state", {"agent": "a1", "state": "on_call", "reason": "",
                                  "pending": "logged_out", "pending_reason": ""})]
     commands = engine.handle(ev.CallEnded("c1"), T0 + 30)
     assert commands == [
-        Publish("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
+        Published("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
         agent_state("a1", "logged_out"),
     ]
 
@@ -718,7 +719,7 @@ def test_unpause_on_a_call_clears_the_pending_pause():
     engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 1)
     engine.handle(ev.AgentPause("a1", "meeting"), T0 + 2)
     assert engine.handle(ev.AgentUnpause("a1"), T0 + 3) == [
-        Publish("agent.state", {"agent": "a1", "state": "on_call", "reason": "",
+        Published("agent.state", {"agent": "a1", "state": "on_call", "reason": "",
                                  "pending": "", "pending_reason": ""})]
     commands = engine.handle(ev.CallEnded("c1"), T0 + 30)
     assert agent_state("a1", "wrapup") in commands
@@ -740,13 +741,13 @@ def test_login_on_a_call_clears_the_pending_logout():
 def test_unpause_of_an_agent_not_paused_is_ignored():
     engine = engine_for(simple_table(), "a1")
     assert engine.handle(ev.AgentUnpause("a1"), T0) == [
-        Publish("router.ignored", {"event": "AgentUnpause", "why": "agent is available, not paused"})]
+        Published("router.ignored", {"event": "AgentUnpause", "why": "agent is available, not paused"})]
 
 
 def test_pause_of_a_logged_out_agent_is_ignored():
     engine = Engine(simple_table())
     assert engine.handle(ev.AgentPause("a1"), T0) == [
-        Publish("router.ignored", {"event": "AgentPause", "why": "agent is logged out"})]
+        Published("router.ignored", {"event": "AgentPause", "why": "agent is logged out"})]
     assert status(engine, "a1") is AgentStatus.LOGGED_OUT
 
 
@@ -755,14 +756,14 @@ def test_events_for_unknown_agents_are_ignored():
     for event in (ev.AgentLogin("ghost"), ev.AgentLogout("ghost"), ev.AgentPause("ghost"),
                   ev.AgentUnpause("ghost")):
         assert engine.handle(event, T0) == [
-            Publish("router.ignored", {"event": type(event).__name__, "why": "unknown agent"})]
+            Published("router.ignored", {"event": type(event).__name__, "why": "unknown agent"})]
     assert "ghost" not in engine.agents
 
 
 def test_unknown_event_type_is_ignored():
     engine = Engine(simple_table())
     assert engine.handle(object(), T0) == [
-        Publish("router.ignored", {"event": "object", "why": "unknown event type"})]
+        Published("router.ignored", {"event": "object", "why": "unknown event type"})]
 
 
 # ------------------------------------------------------------- strategies
@@ -957,7 +958,7 @@ def test_call_arriving_when_queue_calendar_is_closed_runs_the_closed_action():
     assert commands[1:] == [
         RunAction("c1", Action("voicemail", "8000@sales", "closed-msg"), "closed", "sales"),
         CancelTimer("step", "c1"),
-        Publish("call.closed", {"call": "c1", "queue": "sales", "wait": 0.0, "reason": "closed",
+        Published("call.closed", {"call": "c1", "queue": "sales", "wait": 0.0, "reason": "closed",
                                 "action": "voicemail 8000@sales (announce closed-msg)"}),
     ]
     assert "c1" not in engine.calls and engine.line() == []
@@ -982,7 +983,7 @@ def test_max_waiting_reached_runs_the_overflow_action():
     assert commands[1:] == [
         RunAction("c2", Action("voicemail", "8000"), "full", "sales"),
         CancelTimer("step", "c2"),
-        Publish("call.overflowed", {"call": "c2", "queue": "sales", "wait": 0.0, "reason": "full",
+        Published("call.overflowed", {"call": "c2", "queue": "sales", "wait": 0.0, "reason": "full",
                                     "action": "voicemail 8000"}),
     ]
     assert line_ids(engine) == ["c1"] and engine.waiting_in("sales") == 1
@@ -1021,7 +1022,7 @@ def test_overflow_queue_action_moves_the_call_keeping_priority_and_rule_skills()
     arrive(engine, "c1", T0, **YUE_CALL)
     commands = arrive(engine, "c2", T0 + 5, **YUE_CALL)
     assert commands[1:] == [
-        Publish("call.moved", {"call": "c2", "source": "sales", "to": "general", "reason": "full"}),
+        Published("call.moved", {"call": "c2", "source": "sales", "to": "general", "reason": "full"}),
         StartTimer("step", "c2", T0 + 5 + 20),
     ]
     call = engine.calls["c2"]
@@ -1164,7 +1165,7 @@ def test_reload_removing_an_agent_on_a_call_logs_it_out_after_the_call():
     assert status(engine, "a1") is AgentStatus.ON_CALL
     commands = engine.handle(ev.CallEnded("c1"), T0 + 30)
     assert commands == [
-        Publish("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
+        Published("call.ended", {"call": "c1", "queue": "support", "agent": "a1"}),
         agent_state("a1", "logged_out", "removed from config"),
     ]
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.facts import Published
 from router.core import events as ev
 from router.core.calendar import is_open
 from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, StartTimer
@@ -273,7 +274,7 @@ class World:
                 assert call not in self.arrivals, f"{call} abandoned by the router; the caller still holds"
             if c.kind == "call.closed":  # "arrived while closed": never waited in a queue
                 assert self.log[-1][1] is self.event and any(
-                    p == Publish("call.waiting", p.data) and p.data["call"] == call
+                    p == Published("call.waiting", p.data) and p.data["call"] == call
                     for p in self.log[-1][2] if isinstance(p, Publish)), f"{call} closed after waiting"
             self.outcomes[call][-1] = c.kind[5:]
             self._count_sl(c.kind[5:], d)

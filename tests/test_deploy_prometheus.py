@@ -14,6 +14,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from tests.support.facts import Published
 from router.config import load_config
 from router.core import events as ev
 from router.core.commands import Publish
@@ -106,7 +107,7 @@ def router_names() -> set[str]:
     for agent in list(table.agents)[:3]:
         router.engine.handle(ev.AgentLogin(agent), router.clock.now())
     for kind in ("call.answered", "call.abandoned", "call.overflowed", "call.no_answer"):
-        metrics.observe(Publish(kind, {"queue": "sales", "wait": 3.0, "reason": "no-answer"}), 0.0)
+        metrics.observe(Published(kind, {"queue": "sales", "wait": 3.0, "reason": "no-answer"}), 0.0)
     return exported_names(metrics.registry)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Gauge
 
+from tests.support.facts import Published
 from router.core import events as ev
 from router.core.commands import Publish
 from router.core.table import ServiceLevel
@@ -49,11 +50,11 @@ def value(metrics: Metrics, name: str, **labels) -> float | None:
 def test_outcome_counters_and_the_wait_histogram_from_publishes():
     _, m = new_metrics()
     for wait in (3.0, 20.0, 25.0):
-        m.observe(Publish("call.answered", {"call": "c", "queue": "sales", "agent": "a1", "wait": wait}), T0)
-    m.observe(Publish("call.abandoned", {"call": "d", "queue": "sales", "wait": 40.0}), T0)
-    m.observe(Publish("call.overflowed", {"call": "e", "queue": "vip", "wait": 0.0, "reason": "full",
+        m.observe(Published("call.answered", {"call": "c", "queue": "sales", "agent": "a1", "wait": wait}), T0)
+    m.observe(Published("call.abandoned", {"call": "d", "queue": "sales", "wait": 40.0}), T0)
+    m.observe(Published("call.overflowed", {"call": "e", "queue": "vip", "wait": 0.0, "reason": "full",
                                           "action": "voicemail 8000"}), T0)
-    m.observe(Publish("call.closed", {"call": "f", "queue": "vip", "wait": 0.0, "reason": "closed"}), T0)
+    m.observe(Published("call.closed", {"call": "f", "queue": "vip", "wait": 0.0, "reason": "closed"}), T0)
     assert value(m, "router_calls_answered_total", queue="sales") == 3
     assert value(m, "router_calls_abandoned_total", queue="sales") == 1
     assert value(m, "router_calls_abandoned_total", queue="vip") == 0  # exists from the start
@@ -75,23 +76,23 @@ def test_every_threshold_is_on_a_bucket_bound():
 
 def test_enforcement_actions_and_callbacks_are_counted_and_pending_ones_tracked():
     router, m = new_metrics()
-    m.observe(Publish("sla.action", {"queue": "sales", "action": "escalate", "reason": "ewt", "call": "c1"}), T0)
-    m.observe(Publish("sla.action", {"queue": "sales", "action": "escalate", "reason": "ewt", "call": "c2"}), T0)
-    m.observe(Publish("sla.action", {"queue": "vip", "action": "protect", "reason": "below-target"}), T0)
+    m.observe(Published("sla.action", {"queue": "sales", "action": "escalate", "reason": "ewt", "call": "c1"}), T0)
+    m.observe(Published("sla.action", {"queue": "sales", "action": "escalate", "reason": "ewt", "call": "c2"}), T0)
+    m.observe(Published("sla.action", {"queue": "vip", "action": "protect", "reason": "below-target"}), T0)
     assert value(m, "router_enforcement_actions_total", queue="sales", action="escalate", reason="ewt") == 2
     assert value(m, "router_enforcement_actions_total", queue="vip", action="protect", reason="below-target") == 1
-    m.observe(Publish("callback.promised", {"queue": "sales", "call": "c1"}), T0 - 600)
-    m.observe(Publish("callback.promised", {"queue": "sales", "call": "c2"}), T0 - 60)
-    m.observe(Publish("callback.placed", {"queue": "sales", "call": "c1"}), T0 - 30)
-    m.observe(Publish("callback.retry", {"queue": "sales", "call": "c1"}), T0 - 20)  # still owed
-    m.observe(Publish("callback.done", {"queue": "sales", "call": "c2"}), T0 - 10)
+    m.observe(Published("callback.promised", {"queue": "sales", "call": "c1"}), T0 - 600)
+    m.observe(Published("callback.promised", {"queue": "sales", "call": "c2"}), T0 - 60)
+    m.observe(Published("callback.placed", {"queue": "sales", "call": "c1"}), T0 - 30)
+    m.observe(Published("callback.retry", {"queue": "sales", "call": "c1"}), T0 - 20)  # still owed
+    m.observe(Published("callback.done", {"queue": "sales", "call": "c2"}), T0 - 10)
     assert value(m, "router_callbacks_total", queue="sales", state="promised") == 2
     assert value(m, "router_callbacks_total", queue="sales", state="done") == 1
     assert value(m, "router_callbacks_total", queue="sales", state="retry") == 1
     assert value(m, "router_callbacks_pending", queue="sales") == 1
     assert value(m, "router_callbacks_oldest_pending_seconds", queue="sales") == 600
     assert value(m, "router_callbacks_pending", queue="vip") == 0
-    m.observe(Publish("callback.failed", {"queue": "sales", "call": "c1"}), T0)  # given up: not pending
+    m.observe(Published("callback.failed", {"queue": "sales", "call": "c1"}), T0)  # given up: not pending
     assert value(m, "router_callbacks_total", queue="sales", state="failed") == 1
     assert value(m, "router_callbacks_pending", queue="sales") == 0
     assert value(m, "router_callbacks_oldest_pending_seconds", queue="sales") == 0
@@ -99,10 +100,10 @@ def test_enforcement_actions_and_callbacks_are_counted_and_pending_ones_tracked(
 
 def test_odd_publishes_never_raise():
     _, m = new_metrics()
-    m.observe(Publish("call.answered", {"queue": "sales"}), T0)  # no wait
-    m.observe(Publish("callback.done", {}), T0)  # nothing promised
-    m.observe(Publish("sla.action", {}), T0)
-    m.observe(Publish("router.ignored", {"event": "CallLeft", "why": "unknown call"}), T0)
+    m.observe(Published("call.answered", {"queue": "sales"}), T0)  # no wait
+    m.observe(Published("callback.done", {}), T0)  # nothing promised
+    m.observe(Published("sla.action", {}), T0)
+    m.observe(Published("router.ignored", {"event": "CallLeft", "why": "unknown call"}), T0)
     assert value(m, "router_enforcement_actions_total", queue="none", action="none", reason="none") == 1
     assert value(m, "router_ignored_events_total") == 1
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 import pytest
 
+from tests.support.facts import Published
 from router.config import check_config, load_config
 from router.core import events as ev
 from router.daemon import Clock, Router
@@ -481,14 +482,14 @@ def test_bad_mqtt_options_are_usage_errors(capsys):
 
 
 async def test_enforcement_actions_and_callbacks_are_published(broker):
-    from router.core.commands import Publish
+    from tests.support.facts import Published
 
     async with Centre(broker) as centre, \
             Listener(broker, "wallboard", ["router/sla/#", "router/call/callback"]) as wall:
         now = centre.router.clock.now()
-        centre.bus.on_publish(Publish("sla.action", {"queue": "sales", "action": "protect",
+        centre.bus.on_publish(Published("sla.action", {"queue": "sales", "action": "protect",
                                                      "reason": "below_target", "level": 0.5, "target": 0.8}), now)
-        centre.bus.on_publish(Publish("callback.retry", {"call": "cb-1", "queue": "vip", "reason": "noanswer",
+        centre.bus.on_publish(Published("callback.retry", {"call": "cb-1", "queue": "vip", "reason": "noanswer",
                                                          "attempts": 1, "retry_at": now + 300}), now)
         await until(lambda: wall.last("router/sla/action") and wall.last("router/call/callback"))
     action = wall.last("router/sla/action")

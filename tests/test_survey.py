@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry
 from router.ami.translate import Translator
 from router.config import check_config, load_config
 from router.core import events as ev
-from router.core.commands import Publish, RingAgent
+from router.core import facts
+from router.core.commands import RingAgent
 from router.core.engine import Engine
 from router.core.survey import MAX_PENDING, SURVEY_WINDOW, recording_path
 from router.core.table import Settings
@@ -262,10 +263,9 @@ def test_scores_fill_the_histogram_of_their_queue():
     registry = CollectorRegistry()
     metrics = EventMetrics(registry, survey_table())
     for score, queue_name in ((5, "care"), (4, "care"), (1, "care"), (3, "")):
-        metrics.observe(Publish("call.survey", {"call": "x", "queue": queue_name, "agent": "a1",
-                                                "score": score}), T0)
-    for bad in (0, 6, "5", None, True):
-        metrics.observe(Publish("call.survey", {"call": "x", "queue": "care", "score": bad}), T0)
+        metrics.observe(facts.CallSurveyed("x", queue_name, "a1", score), T0)
+    for bad in (0, 6, "5", None, True):  # never from the engine; metrics must not trust it either
+        metrics.observe(facts.CallSurveyed("x", "care", "a1", bad), T0)
     sample = registry.get_sample_value
     assert sample("router_survey_score_count", {"queue": "care"}) == 3
     assert sample("router_survey_score_sum", {"queue": "care"}) == 10
@@ -277,5 +277,6 @@ def test_scores_fill_the_histogram_of_their_queue():
 
 def test_the_bus_sends_survey_and_recording_with_their_fields():
     assert "survey" in CALL_EVENTS and "recording" in CALL_EVENTS
-    assert FIELDS["call.survey"] == ("call", "queue", "agent", "score")
-    assert FIELDS["call.recording"] == ("call", "queue", "agent", "path")
+    for fact in (facts.CallSurveyed("c1", "care", "a1", 4), facts.CallRecorded("c1", "care", "a1", "/r/c1.wav")):
+        assert type(fact) in facts.CATALOGUE
+        assert tuple(fact.data) == FIELDS[fact.kind]

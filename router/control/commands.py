@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 
+from router.core.facts import ControlCommand
 from router.mqtt import commands
 from router.mqtt.schema import Topics
 
@@ -75,6 +76,6 @@ def _audit(router, user: str, command: str, body: dict, reply: dict) -> dict:
         log.info("control: %s: %s %s: accepted", user, command, what)
     else:
         log.warning("control: %s: %s %s: refused: %s", user, command, what, reply["reason"])
-    router.publish("control.command", {**{k: str(v) for k, v in body.items()}, "user": user, "command": command,
-                                       "ok": reply["ok"], "refused": reply.get("reason")})
+    router.publish(ControlCommand(command, user, reply["ok"], reply.get("reason"),
+                                  tuple((k, str(v)) for k, v in body.items())))
     return reply

@@ -25,6 +25,7 @@ Rules:
 from __future__ import annotations
 
 from router.core import events as ev
+from router.core import facts as f
 from router.core.classify import classify
 from router.core.commands import CancelTimer, StartTimer
 from router.core.state import AgentRec, AgentStatus
@@ -71,11 +72,12 @@ class AgentOps:
         pause or logout asked for mid-call; "" when that was called off):
         the state file keeps it, so a restart does not offer the agent a
         call they asked not to get."""
-        data = dict(agent=rec.id, state=rec.status.value, reason=rec.reason)
+        pending = pending_reason = None
         if with_pending:
-            pending, pending_reason = rec.pending or (None, "")
-            data.update(pending=pending.value if pending else "", pending_reason=pending_reason)
-        self._publish("agent.state", **data)
+            state, pending_reason = rec.pending or (None, "")
+            pending = state.value if state else ""
+        self._publish(f.AgentStateChanged(rec.id, rec.status.value, rec.reason, pending, pending_reason,
+                                          call=rec.call))
 
     def _set_pending(self, rec: AgentRec, pending: tuple[AgentStatus, str] | None) -> None:
         if rec.pending != pending:

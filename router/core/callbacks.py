@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from router.core import events as ev
+from router.core import facts as f
 from router.core.calendar import is_open, next_open
 from router.core.commands import CancelTimer, StartTimer
 from router.core.state import CallRec, CallStatus
@@ -72,8 +73,7 @@ class CallbackOps:
         number = "".join(ch for ch in call.info.caller_num if ch.isdigit() or ch == "+")
         cb_id = f"cb-{call.id}"
         if not number:
-            return self._publish("callback.failed", call=cb_id, origin=call.id, queue=call.queue,
-                                 reason="no-number", attempts=0)
+            return self._publish(f.CallbackFailed(cb_id, call.queue, "no-number", 0, origin=call.id))
         self._on_promised(ev.CallbackPromised(
             cb_id, number, call.queue, call.priority, call.arrived, caller_name=call.info.caller_name,
             dnis=call.info.dnis, pbx=call.info.pbx, origin=call.id, skills=call.rule.skills))
@@ -89,10 +89,9 @@ class CallbackOps:
                        priority=e.priority, arrived=e.arrived, entered=e.arrived, seq=self._seq,
                        steps=callback_steps(self.table.queues[queue].steps, skills), callback=True,
                        attempts=e.attempts)
-        self._publish("callback.promised", call=call.id, origin=e.origin, queue=queue, number=e.number,
-                      caller_name=e.caller_name, priority=e.priority, arrived=e.arrived,
-                      attempts=e.attempts, dnis=e.dnis, pbx=e.pbx, skills=[list(s) for s in skills],
-                      retry_at=e.retry_at if e.retry_at > self._now else None)
+        self._publish(f.CallbackQueued(call.id, e.origin, queue, e.number, e.caller_name, e.priority, e.arrived,
+                                       e.attempts, e.dnis, e.pbx, skills,
+                                       e.retry_at if e.retry_at > self._now else None))
         if e.retry_at > self._now:  # a retry parked before a restart keeps its time
             return self._park(call, e.retry_at)
         self._requeue_callback(call)
@@ -146,23 +145,20 @@ class CallbackOps:
 
     def _placed(self, call: CallRec, agent_id: str) -> None:
         """Rule 2: the agent answered; the dialplan now dials the customer."""
-        self._publish("callback.placed", call=call.id, queue=call.queue, agent=agent_id,
-                      attempt=call.attempts + 1, number=call.info.caller_num)
+        self._publish(f.CallbackPlaced(call.id, call.queue, agent_id, call.attempts + 1, call.info.caller_num))
 
     def _callback_over(self, call: CallRec, agent_id: str) -> None:
         """Rule 3: the agent leg ended (the agent's wrap-up is the caller's
         business, `_end`)."""
         if call.result in ("", ANSWERED):
-            return self._publish("callback.done", call=call.id, queue=call.queue, agent=agent_id,
-                                 attempts=call.attempts + 1, result=call.result or "unknown")
+            return self._publish(f.CallbackDone(call.id, call.queue, agent_id, call.attempts + 1,
+                                                call.result or "unknown"))
         call.attempts += 1
         if call.attempts >= ATTEMPTS:
-            return self._publish("callback.failed", call=call.id, queue=call.queue, reason=call.result.lower(),
-                                 attempts=call.attempts)
+            return self._publish(f.CallbackFailed(call.id, call.queue, call.result.lower(), call.attempts))
         self.parked[call.id] = call
         again = self._now + RETRY_AFTER
-        self._publish("callback.retry", call=call.id, queue=call.queue, reason=call.result.lower(),
-                      attempts=call.attempts, retry_at=again)
+        self._publish(f.CallbackRetrying(call.id, call.queue, call.result.lower(), call.attempts, again))
         self._emit(StartTimer("callback", call.id, again))
 
     def _retry_due(self, ref: str) -> None:

@@ -1,13 +1,13 @@
 """Commands: what the engine asks the outside world to do. Frozen dataclasses;
 adapters carry them out (AMI for rings and actions, a scheduler for timers,
-MQTT and logs for Publish).
+and the facts of router/core/facts.py go to every subscriber).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from dataclasses import dataclass
 
+from router.core.facts import Fact
 from router.core.table import Action
 
 
@@ -64,13 +64,8 @@ class RunAction:
     queue: str
 
 
-@dataclass(frozen=True)
-class Publish:
-    """Tell the world (MQTT, logs, metrics): kind such as 'call.answered' or
-    'agent.state', data a flat JSON-able mapping."""
+#: Published facts (router/core/facts.py) travel with the commands. The old
+#: name stays while consumers move to subscribing by fact type.
+Publish = Fact
 
-    kind: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-Command = RingAgent | CancelRing | StartTimer | CancelTimer | RunAction | Publish
+Command = RingAgent | CancelRing | StartTimer | CancelTimer | RunAction | Fact

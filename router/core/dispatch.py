@@ -32,6 +32,7 @@ been re-keyed is dropped when it reaches its group's head.
 
 from __future__ import annotations
 
+from router.core import facts as f
 import bisect
 
 from router.core.commands import RingAgent, StartTimer
@@ -161,4 +162,4 @@ class DispatchOps:
                              survey=survey, recording=recording))
         call.ring_until = self._now + queue.ring_timeout + RING_GRACE
         self._emit(StartTimer("ring", call.id, call.ring_until))
-        self._publish("call.offered", call=call.id, queue=call.queue, agent=rec.id, offer=call.offers)
+        self._publish(f.CallOffered(call.id, call.queue, rec.id, call.offers))

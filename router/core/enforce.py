@@ -32,6 +32,7 @@ Rules:
 
 from __future__ import annotations
 
+from router.core import facts as f
 from router.core.commands import StartTimer
 from router.core.state import CallRec, CallStatus
 
@@ -94,7 +95,7 @@ class EnforceOps:
             self._update_protection()
         elif self.protected:
             for name in sorted(self.protected):
-                self._sla_action(name, "release", "disabled")
+                self._publish(f.QueueReleased(name, "disabled"))
             self.protected.clear()
         if rules.early_escalation:
             self._escalate_at_risk()
@@ -106,11 +107,10 @@ class EnforceOps:
             target = self.sla.target(name)[0]
             if name not in self.protected and level is not None and level < target:
                 self.protected.add(name)
-                self._sla_action(name, "protect", "below_target", level=round(level, 4), target=target)
+                self._publish(f.QueueProtected(name, round(level, 4), target))
             elif name in self.protected and (level is None or level >= target):
                 self.protected.discard(name)
-                self._sla_action(name, "release", "recovered",
-                                 level=None if level is None else round(level, 4), target=target)
+                self._publish(f.QueueReleased(name, "recovered", None if level is None else round(level, 4), target))
         self.protected &= set(self.table.queues)  # a reload may remove queues
 
     # -- rule 2
@@ -137,12 +137,11 @@ class EnforceOps:
             in_queue = self._now - call.entered
             if (final is not None and in_queue + ewt > final.after and call.steps[call.step + 1] is final
                     and self.sla.handled(call.queue, self._now) >= FINAL_SAMPLE):
-                self._sla_action(call.queue, "final", "ewt", call=call.id, ewt=round(ewt, 1))
+                self._publish(f.CallHurried(call.queue, "final", call.id, round(ewt, 1)))
                 self._take_step(call, call.step + 1)
             elif (call.steps[call.step + 1].action is None and waited < queue.service_level.within
                   and waited + ewt > queue.service_level.within):
-                self._sla_action(call.queue, "escalate", "ewt", call=call.id, ewt=round(ewt, 1),
-                                 step=call.step + 1)
+                self._publish(f.CallHurried(call.queue, "escalate", call.id, round(ewt, 1), call.step + 1))
                 self._take_step(call, call.step + 1)
 
     def agents_for(self, step) -> tuple[int, int]:
@@ -165,5 +164,3 @@ class EnforceOps:
         call.early = max(call.early, index)
         self._apply_step(call)
 
-    def _sla_action(self, queue: str, action: str, reason: str, **detail) -> None:
-        self._publish("sla.action", queue=queue, action=action, reason=reason, **detail)

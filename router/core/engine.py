@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 
 from router.core import events as ev
+from router.core import facts as f
 from router.core.agents import AgentOps
 from router.core.callbacks import CallbackOps, callback_steps
 from router.core.enforce import EnforceOps
@@ -36,7 +37,7 @@ from router.core.survey import SurveyOps
 from router.core.calendar import is_open
 from router.core.classify import classify
 from router.core.dispatch import RING_GRACE, DispatchOps  # noqa: F401 (RING_GRACE: engine's API)
-from router.core.commands import CancelRing, CancelTimer, Publish, RunAction, StartTimer
+from router.core.commands import CancelRing, CancelTimer, RunAction, StartTimer
 from router.core.index import AvailableAgents
 from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 from router.core.table import Action, RoutingTable, merge_skills
@@ -109,11 +110,11 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
     def _emit(self, command) -> None:
         self._out.append(command)
 
-    def _publish(self, kind: str, **data) -> None:
-        self._out.append(Publish(kind, data))
+    def _publish(self, fact: f.Fact) -> None:
+        self._out.append(fact)
 
     def _ignored(self, event, why: str) -> None:
-        self._publish("router.ignored", event=type(event).__name__, why=why)
+        self._publish(f.EventIgnored(type(event).__name__, why))
 
     def _line_add(self, call: CallRec) -> None:
         call.line_key = self._line_key(call)
@@ -139,9 +140,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
         self._seq += 1
         call = CallRec(id=e.call_id, info=e, rule=rule, queue=rule.queue, priority=rule.priority,
                        arrived=arrived, entered=arrived, seq=self._seq, steps=rule.steps)
-        self._publish("call.waiting", call=e.call_id, queue=rule.queue, rule=rule.name,
-                      priority=rule.priority, dnis=e.dnis, caller_num=e.caller_num,
-                      caller_name=e.caller_name, pbx=e.pbx)
+        self._publish(f.CallQueued(e.call_id, rule.queue, rule.name, rule.priority, e.dnis, e.caller_num,
+                                   e.caller_name, e.pbx, variables=e.variables, arrived=arrived))
         self.calls[call.id] = call
         self._enter_queue(call, rule.queue, since=arrived if e.waited > 0 else None)
 
@@ -176,8 +176,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
         index = max(index, min(call.early, len(call.steps) - 1))  # a step enforcement took early
         if index != call.step:
             call.step = index
-            self._publish("call.escalated", call=call.id, queue=call.queue, step=index,
-                          source=call.steps[index].source)
+            self._publish(f.CallEscalated(call.id, call.queue, index, call.steps[index].source))
         step = call.steps[index]
         if step.action is not None:
             if call.status is CallStatus.WAITING:  # a ringing call is decided when the ring ends
@@ -193,7 +192,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
             action = Action("hangup")
         if action.kind == "queue" and call.hops < MAX_HOPS and action.target in self.table.queues:
             call.hops += 1
-            self._publish("call.moved", call=call.id, source=call.queue, to=action.target, reason=reason)
+            self._publish(f.CallMoved(call.id, call.queue, action.target, reason))
             call.steps = merge_skills(self.table.queues[action.target].steps, call.rule.skills)
             return self._enter_queue(call, action.target)
         if action.kind == "queue":
@@ -202,22 +201,22 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
         # "closed" is a call that arrived while closed. One moved (at max
         # wait, say) into a queue that has closed since waited, and was not
         # served: a miss where it finished, with its whole wait.
-        self._finish(call, "closed" if reason == "closed" and not call.queued else "overflowed",
-                     reason=reason, action=action.describe())
+        outcome = f.CallClosed if reason == "closed" and not call.queued else f.CallOverflowed
+        self._finish(call, outcome, reason=reason, action=action.describe())
         if action.kind == "callback":
             self._promise(call)
 
-    def _finish(self, call: CallRec, outcome: str, **data) -> None:
-        """Remove a call that is out of the line from routing, with its outcome."""
+    def _finish(self, call: CallRec, outcome: type[f.Fact], **data) -> None:
+        """Remove a call that is out of the line from routing, with its
+        outcome (f.CallAbandoned, f.CallOverflowed or f.CallClosed)."""
         self.calls.pop(call.id, None)
         self._emit(CancelTimer("step", call.id))
         wait = self._now - call.arrived
-        if outcome == "abandoned":
+        if outcome is f.CallAbandoned:
             self.sla.abandoned(call.queue, wait, self._now)
-        elif outcome == "overflowed":
+        elif outcome is f.CallOverflowed:
             self.sla.overflowed(call.queue, wait, self._now)
-        self._publish(f"call.{outcome}", call=call.id, queue=call.queue,
-                      wait=round(wait, 3), **data)
+        self._publish(outcome(call=call.id, queue=call.queue, wait=round(wait, 3), **data))
 
     def _on_ended(self, e: ev.CallEnded) -> None:
         """An agent leg hung up: only the connected agent's leg ends the call.
@@ -245,20 +244,20 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
             rec.call = None
             self._release(rec, keep_idle=True)
         self._line_remove(call)
-        self._finish(call, "abandoned")
+        self._finish(call, f.CallAbandoned)
 
     def _end(self, call: CallRec) -> None:
         self.calls.pop(call.id)
         rec = self.agents[call.agent]
-        if call.callback:
-            self._callback_over(call, rec.id)
-        else:
-            self._publish("call.ended", call=call.id, queue=call.queue, agent=rec.id)
-            self._survey_pending(call, rec.id)
-        rec.call = None
         config = self.table.agents.get(rec.id)
         queue = self.table.queues.get(call.queue)
         wrapup = config.wrapup if config and config.wrapup is not None else (queue.wrapup if queue else 0)
+        if call.callback:
+            self._callback_over(call, rec.id)
+        else:
+            self._publish(f.CallCompleted(call.id, call.queue, rec.id, wrapup=wrapup))
+            self._survey_pending(call, rec.id)
+        rec.call = None
         if call.answered_at is not None:
             self.sla.ended(call.queue, self._now - call.answered_at + wrapup, self._now)
         self._rest(rec, wrapup)
@@ -274,7 +273,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
             # answer for nobody.
             self._emit(CancelRing(e.call_id, e.agent_id))
             return self._ignored(e, "leg of an offer no longer open; hung up")
-        self._publish("call.ringing", call=call.id, agent=e.agent_id)
+        self._publish(f.CallRinging(call.id, e.agent_id))
 
     def _on_answered(self, e: ev.AgentAnswered) -> None:
         call = self.calls.get(e.call_id)
@@ -302,8 +301,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
         elif announce:
             call.answered_at = self._now
             self.sla.answered(call.queue, self._now - call.arrived, self._now)
-            self._publish("call.answered", call=call.id, queue=call.queue, agent=rec.id,
-                          wait=round(self._now - call.arrived, 3))
+            self._publish(f.CallAnswered(call.id, call.queue, rec.id, round(self._now - call.arrived, 3)))
             self._recording_started(call, rec.id)
 
     def _on_no_answer(self, e: ev.AgentNoAnswer) -> None:
@@ -319,7 +317,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
         call.status, call.agent, rec.call = CallStatus.WAITING, None, None
         if reason in AGENT_FAULTS:  # busy, congestion, a lost reply: not the agent's miss
             rec.misses += 1
-        self._publish("call.no_answer", call=call.id, agent=rec.id, reason=reason)
+        self._publish(f.OfferFailed(call.id, rec.id, reason))
         config = self.table.agents.get(rec.id)
         if rec.pending is None and config and config.max_no_answer and rec.misses >= config.max_no_answer:
             self._set(rec, AgentStatus.PAUSED, "no-answer")
@@ -376,7 +374,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
             self._release(rec, keep_idle=True)
         self._line_remove(call)
         self._emit(CancelTimer("step", call.id))
-        self._publish("call.moved", call=call.id, source=call.queue, to=e.queue, reason="supervisor")
+        self._publish(f.CallMoved(call.id, call.queue, e.queue, "supervisor"))
         call.moved = True
         steps = self.table.queues[e.queue].steps
         # A callback keeps the no-final-action escalation it got when promised:
@@ -391,7 +389,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOp
         self._line_remove(call)
         call.pinned_priority = call.priority = e.priority
         self._line_add(call)
-        self._publish("call.priority", call=call.id, queue=call.queue, priority=e.priority)
+        self._publish(f.CallReprioritised(call.id, call.queue, e.priority))
 
     _HANDLERS = {
         ev.CallWaiting: _on_waiting,

@@ -22,6 +22,7 @@ ringing is taken as logged in.
 from __future__ import annotations
 
 from router.core import events as ev
+from router.core import facts as f
 from router.core.commands import CancelRing, StartTimer
 from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 
@@ -141,8 +142,8 @@ class ResyncOps:
         if removed:  # (removed from the config before a restart: theirs until it ends, as after a reload)
             self.agents.setdefault(agent_id, AgentRec(agent_id))
         if not self._claimable(agent_id, None, talking=True):
-            return self._publish("router.ignored", event="PbxSnapshot",
-                                 why=f"{info.call_id} talks with {agent_id}, who holds another call")
+            return self._publish(f.EventIgnored(
+                "PbxSnapshot", f"{info.call_id} talks with {agent_id}, who holds another call"))
         rule = self.table.default
         self._seq += 1
         call = CallRec(id=info.call_id, info=info, rule=rule, queue=rule.queue, priority=rule.priority,
@@ -196,8 +197,8 @@ class ResyncOps:
             self._free_agent_of(call)
         self._yield_reservation(agent_id, call.id)
         if not self._claimable(agent_id, call, talking=True):
-            return self._publish("router.ignored", event="PbxSnapshot",
-                                 why=f"{call.id} talks with {agent_id}, who holds another call")
+            return self._publish(f.EventIgnored(
+                "PbxSnapshot", f"{call.id} talks with {agent_id}, who holds another call"))
         rec = self.agents[agent_id]
         self._pause_after_call(rec)
         call.status, call.agent, rec.call = CallStatus.RINGING, agent_id, call.id

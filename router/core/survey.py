@@ -7,15 +7,17 @@ Rules:
    the queue the call is in at the time of the offer; the dialplan acts on
    it (docs/ASTERISK.md). Callbacks get neither: the router placed them,
    nobody waits on hold to be surveyed.
-2. When a recorded call is answered, `call.recording` (call, queue, agent,
-   path) is published beside `call.answered`, whose payload stays as it was.
+2. When a recorded call is answered, `CallRecorded` ("call.recording":
+   call, queue, agent, path) is published beside `CallAnswered`, whose
+   payload stays as it was.
 3. A survey is answered after the call has ended (the caller goes on to the
    survey when the agent hangs up). The engine remembers each surveyed call
    it ended, for `SURVEY_WINDOW` seconds and at most `MAX_PENDING` of them,
-   so the score gets the call's queue and agent. A score for a call it does
-   not remember (a restart, a late answer) is still published, with queue
-   and agent "": the call records attach scores by call id. A score that is
-   not 1-5, or a second score for the same call, is ignored.
+   so the score (`CallSurveyed`, "call.survey") gets the call's queue and
+   agent. A score for a call it does not remember (a restart, a late
+   answer) is still published, with queue and agent "": the call records
+   attach scores by call id. A score that is not 1-5, or a second score
+   for the same call, is ignored.
 4. The recording's path is `<recordings_dir>/<call id>.wav`, the call id
    reduced to `[A-Za-z0-9._-]`: the id comes from the PBX, and must not
    reach a file name with a `/`, a `..` or a dialplan comma.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import re
 
 from router.core import events as ev
+from router.core import facts as f
 from router.core.state import CallRec
 from router.core.table import Queue
 
@@ -72,7 +75,7 @@ class SurveyOps:
     def _recording_started(self, call: CallRec, agent: str) -> None:
         """The answered call is being recorded (rule 2)."""
         if call.recording:
-            self._publish("call.recording", call=call.id, queue=call.queue, agent=agent, path=call.recording)
+            self._publish(f.CallRecorded(call.id, call.queue, agent, call.recording))
 
     def _survey_pending(self, call: CallRec, agent: str) -> None:
         """The surveyed call ended: its caller is on to the survey (rule 3)."""
@@ -103,4 +106,4 @@ class SurveyOps:
             call = self.calls.get(e.call_id)  # a score before the end reached us
             if call is not None and call.agent:
                 queue, agent = call.queue, call.agent
-        self._publish("call.survey", call=e.call_id, queue=queue, agent=agent, score=e.score)
+        self._publish(f.CallSurveyed(e.call_id, queue, agent, e.score))
