@@ -186,9 +186,12 @@ class Spool:
                 if seg.size == 0:  # the current segment, nothing in it yet (its file is made by the first append)
                     return None
             size = seg.size
-        with open(seg.path, "rb") as handle:  # outside the lock: the spooler only appends after `size`
-            handle.seek(offset)
-            data = handle.read(min(size - offset, 4 * 1024 * 1024))
+        try:
+            with open(seg.path, "rb") as handle:  # outside the lock: the spooler only appends after `size`
+                handle.seek(offset)
+                data = handle.read(min(size - offset, 4 * 1024 * 1024))
+        except FileNotFoundError:  # dropped by the bound meanwhile (counted there): the next read goes on
+            return None
         data = data[:data.rfind(b"\n") + 1]
         by_table = {}
         count = corrupt = 0
