@@ -4,13 +4,17 @@ expected figure below is worked out by hand from that list)."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
 from router.config import check_config
+from router.records.store import read_password
 from router.report.figures import report_figures
+from router.report.source import open_records
 from tests.support import report_day
-from tests.support.records import create_tables, insert
+from tests.support.records import records_db
 from tests.test_cli import SAMPLE
 
 
@@ -19,11 +23,18 @@ def table():
     return check_config(SAMPLE).table
 
 
-@pytest.fixture
-def engine(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'records.db'}")
-    create_tables(engine)
-    insert(engine, report_day.rows())
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path, monkeypatch):
+    """The day's records in SQLite, and in a real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite:{tmp_path / 'records.db'}"
+    else:
+        from support.postgres import PASSWORD
+
+        url = request.getfixturevalue("postgres").create_database(f"report_{uuid.uuid4().hex[:12]}")
+        monkeypatch.setenv("ROUTER_RECORDS_PASSWORD", PASSWORD)
+    records_db(url, report_day.rows(), read_password(None))
+    engine = open_records(url)
     yield engine
     engine.dispose()
 

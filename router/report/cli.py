@@ -23,7 +23,9 @@ def add_report_parser(sub, func) -> None:
                                      "calls and occupancy per agent and team. Dates are the centre's "
                                      "local dates. Definitions: docs/REPORTS.md.")
     rep.add_argument("--records", required=True, metavar="URL",
-                     help="the records: sqlite:PATH or postgresql://USER@HOST/DB")
+                     help="the records: sqlite:PATH or postgresql://USER@HOST/DB (password from "
+                          "ROUTER_RECORDS_PASSWORD or --records-password-file)")
+    rep.add_argument("--records-password-file", metavar="PATH", help="PostgreSQL: the password's file")
     rep.add_argument("--from", dest="first", required=True, metavar="DATE", help="first local date, YYYY-MM-DD")
     rep.add_argument("--to", dest="last", metavar="DATE", help="last local date, included (default: --from)")
     rep.add_argument("--by", default="day", metavar="|".join(BY),
@@ -92,11 +94,11 @@ def run_report(args: argparse.Namespace, load, usage) -> int:
     from sqlalchemy.exc import SQLAlchemyError  # here: `router check` etc. never load the database layer
 
     from router.report.figures import report_figures
-    from router.report.source import RecordsError, open_records
+    from router.report.source import RecordsError, open_records, reason
 
     html_views = tuple(dict.fromkeys((*views, "queues", "agents"))) if args.html else views
     try:
-        engine = open_records(args.records)
+        engine = open_records(args.records, args.records_password_file)
         try:
             figures = report_figures(engine, first, last, by, queues=args.queue, teams=args.team,
                                      agents=args.agent, views=html_views, table=table)
@@ -106,9 +108,7 @@ def run_report(args: argparse.Namespace, load, usage) -> int:
         print(f"router report: {err}", file=sys.stderr)
         return EXIT_RECORDS
     except SQLAlchemyError as err:  # a query failed (server gone, a table of another shape)
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()
-        print(f"router report: --records: cannot read the records: {reason[0] if reason else err}",
-              file=sys.stderr)
+        print(f"router report: --records {args.records}: cannot read the records: {reason(err)}", file=sys.stderr)
         return EXIT_RECORDS
     if args.html:
         from router.report.html import render_page

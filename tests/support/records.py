@@ -1,42 +1,25 @@
-"""Records databases for the report tests: the tables made from the row
-contract (router/records/model.py), and row builders that fill in what the
+"""Records databases for the report tests: made by the writer's store
+(router/records/store.py), and row builders that fill in what the
 subscriber would (local date and minute in a zone, agent states cut at
 every quarter hour).
 """
 
 from __future__ import annotations
 
-from dataclasses import astuple, fields
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
 from router.records import model
+from router.records.store import open_store
 
-_TYPES = {"str": sa.String, "float": sa.Float, "int": sa.Integer, "bool": sa.Boolean}
-
-
-def create_tables(engine: sa.Engine) -> None:
-    """The records tables, one per row type, columns in the contract's order."""
-    meta = sa.MetaData()
-    for row_type in model.ROW_TYPES:
-        sa.Table(row_type.TABLE, meta, *(sa.Column(f.name, _TYPES[f.type.split("|")[0].strip()](),
-                                                   nullable="None" in f.type) for f in fields(row_type)))
-    meta.create_all(engine)
-
-
-def insert(engine: sa.Engine, rows) -> None:
-    """Write the rows, grouped by table, with executemany."""
-    by_table: dict[type, list] = {}
-    for row in rows:
-        by_table.setdefault(type(row), []).append(row)
-    with engine.begin() as conn:
-        for row_type, items in by_table.items():
-            names = [f.name for f in fields(row_type)]
-            stmt = sa.text(f"INSERT INTO {row_type.TABLE} ({', '.join(names)}) "
-                           f"VALUES ({', '.join(':' + n for n in names)})")
-            conn.execute(stmt, [dict(zip(names, astuple(r))) for r in items])
+def records_db(url: str, rows, password: str | None = None) -> None:
+    """A records database at `url` made by the writer's store (schema
+    migrated to head), holding `rows`."""
+    store = open_store(url, password)
+    try:
+        store.write(rows)
+    finally:
+        store.close()
 
 
 def local(at: float, tz: ZoneInfo) -> tuple[str, int]:
