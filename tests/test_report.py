@@ -5,6 +5,7 @@ expected figure below is worked out by hand from that list)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -166,3 +167,42 @@ def test_weeks_and_months_roll_up_the_days(engine):
     assert [r["bucket"] for r in month["queues"] if r["queue"] == "sales"] == ["2026-11", "total"]
     with pytest.raises(ValueError, match="by must be one of"):
         report_figures(engine, "2026-11-23", "2026-11-23", "fortnight")
+
+
+def test_the_day_the_clocks_go_back_in_london(tmp_path):
+    """2026-10-25, Europe/London: 01:00-02:00 happens twice (BST, then GMT).
+    Rows carry local minutes, so both hours fall in the 01:00 buckets, and
+    the day holds 25 hours of an agent's time."""
+    from datetime import timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from tests.support.records import call, session, states
+
+    tz = ZoneInfo("Europe/London")
+    bst = datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc).timestamp()  # 01:30 BST
+    gmt = bst + 3600  # 01:30 GMT, an hour later
+    assert datetime.fromtimestamp(bst, tz).strftime("%H:%M %Z") == "01:30 BST"
+    assert datetime.fromtimestamp(gmt, tz).strftime("%H:%M %Z") == "01:30 GMT"
+    midnight = datetime(2026, 10, 25, tzinfo=tz).timestamp()
+    end = midnight + timedelta(hours=25).total_seconds()  # the next midnight
+    rows = [call("d1", "sales", bst, "answered", 10, tz, agent="1001", team="sales", talk=60, wrapup=0),
+            call("d2", "sales", gmt, "abandoned", 30, tz),
+            *states("1001", "sales", [("available", "", midnight, end)], tz),
+            session("1001", "sales", midnight, end, tz)]
+    url = f"sqlite:{tmp_path / 'dst.db'}"
+    records_db(url, rows)
+    engine = open_records(url)
+    try:
+        f = report_figures(engine, "2026-10-25", "2026-10-25", "hour")
+        q = rows_of(f, "queues", "sales")
+        assert list(q) == ["2026-10-25 01:00", "total"]
+        assert (q["2026-10-25 01:00"]["offered"], q["2026-10-25 01:00"]["sl_percent"]) == (2, 50.0)
+        a = rows_of(f, "agents", "1001")
+        assert a["2026-10-25 01:00"]["logged_in"] == 7200.0  # the hour, twice
+        assert a["2026-10-25 00:00"]["logged_in"] == 3600.0 and len(a) == 24 + 1  # 24 local hours + total
+        assert a["total"]["logged_in"] == 25 * 3600.0
+        quarters = rows_of(report_figures(engine, "2026-10-25", "2026-10-25", "interval15", views=("queues",)),
+                           "queues", "sales")
+        assert quarters["2026-10-25 01:30"]["offered"] == 2
+    finally:
+        engine.dispose()

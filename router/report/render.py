@@ -36,7 +36,7 @@ PERSON_COLUMNS = (
 _REASONS_AFTER = "unreachable"
 
 
-def _columns(view: str, rows: list[dict]) -> list[tuple[str, str, str]]:
+def columns(view: str, rows: list[dict]) -> list[tuple[str, str, str]]:
     """The view's columns present in its rows, with one `paused:REASON`
     column per pause reason seen."""
     base = QUEUE_COLUMNS if view == "queues" else PERSON_COLUMNS
@@ -51,32 +51,34 @@ def _columns(view: str, rows: list[dict]) -> list[tuple[str, str, str]]:
     return out
 
 
-def _value(row: dict, key: str):
+def value(row: dict, key: str):
+    """A row's value for a column key (`paused:REASON` from paused_by_reason)."""
     if key.startswith("paused:"):
         return row.get("paused_by_reason", {}).get(key[7:], 0.0)
     return row.get(key)
 
 
-def _cell(value, kind: str) -> str:
-    if value is None:
+def cell(v, kind: str) -> str:
+    """A value as table text: durations H:MM:SS, percentages one decimal, none as -."""
+    if v is None:
         return "-"
     if kind == "secs":
-        seconds = int(round(value))
+        seconds = int(round(v))
         h, rest = divmod(seconds, 3600)
         return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
     if kind == "pct":
-        return f"{value:.1f}"
+        return f"{v:.1f}"
     if kind == "num":
-        return f"{value:.2f}"
+        return f"{v:.2f}"
     if kind == "bool":
-        return "yes" if value else "no"
-    return str(value)
+        return "yes" if v else "no"
+    return str(v)
 
 
 def table_text(view: str, rows: list[dict]) -> str:
     """An aligned table: text left, numbers right; durations H:MM:SS."""
-    cols = _columns(view, rows)
-    grid = [[head for _, head, _ in cols]] + [[_cell(_value(r, k), kind) for k, _, kind in cols] for r in rows]
+    cols = columns(view, rows)
+    grid = [[head for _, head, _ in cols]] + [[cell(value(r, k), kind) for k, _, kind in cols] for r in rows]
     widths = [max(width(line[i]) for line in grid) for i in range(len(cols))]
     out = []
     for line in grid:
@@ -90,12 +92,12 @@ def table_text(view: str, rows: list[dict]) -> str:
 
 def csv_text(view: str, rows: list[dict]) -> str:
     """CSV with the JSON keys as header; durations in seconds, empty for none."""
-    cols = _columns(view, rows)
+    cols = columns(view, rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([k for k, _, _ in cols])
     for r in rows:
-        writer.writerow(["" if (v := _value(r, k)) is None else (("yes" if v else "no") if kind == "bool" else v)
+        writer.writerow(["" if (v := value(r, k)) is None else (("yes" if v else "no") if kind == "bool" else v)
                          for k, _, kind in cols])
     return buffer.getvalue()
 
