@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -161,13 +162,19 @@ def generate(path: Path, days: int, agents: int, seed: int) -> dict:
     return counts
 
 
-def _timed(argv: list[str]) -> tuple[float, str]:
+def _timed(argv: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds of the child, stdout) of one `router` run.
+    Both are printed: on a shared machine the wall time includes waiting
+    for a core."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "router", *argv], capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"router {' '.join(argv)} failed: {done.stderr}")
-    return elapsed, done.stdout
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu, done.stdout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,17 +209,19 @@ def main(argv: list[str] | None = None) -> int:
             ("teams by day", ["--by", "day", "--what", "teams"]), ("queues by interval30", ["--by", "interval30"]),
             ("queues by month", ["--by", "month"]), ("all by week, JSON", ["--by", "week", "--what", "all",
                                                                            "--format", "json"])]
-    print(f"\n`router report` over {first}..{last} ({sizes['calls']:,} calls), a new process each, wall time:")
+    print(f"\n`router report` over {first}..{last} ({sizes['calls']:,} calls), a new process each "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     for name, flags in runs:
-        elapsed, out = _timed(base + flags)
-        print(f"  {name:<22} {elapsed:6.2f} s  ({out.count(chr(10)):,} lines out)")
+        elapsed, cpu, out = _timed(base + flags)
+        print(f"  {name:<22} wall {elapsed:6.2f} s  cpu {cpu:6.2f} s  ({out.count(chr(10)):,} lines out)")
     from router.report.figures import report_figures
     from router.report.source import open_records
 
     engine = open_records(f"sqlite:{path}")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report_figures(engine, first, last, "day")
-    print(f"  report_figures(all views, by day) in-process: {time.perf_counter() - started:.2f} s")
+    print(f"  report_figures(all views, by day) in-process: wall {time.perf_counter() - started:.2f} s  "
+          f"cpu {time.process_time() - cpu:.2f} s")
     engine.dispose()
     return 0
 

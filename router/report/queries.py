@@ -64,7 +64,7 @@ def _grouped(stmt, table, by: str, key_col):
     return stmt.add_columns(key_col.label("key"), *cols).group_by(*cols, key_col)
 
 
-def queue_parts(conn, sel: Select) -> list[Part]:
+def queue_calls(conn, sel: Select) -> list[Part]:
     """Per final queue and bucket: the outcomes, the service level's met
     and counted calls, waits, handle times, queue moves."""
     c = CALLS.c
@@ -91,11 +91,10 @@ def queue_parts(conn, sel: Select) -> list[Part]:
         _n(c.callback_id.is_not(None)).label("callbacks_promised"),
         _n(c.moves > 0).label("transfers_in"),
     ).where(*where)
-    parts = _run(conn, _grouped(stmt, CALLS, sel.by, c.final_queue), sel, "queue")
-    return parts + _moved_out(conn, sel) + _callbacks(conn, sel)
+    return _run(conn, _grouped(stmt, CALLS, sel.by, c.final_queue), sel, "queue")
 
 
-def _moved_out(conn, sel: Select) -> list[Part]:
+def moved_out(conn, sel: Select) -> list[Part]:
     """Calls that started in a queue and finished in another, per first queue."""
     c = CALLS.c
     where = [c.kind == "inbound", _in_dates(CALLS, sel), c.first_queue != c.final_queue]
@@ -105,7 +104,7 @@ def _moved_out(conn, sel: Select) -> list[Part]:
     return _run(conn, _grouped(stmt, CALLS, sel.by, c.first_queue), sel, "queue")
 
 
-def _callbacks(conn, sel: Select) -> list[Part]:
+def callbacks(conn, sel: Select) -> list[Part]:
     """Finished callbacks (done, failed) per queue, in the bucket of the
     call they were promised on."""
     b = CALLBACKS.c
@@ -118,7 +117,7 @@ def _callbacks(conn, sel: Select) -> list[Part]:
     return _run(conn, _grouped(stmt, CALLS, sel.by, b.queue), sel, "queue")
 
 
-def _people(table, sel: Select, team_col, agent_col) -> list:
+def _people(sel: Select, team_col, agent_col) -> list:
     where = []
     if sel.teams:
         where.append(team_col.in_(sel.teams))
@@ -127,33 +126,38 @@ def _people(table, sel: Select, team_col, agent_col) -> list:
     return where
 
 
-def state_parts(conn, sel: Select, view: str) -> list[Part]:
-    """Seconds per state, per agent (view "agents") or team and bucket, and
-    per pause (and unreachable) reason as `paused:REASON` fields. The
-    intervals are cut at every local quarter hour, so each lies in one
-    bucket. One row per key and bucket (a sum per state), then the few
-    paused rows per reason: far fewer groups than grouping by state."""
+def state_times(conn, sel: Select, view: str) -> list[Part]:
+    """Seconds per state, per agent (view "agents") or team and bucket.
+    The intervals are cut at every local quarter hour, so each lies in one
+    bucket. One row per key and bucket with a sum per state: far fewer
+    groups than grouping by state, and for agents in the order of the
+    (local_date, agent_id) index, so SQLite needs no sort."""
     s = STATES.c
     key = s.agent_id if view == "agents" else s.team
-    where = [_in_dates(STATES, sel), *_people(STATES, sel, s.team, s.agent_id)]
     stmt = sa.select(sa.func.sum(s.duration).label("logged_in"),
                      *(sa.func.sum(sa.case((s.state == state, s.duration), else_=0.0)).label(state)
-                       for state in AGENT_STATES)).where(*where)
-    out = _run(conn, _grouped(stmt, STATES, sel.by, key), sel, view)
+                       for state in AGENT_STATES)).where(_in_dates(STATES, sel), *_people(sel, s.team, s.agent_id))
+    return _run(conn, _grouped(stmt, STATES, sel.by, key), sel, view)
+
+
+def state_reasons(conn, sel: Select, view: str) -> list[Part]:
+    """Seconds per pause (and unreachable) reason: `paused:REASON` fields."""
+    s = STATES.c
+    key = s.agent_id if view == "agents" else s.team
     stmt = (sa.select(s.state, s.reason, sa.func.sum(s.duration).label("seconds"))
-            .where(*where, s.state.in_(("paused", "unreachable"))).group_by(s.state, s.reason))
-    for k, bucket, v in _run(conn, _grouped(stmt, STATES, sel.by, key), sel, view):
-        out.append((k, bucket, {f"{v['state']}:{v['reason'] or '-'}": v["seconds"] or 0.0}))
-    return out
+            .where(_in_dates(STATES, sel), *_people(sel, s.team, s.agent_id), s.state.in_(("paused", "unreachable"))))
+    stmt = _grouped(stmt, STATES, sel.by, key).group_by(s.state, s.reason)
+    return [(k, bucket, {f"{v['state']}:{v['reason'] or '-'}": v["seconds"] or 0.0})
+            for k, bucket, v in _run(conn, stmt, sel, view)]
 
 
-def handled_parts(conn, sel: Select, view: str) -> list[Part]:
+def handled(conn, sel: Select, view: str) -> list[Part]:
     """Per agent or team and bucket: inbound calls answered, their handle
     times and survey scores, and missed offers."""
     c = CALLS.c
     key = c.answered_by if view == "agents" else c.team
     where = [c.kind == "inbound", c.outcome == "answered", c.answered_by.is_not(None), _in_dates(CALLS, sel),
-             *_people(CALLS, sel, c.team, c.answered_by)]
+             *_people(sel, c.team, c.answered_by)]
     if sel.queues:
         where.append(c.final_queue.in_(sel.queues))
     stmt = sa.select(
@@ -164,19 +168,25 @@ def handled_parts(conn, sel: Select, view: str) -> list[Part]:
         sa.func.sum(sa.func.coalesce(c.survey_score, 0)).label("score_sum"),
         sa.func.count(c.survey_score).label("surveys"),
     ).where(*where)
-    return _run(conn, _grouped(stmt, CALLS, sel.by, key), sel, view) + _missed(conn, sel, view)
+    return _run(conn, _grouped(stmt, CALLS, sel.by, key), sel, view)
 
 
-def _missed(conn, sel: Select, view: str) -> list[Part]:
+def missed(conn, sel: Select, view: str) -> list[Part]:
     """Offers the agent did not answer (no-answer, busy, timeout, ...;
     not the ones the router withdrew), in the bucket of the call."""
     o = OFFERS.c
     key = o.agent_id if view == "agents" else o.team
     where = [o.outcome.not_in(("answered", "withdrawn")), _in_dates(CALLS, sel),
-             *_people(OFFERS, sel, o.team, o.agent_id)]
+             *_people(sel, o.team, o.agent_id)]
     if sel.queues:
         where.append(o.queue.in_(sel.queues))
     stmt = (sa.select(sa.func.count().label("missed_offers"))
             .select_from(OFFERS.join(CALLS, CALLS.c.call_id == o.call_id)).where(*where))
     return _run(conn, _grouped(stmt, CALLS, sel.by, key), sel, view)
 
+
+
+#: The queries of each view; independent of each other, so report_figures
+#: may run them at once, each on its own connection.
+QUEUE_QUERIES = (queue_calls, moved_out, callbacks)
+PEOPLE_QUERIES = (state_times, state_reasons, handled, missed)

@@ -8,8 +8,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from functools import lru_cache
 
-from router.control.view import width
+from router.control.view import width as _wide_width
+
+
+@lru_cache(maxsize=65536)
+def width(text: str) -> int:
+    """Terminal columns of `text` (CJK characters take two, as in
+    `router status`); ASCII, most of a report's cells, is its length."""
+    return len(text) if text.isascii() else _wide_width(text)
 
 #: (JSON key, table heading, kind) per column; kind: text, int, secs, pct, num, bool.
 QUEUE_COLUMNS = (
@@ -79,7 +87,7 @@ def table_text(view: str, rows: list[dict]) -> str:
     """An aligned table: text left, numbers right; durations H:MM:SS."""
     cols = columns(view, rows)
     grid = [[head for _, head, _ in cols]] + [[cell(value(r, k), kind) for k, _, kind in cols] for r in rows]
-    widths = [max(width(line[i]) for line in grid) for i in range(len(cols))]
+    widths = [max(map(width, column)) for column in zip(*grid)]
     out = []
     for line in grid:
         cells = []
