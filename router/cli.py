@@ -252,8 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_parser(sub, cmd_report)
     from router.control.shell import add_parsers
+    from router.records.cli import add_parser as add_records_parser
 
     add_parsers(sub)
+    add_records_parser(sub)
     return parser
 
 

@@ -24,27 +24,29 @@ from support.postgres import PASSWORD
 T0 = 1_795_000_000.25
 
 
-def sample_rows(n: int = 1, base: float = T0) -> list:
-    """Rows of every type for `n` calls, Chinese names, None where allowed."""
-    rows = []
-    for i in range(n):
-        cid = f"call-{i}"
-        at = base + i
-        rows.append(CallRow(cid, "inbound", "pbx1", "4000", "13800138000", "王五 张三", '{"lang": "粤语"}',
-                            "vip", "sales", "support", at, "2026-11-19", 540 + i % 60, at + 12.5, "answered",
-                            "", "", 12.5, "1001", "销售一组", at + 12.5, at + 80.0, 67.5, 10.0, 2, 1, 20.0,
-                            True, True, False, None, None, 4, f"/var/spool/rec/{cid}.wav"))
-        rows.append(CallStepRow(cid, 1, at, "queued", "sales", ""))
-        rows.append(CallStepRow(cid, 2, at + 5, "moved", "support", "sales->support 规则"))
-        rows.append(OfferRow(cid, 1, "1002", "销售一组", "sales", at + 1, at + 6, "no-answer"))
-        rows.append(OfferRow(cid, 2, "1001", "销售一组", "support", at + 7, at + 12.5, "answered"))
-        rows.append(CallbackRow(f"cb-{i}", cid, "sales", "13800138000", at, "2026-11-19", at + 600, "done", "",
-                                2, None))
-        for k, state in enumerate(("available", "reserved", "on_call", "wrapup")):
-            rows.append(AgentStateRow("1001", "销售一组", state, "", cid if k else None, at + k * 0.001,
-                                      at + (k + 1) * 0.001, "2026-11-19", 540, 0.001))
-        rows.append(AgentSessionRow(f"a{i}", "销售一组", at, at + 3600, "2026-11-19", 3600.0))
+def call_rows(i: int, at: float) -> list:
+    """One finished call's rows of every type (Chinese names, None where
+    allowed): a call, 2 steps, 2 offers, a callback, 4 agent states, a session."""
+    cid = f"call-{i}"
+    rows = [CallRow(cid, "inbound", "pbx1", "4000", "13800138000", "王五 张三", '{"lang": "粤语"}',
+                    "vip", "sales", "support", at, "2026-11-19", 540 + i % 60, at + 12.5, "answered",
+                    "", "", 12.5, "1001", "销售一组", at + 12.5, at + 80.0, 67.5, 10.0, 2, 1, 20.0,
+                    True, True, False, None, None, 4, f"/var/spool/rec/{cid}.wav"),
+            CallStepRow(cid, 1, at, "queued", "sales", ""),
+            CallStepRow(cid, 2, at + 5, "moved", "support", "sales->support 规则"),
+            OfferRow(cid, 1, "1002", "销售一组", "sales", at + 1, at + 6, "no-answer"),
+            OfferRow(cid, 2, "1001", "销售一组", "support", at + 7, at + 12.5, "answered"),
+            CallbackRow(f"cb-{i}", cid, "sales", "13800138000", at, "2026-11-19", at + 600, "done", "", 2, None)]
+    for k, state in enumerate(("available", "reserved", "on_call", "wrapup")):
+        rows.append(AgentStateRow(f"a{i % 50}", "销售一组", state, "", cid if k else None, at + k * 0.001,
+                                  at + (k + 1) * 0.001, "2026-11-19", 540, 0.001))
+    rows.append(AgentSessionRow(f"a{i}", "销售一组", at, at + 3600, "2026-11-19", 3600.0))
     return rows
+
+
+def sample_rows(n: int = 1, base: float = T0) -> list:
+    """Rows of every type for `n` calls, one second apart."""
+    return [row for i in range(n) for row in call_rows(i, base + i)]
 
 
 def read_back(store) -> dict[str, list]:
@@ -195,3 +197,27 @@ def test_a_wrong_postgresql_password_is_an_error(postgres):
     url = postgres.create_database("wrong_pw")
     with pytest.raises(sa.exc.OperationalError, match="password authentication failed"):
         open_store(url, "not the password")
+
+
+def test_routers_starting_together_on_one_postgresql_migrate_it_once(postgres):
+    import threading
+
+    url = postgres.create_database("together")
+    errors, stores = [], []
+
+    def start():
+        try:
+            stores.append(open_store(url, PASSWORD))
+        except Exception as err:  # noqa: BLE001 (collected and asserted on)
+            errors.append(err)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(stores) == 4
+    with stores[0].engine.connect() as conn:
+        assert current(conn) == head()
+    for store in stores:
+        store.close()

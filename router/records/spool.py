@@ -89,6 +89,7 @@ class Spool:
         self._cache: deque[tuple[tuple[int, int, int], tuple[int, int, int], list[tuple[str, dict]]]] = deque()
         self._cached_rows = 0
         self._open(max(self.segments, default=0) + 1)
+        self._account()
 
     @staticmethod
     def _recover(path: Path) -> Segment:
@@ -106,7 +107,7 @@ class Spool:
         path = self.dir / f"{number:08d}.jsonl"
         self.current = Segment(number, path)
         self.segments[number] = self.current
-        self._file = open(path, "ab")
+        self._file = None  # opened by the first append (a writer never started leaves no file open)
 
     # -- the spooler thread
     def append(self, rows: list[tuple[str, dict]], lines: list[bytes]) -> None:
@@ -116,6 +117,8 @@ class Spool:
         with self.lock:
             seg = self.current
             start = (seg.number, seg.size, seg.rows)
+            if self._file is None:
+                self._file = open(seg.path, "ab")
             try:
                 self._file.write(data)
                 self._file.flush()
@@ -130,27 +133,35 @@ class Spool:
                 self._cached_rows -= len(self._cache.popleft()[2])
             if seg.size >= self.segment_bytes:
                 os.fsync(self._file.fileno())  # sync() syncs only the current segment
-                self._file.close()
+                self._close_file()
                 self._open(seg.number + 1)
             self._bound()
+            self._account()
 
     def sync(self) -> None:
         """fsync the current segment (older ones were synced when closed)."""
         with self.lock:  # held: the database thread may replace the current segment
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if self._file is not None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
 
     def _bound(self) -> None:
-        while self.bytes() > self.max_bytes and len(self.segments) > 1:
+        while sum(s.size for s in self.segments.values()) > self.max_bytes and len(self.segments) > 1:
             oldest = self.segments.pop(min(self.segments))
             number, _offset, consumed = self.cursor
-            lost = oldest.rows - consumed if number == oldest.number else oldest.rows
+            # before the cursor: all in the database (read() moved past it);
+            # at the cursor: what is not yet committed (rows the database
+            # thread is writing just now count as lost: an over-count of
+            # at most one transaction, never an under-count)
+            lost = 0 if oldest.number < number else oldest.rows - consumed if oldest.number == number else oldest.rows
             self.dropped += lost
             log.error("records spool over its bound (%d bytes): deleted its oldest segment %s with %d rows "
                       "not yet in the database", self.max_bytes, oldest.path.name, lost)
             oldest.path.unlink(missing_ok=True)
             if number <= oldest.number:
                 self.cursor = (min(self.segments), 0, 0)
+            self._cache = deque(c for c in self._cache if c[0][0] in self.segments)
+            self._cached_rows = sum(len(c[2]) for c in self._cache)
 
     # -- the database thread
     def read(self, max_rows: int) -> Chunk | None:
@@ -172,10 +183,15 @@ class Spool:
                     return None
                 number, offset, consumed = self.cursor = (min(later), 0, 0)
                 seg = self.segments[number]
+                if seg.size == 0:  # the current segment, nothing in it yet (its file is made by the first append)
+                    return None
             size = seg.size
-        with open(seg.path, "rb") as handle:  # outside the lock: the spooler only appends after `size`
-            handle.seek(offset)
-            data = handle.read(min(size - offset, 4 * 1024 * 1024))
+        try:
+            with open(seg.path, "rb") as handle:  # outside the lock: the spooler only appends after `size`
+                handle.seek(offset)
+                data = handle.read(min(size - offset, 4 * 1024 * 1024))
+        except FileNotFoundError:  # dropped by the bound meanwhile (counted there): the next read goes on
+            return None
         data = data[:data.rfind(b"\n") + 1]
         by_table = {}
         count = corrupt = 0
@@ -202,23 +218,34 @@ class Spool:
                 self.segments.pop(old).path.unlink(missing_ok=True)
             seg = self.segments[number]
             if seg is self.current and end[1] >= seg.size and seg.size >= RESTART_AT:
-                self._file.close()
+                self._close_file()
                 self.segments.pop(number).path.unlink(missing_ok=True)
                 self._open(number + 1)
                 self.cursor = (number + 1, 0, 0)
                 self._cache.clear()
                 self._cached_rows = 0
+            self._account()
 
-    # -- read by anyone
+    def _account(self) -> None:
+        """Refresh the totals that bytes() and pending() return (under the lock)."""
+        number, _offset, consumed = self.cursor
+        self._bytes = sum(s.size for s in self.segments.values())
+        self._pending = sum(s.rows for n, s in self.segments.items() if n >= number) - consumed
+
+    # -- read by anyone, without the lock (a scrape in the event loop must not wait for an fsync)
     def bytes(self) -> int:
-        return sum(s.size for s in self.segments.values())
+        """Bytes of the segments on disk."""
+        return self._bytes
 
     def pending(self) -> int:
         """Rows in the spool not yet known to be in the database."""
-        with self.lock:
-            number, _offset, consumed = self.cursor
-            return sum(s.rows for n, s in self.segments.items() if n >= number) - consumed
+        return self._pending
+
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def close(self) -> None:
         with self.lock:
-            self._file.close()
+            self._close_file()
