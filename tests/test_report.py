@@ -101,7 +101,7 @@ def test_agents_time_per_state_calls_missed_offers_occupancy(engine, table):
     f = report_figures(engine, "2026-11-23", "2026-11-24", "day", table=table)
     a1 = rows_of(f, "agents", "1001")["2026-11-23"]
     assert a1 == {
-        "agent": "1001", "name": "张伟", "bucket": "2026-11-23",
+        "agent": "1001", "name": "张伟", "team": "sales", "bucket": "2026-11-23",
         "logged_in": 4500.0, "available": 2191.0, "reserved": 19.0, "on_call": 180.0, "wrapup": 10.0,
         "paused": 1800.0, "unreachable": 300.0, "paused_by_reason": {"lunch": 1800.0},
         "answered": 2, "missed_offers": 0,  # the withdrawn offer of c4 is not a miss

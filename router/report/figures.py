@@ -150,7 +150,8 @@ def _people(merged: dict, view: str, table) -> list[dict]:
         for bucket in sorted(merged[key], key=_bucket_order):
             row = person_row(view, key, bucket, merged[key][bucket], reasons)
             if table and view == "agents":
-                row["name"] = table.agents[key].name if key in table.agents else None
+                agent = table.agents.get(key)
+                row["name"], row["team"] = (agent.name, agent.team) if agent else (None, None)
             if table and view == "teams":
                 leader = table.teams[key].leader if key in table.teams else None
                 row["leader"] = leader

@@ -48,7 +48,8 @@ def _in_dates(table, sel: Select):
     return table.c.local_date.between(sel.first, sel.last)
 
 
-def _run(conn, stmt, sel: Select, key: str) -> list[Part]:
+def _run(conn, stmt, sel: Select) -> list[Part]:
+    """The grouped rows as parts; a NULL key (a call with no team) is ""."""
     by = sel.by
     out = []
     for row in conn.execute(stmt):
@@ -91,7 +92,7 @@ def queue_calls(conn, sel: Select) -> list[Part]:
         _n(c.callback_id.is_not(None)).label("callbacks_promised"),
         _n(c.moves > 0).label("transfers_in"),
     ).where(*where)
-    return _run(conn, _grouped(stmt, CALLS, sel.by, c.final_queue), sel, "queue")
+    return _run(conn, _grouped(stmt, CALLS, sel.by, c.final_queue), sel)
 
 
 def moved_out(conn, sel: Select) -> list[Part]:
@@ -101,7 +102,7 @@ def moved_out(conn, sel: Select) -> list[Part]:
     if sel.queues:
         where.append(c.first_queue.in_(sel.queues))
     stmt = sa.select(sa.func.count().label("transfers_out")).where(*where)
-    return _run(conn, _grouped(stmt, CALLS, sel.by, c.first_queue), sel, "queue")
+    return _run(conn, _grouped(stmt, CALLS, sel.by, c.first_queue), sel)
 
 
 def callbacks(conn, sel: Select) -> list[Part]:
@@ -114,7 +115,7 @@ def callbacks(conn, sel: Select) -> list[Part]:
     stmt = (sa.select(_n(b.outcome == "done").label("callbacks_done"),
                       _n(b.outcome == "failed").label("callbacks_failed"))
             .select_from(CALLBACKS.join(CALLS, CALLS.c.call_id == b.origin_call_id)).where(*where))
-    return _run(conn, _grouped(stmt, CALLS, sel.by, b.queue), sel, "queue")
+    return _run(conn, _grouped(stmt, CALLS, sel.by, b.queue), sel)
 
 
 def _people(sel: Select, team_col, agent_col) -> list:
@@ -137,7 +138,7 @@ def state_times(conn, sel: Select, view: str) -> list[Part]:
     stmt = sa.select(sa.func.sum(s.duration).label("logged_in"),
                      *(sa.func.sum(sa.case((s.state == state, s.duration), else_=0.0)).label(state)
                        for state in AGENT_STATES)).where(_in_dates(STATES, sel), *_people(sel, s.team, s.agent_id))
-    return _run(conn, _grouped(stmt, STATES, sel.by, key), sel, view)
+    return _run(conn, _grouped(stmt, STATES, sel.by, key), sel)
 
 
 def state_reasons(conn, sel: Select, view: str) -> list[Part]:
@@ -148,7 +149,7 @@ def state_reasons(conn, sel: Select, view: str) -> list[Part]:
             .where(_in_dates(STATES, sel), *_people(sel, s.team, s.agent_id), s.state.in_(("paused", "unreachable"))))
     stmt = _grouped(stmt, STATES, sel.by, key).group_by(s.state, s.reason)
     return [(k, bucket, {f"{v['state']}:{v['reason'] or '-'}": v["seconds"] or 0.0})
-            for k, bucket, v in _run(conn, stmt, sel, view)]
+            for k, bucket, v in _run(conn, stmt, sel)]
 
 
 def handled(conn, sel: Select, view: str) -> list[Part]:
@@ -168,7 +169,7 @@ def handled(conn, sel: Select, view: str) -> list[Part]:
         sa.func.sum(sa.func.coalesce(c.survey_score, 0)).label("score_sum"),
         sa.func.count(c.survey_score).label("surveys"),
     ).where(*where)
-    return _run(conn, _grouped(stmt, CALLS, sel.by, key), sel, view)
+    return _run(conn, _grouped(stmt, CALLS, sel.by, key), sel)
 
 
 def missed(conn, sel: Select, view: str) -> list[Part]:
@@ -182,7 +183,7 @@ def missed(conn, sel: Select, view: str) -> list[Part]:
         where.append(o.queue.in_(sel.queues))
     stmt = (sa.select(sa.func.count().label("missed_offers"))
             .select_from(OFFERS.join(CALLS, CALLS.c.call_id == o.call_id)).where(*where))
-    return _run(conn, _grouped(stmt, CALLS, sel.by, key), sel, view)
+    return _run(conn, _grouped(stmt, CALLS, sel.by, key), sel)
 
 
 
