@@ -40,6 +40,8 @@ QUEUES = (("sales", 30), ("support", 25), ("general", 20), ("aftersales", 12), (
 TEAMS = ("sales", "service", "care")
 FIRST_DAY = date(2026, 11, 2)
 ROOT = Path(__file__).resolve().parent.parent
+#: Of the generator: a cached file of another version is not reused.
+VERSION = 2
 
 
 def _insert(conn: sqlite3.Connection, row_type: type, rows: list[tuple]) -> None:
@@ -101,11 +103,12 @@ class Day:
                 t = min(end, t + length)
                 continue
             idle = rng.expovariate(1 / 140)
-            self.state(agent, team, "available", "", None, t, min(end, t + idle))
-            t += idle
-            if t >= end - 600:  # no new call in the last ten minutes
-                self.state(agent, team, "available", "", None, t, end) if t < end else None
+            if t + idle >= end - 600:  # no new call in the last ten minutes
+                self.state(agent, team, "available", "", None, t, end)
+                t = end
                 break
+            self.state(agent, team, "available", "", None, t, t + idle)
+            t += idle
             queue = rng.choices([q for q, _ in QUEUES], weights)[0]
             if rng.random() < 0.1:  # rings out; the caller does not wait for another agent
                 wait = 5 + 12 + rng.expovariate(1 / 30)
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     days, agents = (2, 20) if args.quick else (args.days, args.agents)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"records-{days}d-{agents}a-s{args.seed}.db"
+    path = cache / f"records-v{VERSION}-{days}d-{agents}a-s{args.seed}.db"
     if not path.exists():
         started = time.perf_counter()
         partial = path.with_suffix(".partial")
