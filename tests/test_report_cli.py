@@ -88,6 +88,8 @@ def test_json_is_the_figures(capsys, db):
     (("--format", "csv", "--what", "all"), "--format csv writes one view: give --what queues, agents or teams"),
     (("--config", SAMPLE, "--queue", "salse"), f"--queue 'salse': not in {SAMPLE} (known: vip, complaints, "
                                                "sales, support, aftersales, general)"),
+    (("--config", SAMPLE, "--agent", "9999"), f"--agent '9999': not in {SAMPLE} (known: 1001, 1002, 1003, 1004, "
+                                              "1005, 1006, 1007, 1008, 1009, 1010, ... (42 in all))"),
 ])
 def test_bad_flags_say_what_is_wrong(capsys, db, flags, message):
     code, out, err = report(capsys, db, *flags)

@@ -74,7 +74,9 @@ def _check_names(args, table, usage) -> None:
                                ("--agent", args.agent, table.agents)):
         unknown = [name for name in given if name not in known]
         if unknown:
-            raise usage(f"{flag} {unknown[0]!r}: not in {args.config} (known: {', '.join(known)})")
+            names = list(known)
+            shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
+            raise usage(f"{flag} {unknown[0]!r}: not in {args.config} (known: {shown})")
 
 
 def run_report(args: argparse.Namespace, load, usage) -> int:
