@@ -40,7 +40,7 @@ from router.core.engine import Engine
 from router.core.state import AgentStatus, CallStatus, OUTCOMES
 from router.core.table import Action, Calendar, Match, RoutingTable, Strategy
 from router.core.patterns import compile_pattern
-from router.state import AgentStateFile, saved_state
+from router.state import AgentStateFile
 from support.tables import agent, fire_timers, queue, req, rule, step, table
 
 CALLS = [f"c{i}" for i in range(8)]
@@ -255,10 +255,7 @@ class World:
 
     def _published(self, c: Publish) -> None:
         call, d = c.data.get("call"), c.data
-        if c.kind == "agent.state":  # the daemon keeps agents in the state file
-            self.state.record(d["agent"], *saved_state(d))
-        elif c.kind.startswith("callback."):
-            self.state.record_callback(c.kind[9:], d)
+        self.state.on_fact(c, self.now)  # as the daemon keeps agents and callbacks in the state file
         if c.kind == "callback.promised":
             self._promised(call, d)
         if c.kind == "call.waiting":
