@@ -7,8 +7,6 @@ key in memory (pending callbacks), never as a label.
 
 from __future__ import annotations
 
-from typing import Mapping
-
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from router.core import facts as f

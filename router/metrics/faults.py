@@ -1,6 +1,7 @@
 """Health of the router's own parts, read at scrape time: the MQTT bus,
-the state file, each PBX's rebuilt state, the subscribers' faults, and the HTTP server's refusals
-(what an attack or a fault does shows here, not only in the log)."""
+the state file, each PBX's rebuilt state, the subscribers' faults and the
+HTTP server's refusals (what an attack or a fault does shows here, not only
+in the log)."""
 
 from __future__ import annotations
 

@@ -263,7 +263,8 @@ class Simulation:
 
     # -- the log lines (`log`)
     def _log_queued(self, d: f.CallQueued, now: float) -> None:
-        self.log(now, f"call   {d.call} {d.caller_name} dnis {d.dnis} -> {d.queue} (rule {d.rule}, priority {d.priority})")
+        self.log(now, f"call   {d.call} {d.caller_name} dnis {d.dnis} -> {d.queue} "
+                      f"(rule {d.rule}, priority {d.priority})")
 
     def _log_moved(self, d: f.CallMoved, now: float) -> None:
         self.log(now, f"moved  {d.call} {d.source} -> {d.to} ({d.reason})")
