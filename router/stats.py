@@ -3,12 +3,13 @@ the calls offered, answered, abandoned, overflowed, closed, and their waits),
 and the live summary lines of `router simulate` and `router run --simulate`.
 
 The service level routing acts on is the engine's (core/sla.py: rolling
-windows, short abandons excluded); the summary lines, the MQTT bus, the
-metrics and `router status` all show that one. `QueueTally.service_level`
-is only the what-if report's whole-run figure: calls answered within the
-threshold over all calls that finished (answered, abandoned or overflowed),
-the quantity the Erlang C and A formulas predict (tests/test_whatif_validation.py
-checks the simulation against them with it).
+windows, short abandons excluded); the MQTT bus, the metrics and `router
+status` publish that one only. `QueueTally.service_level` is the
+simulation's whole-run figure, in its summary lines and its what-if report
+(which must agree): calls answered within the threshold over all calls that
+finished (answered, abandoned or overflowed), the quantity the Erlang C and
+A formulas predict (tests/test_whatif_validation.py checks the simulation
+against them with it).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class QueueTally:
     wait_total: float = 0.0
 
     def service_level(self) -> float | None:
-        """The whole run's service level in percent (the what-if report's; see above)."""
+        """The whole run's service level in percent (the simulation's; see above)."""
         done = self.answered + self.abandoned + self.overflowed
         return None if done == 0 else 100.0 * self.answered_in_sl / done
 
@@ -89,8 +90,7 @@ def summary_lines(engine, tally: Tally, now: float) -> list[str]:
     for name in tally.table.queues:
         waiting, longest, free = queue_now(engine, tally.table, name, now)
         r = tally.queues[name]
-        level = engine.sla.level(name, "today", now)  # the service level routing acts on
-        sl = "  -  " if level is None else f"{100 * level:4.0f}%"
+        sl = "  -  " if r.service_level() is None else f"{r.service_level():4.0f}%"
         target = tally.table.queues[name].service_level
         sl += f" of {target.percent:g}%/{target.within:g}s"
         out.append(f"{name:<11} waiting {waiting:3d}  longest {longest:5.0f}s  SL {sl:<16}  answered {r.answered:4d}  "
