@@ -18,6 +18,8 @@ from router.subscribers import by_type
 WAIT_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 #: Decision latency: an event in -> its commands issued, in seconds.
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+#: Bucket bounds of the survey score histogram: one per score, 1-5.
+SURVEY_BUCKETS = (1.0, 2.0, 3.0, 4.0, 5.0)
 #: Callbacks remembered as pending at most (a forgotten-callback storm must
 #: not grow memory without bound; the oldest ones stay, they matter most).
 MAX_PENDING = 10_000
@@ -63,6 +65,9 @@ class EventMetrics:
                                    ["queue", "action", "reason"], registry=r)
         self.callbacks = Counter("router_callbacks", "Callbacks by state (promised, placed, retry, done, failed)",
                                  ["queue", "state"], registry=r)
+        self.survey = Histogram("router_survey_score", "Satisfaction scores (1-5) callers gave after the "
+                                "call, by queue (\"none\": a call the router no longer knew)", ["queue"],
+                                buckets=SURVEY_BUCKETS, registry=r)
         self.latency = Histogram("router_decision_latency_seconds", "From an event reaching the router to "
                                  "the commands it caused being issued", buckets=LATENCY_BUCKETS, registry=r)
         # Every queue's outcome counters exist from the start at 0, so that
@@ -79,7 +84,7 @@ class EventMetrics:
             f.CallClosed: self._closed, f.CallQueued: self._arrived, f.CallMoved: self._moved,
             f.CallEscalated: self._escalated, f.OfferFailed: self._no_answer,
             **dict.fromkeys(f.SLA_FACTS, self._enforced), **dict.fromkeys(f.CALLBACK_STATE, self._callback),
-            f.EventIgnored: self._ignored})
+            f.CallSurveyed: self._surveyed, f.EventIgnored: self._ignored})
 
     # Never raise on odd data (a None wait, an empty queue): metrics must not disturb routing.
     def _outcome(self, outcome: str, fact, wait: bool = True) -> str:
@@ -112,6 +117,10 @@ class EventMetrics:
 
     def _no_answer(self, fact: f.OfferFailed, now: float) -> None:
         self.no_answer.labels(_label(fact.reason)).inc()
+
+    def _surveyed(self, fact: f.CallSurveyed, now: float) -> None:
+        if fact.score in (1, 2, 3, 4, 5) and not isinstance(fact.score, bool):
+            self.survey.labels(_label(fact.queue)).observe(fact.score)
 
     def _enforced(self, fact, now: float) -> None:
         self.enforcement.labels(_label(fact.queue), _label(fact.action), _label(fact.reason)).inc()

@@ -78,6 +78,13 @@ def _derived() -> dict[str, tuple[str, ...]]:
             for event, keys in out.items()}
 
 
+#: The call events, sent on <prefix>/call/<name> (derived from router/mqtt/outgoing.py).
+CALL_EVENTS: tuple[str, ...] = tuple(dict.fromkeys(
+    e[len("call."):] for e in outgoing.EVENTS.values() if e.startswith("call.")))
+#: Call events also sent to the agent they name, on <prefix>/agent/<id>/call
+#: (the screen-pop feed of the agent's desktop).
+AGENT_CALL_EVENTS: tuple[str, ...] = tuple(t.kind[len("call."):] for t in outgoing.SCREEN_POP)
+
 #: The keys every payload of each event carries (besides v, event, at); the
 #: tests check published payloads against this, docs/MQTT.md explains them.
 FIELDS: dict[str, tuple[str, ...]] = {
