@@ -39,7 +39,7 @@ class Watch:
 
     def __init__(self, router: Router) -> None:
         self.seen: list = []
-        router.listeners.append(lambda p, now: self.seen.append(p))
+        router.subscribe(lambda p, now: self.seen.append(p))
 
     def states(self, agent: str) -> list[str]:
         return [p.data["state"] for p in self.seen if p.kind == "agent.state" and p.data["agent"] == agent]

@@ -21,7 +21,7 @@ class Seen:
 
     def __init__(self, router) -> None:
         self.items: list = []
-        router.listeners.append(lambda p, now: self.items.append(p))
+        router.subscribe(lambda p, now: self.items.append(p))
 
     def of(self, kind: str, call: str | None = None) -> list[dict]:
         return [dict(p.data) for p in self.items if p.kind == kind and (call is None or p.data.get("call") == call)]

@@ -64,8 +64,6 @@ class RunAction:
     queue: str
 
 
-#: Published facts (router/core/facts.py) travel with the commands. The old
-#: name stays while consumers move to subscribing by fact type.
-Publish = Fact
-
+#: Published facts (router/core/facts.py) travel with the commands; every
+#: consumer subscribes to them by type (router/subscribers.py).
 Command = RingAgent | CancelRing | StartTimer | CancelTimer | RunAction | Fact

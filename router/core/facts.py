@@ -405,3 +405,6 @@ CATALOGUE: tuple[type[Fact], ...] = (
     *CALL_FACTS, *CALLBACK_FACTS, AgentStateChanged, *SLA_FACTS, EventIgnored, ControlCommand)
 #: The call outcomes as facts (each call gets exactly one; core/state.OUTCOMES).
 OUTCOME_FACTS: tuple[type[Fact], ...] = (CallAnswered, CallAbandoned, CallOverflowed, CallClosed)
+#: The state word of each callback fact (its kind after "callback."): the
+#: state file, the metrics' labels and the MQTT `call.callback` events say it.
+CALLBACK_STATE: dict[type[Fact], str] = {t: t.kind.partition(".")[2] for t in CALLBACK_FACTS}
