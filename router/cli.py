@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 the configuration has errors (printed one per line
 as file:line:col: key.path: message); 2 bad command-line usage; 3 `router
 reload` found no running router to signal, or (status, agent, call,
-explain --call) no router answers on the control socket; 130 interrupted (Ctrl-C).
+explain --call) no router answers on the control socket; 4 `router report`
+cannot read the records database; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -162,6 +163,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                           agents=args.agents, records=_records_settings(args))
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from router.report.cli import run_report  # KPI reports from the records (docs/REPORTS.md)
+
+    return run_report(args, _load, UsageError)
+
+
 def _duration(text: str) -> float:
     from router.config.values import parse_duration
 
@@ -247,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     _records_flags(sim)
     sim.set_defaults(func=cmd_simulate)
 
+    from router.report.cli import add_report_parser
+
+    add_report_parser(sub, cmd_report)
     from router.control.shell import add_parsers
     from router.records.cli import add_parser as add_records_parser
 

@@ -21,13 +21,14 @@ from router.ami.link import Link
 from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items, listing_failure
 from router.ami.translate import UNUSED_EVENTS, Translator, header
 from router.core import events as ev
-from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
-from router.core.facts import Fact
+from router.core import facts as f
+from router.core.commands import CancelRing, CancelTimer, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
-from router.core.state import FINISHED
+from router.core.facts import Fact
 from router.core.table import RoutingTable
-from router.state import AgentStateFile, saved_state
+from router.state import AgentStateFile
 from router.stats import QueueTally, Tally
+from router.subscribers import Subscriber, Subscribers, by_type
 
 log = logging.getLogger("router")
 
@@ -71,7 +72,6 @@ class Clock:
 
 class Router:
     def __init__(self, table: RoutingTable, clock: Clock, *,
-                 on_publish: Callable[[Publish, float], None] | None = None,
                  state_file: str | None = None, resync_timeout: float = 10.0) -> None:
         self.table = table
         self.clock = clock
@@ -80,10 +80,10 @@ class Router:
         self.links: dict[str, Link] = {}
         self.translators: dict[str, Translator] = {}
         self.events_handled = 0
-        self._on_publish = on_publish or (lambda p, now: None)
-        #: More observers of published events (the MQTT bus); each is called
-        #: synchronously and must not block.
-        self.listeners: list[Callable[[Publish, float], None]] = []
+        #: Everyone who follows the published facts (router/subscribers.py):
+        #: the tally, the state file and the call->PBX map here; the console,
+        #: the metrics, the MQTT bus and the control view as they are started.
+        self.subscribers = Subscribers()
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._call_pbx: dict[str, str] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -99,7 +99,7 @@ class Router:
         self.rebuild_retry = REBUILD_RETRY
         self._sent: dict[str, set[str]] = {}  # pbx -> leg ids originated on its current connection
         self._logins: dict[str, int] = {}  # pbx -> logins so far (which resync is current)
-        self._state = AgentStateFile(state_file) if state_file else None
+        self._state = AgentStateFile(state_file, on_dirty=self._save_soon) if state_file else None
         self._save_handle: asyncio.TimerHandle | None = None
         #: False after a reload that failed (the old table kept running).
         self.reload_ok = True
@@ -111,11 +111,27 @@ class Router:
         #: Applied to every table swapped in (reload or skill change): the
         #: MQTT bus keeps supervisors' skill changes across reloads with it.
         self.table_filter: Callable[[RoutingTable], RoutingTable] = lambda table: table
+        self.subscribe(self.tally.on_fact, "tally")
+        if self._state is not None:
+            self.subscribe(self._state.on_fact, "state file")
+        self.subscribe(by_type({
+            f.CallQueued: self._call_filed, f.CallbackQueued: self._call_filed,
+            **dict.fromkeys((f.CallAbandoned, f.CallOverflowed, f.CallClosed, f.CallCompleted, f.CallbackDone,
+                             f.CallbackFailed), self._call_gone)}), "call pbx")
+
+    def subscribe(self, subscriber: Subscriber, name: str | None = None) -> Subscriber:
+        """Hand every fact published from now on to `subscriber(fact, now)`
+        (see router/subscribers.py); returns it, for `unsubscribe`."""
+        return self.subscribers.subscribe(subscriber, name)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.unsubscribe(subscriber)
 
     def attach_metrics(self, metrics) -> None:
-        """Feed `metrics` (router.metrics.Metrics) every Publish and every
-        event's decision latency."""
+        """Subscribe `metrics` (router.metrics.Metrics) to the facts and give
+        it every event's decision latency and every reload's outcome."""
         self.metrics = metrics
+        self.subscribe(metrics.observe, "metrics")
 
     # -- wiring
     def add_pbx(self, name: str, host: str, port: int, username: str, secret: str, **link_options) -> Link:
@@ -140,24 +156,18 @@ class Router:
         for link in self.links.values():
             await link.start()
 
-    def _state_changed(self, agent: str, state: str, reason: str) -> None:
-        """Save agent states soon after a change (batched: one write for a
-        burst), so that a crash loses at most that moment."""
-        self._state.record(agent, state, reason)
-        self._save_soon()
+    def _call_filed(self, fact: f.CallQueued | f.CallbackQueued, now: float) -> None:
+        """A call (or a callback) is routed on the PBX it came from: its
+        offers and actions go there."""
+        if fact.pbx in self.links:
+            self._call_pbx[fact.call] = fact.pbx
 
-    def _callback_changed(self, state: str, data) -> None:
-        """Keep open callbacks in the state file, and ring their agents on
-        the PBX their call came from."""
-        if state == "promised" and data.get("pbx") in self.links:
-            self._call_pbx[data["call"]] = data["pbx"]
-        elif state in ("done", "failed"):
-            self._call_pbx.pop(data.get("call"), None)
-        if self._state is not None:
-            self._state.record_callback(state, data)
-            self._save_soon()
+    def _call_gone(self, fact: Fact, now: float) -> None:
+        self._call_pbx.pop(fact.call, None)
 
     def _save_soon(self) -> None:
+        """Save the state file soon after a change (batched: one write for
+        a burst), so that a crash loses at most that moment."""
         if self._state.dirty and self._save_handle is None:
             self._save_handle = asyncio.get_running_loop().call_later(SAVE_DELAY, self._save_now)
 
@@ -366,9 +376,7 @@ class Router:
             kind = list(translator.ignored)[-1]
             log.log(logging.DEBUG if kind in UNUSED_EVENTS else logging.WARNING,
                     "pbx %s: AMI input not used by the router: %s (further ones only counted)", link.name, kind)
-        for event in events:
-            if isinstance(event, ev.CallWaiting):
-                self._call_pbx[event.call_id] = link.name
+        for event in events:  # (a call's PBX is kept from its CallQueued: _call_filed)
             self.feed(event)
 
     def feed(self, event) -> None:
@@ -386,27 +394,13 @@ class Router:
 
     def publish(self, fact: Fact) -> None:
         """Publish a fact of the router's own (not the engine's), e.g. the
-        audit of a control command, to the printer and the listeners."""
-        self._execute(fact, self.clock.now())
+        audit of a control command, to every subscriber."""
+        self.subscribers.publish(fact, self.clock.now())
 
     # -- commands out
     def _execute(self, c, now: float) -> None:
-        if isinstance(c, Publish):
-            self.tally.observe(c)
-            if self._state is not None and c.kind == "agent.state":
-                self._state_changed(c.data["agent"], *saved_state(c.data))
-            if c.kind.startswith("callback."):
-                self._callback_changed(c.kind[9:], c.data)
-            self._on_publish(c, now)
-            if self.metrics is not None:
-                self.metrics.observe(c, now)
-            for listener in self.listeners:
-                try:
-                    listener(c, now)
-                except Exception:  # an observer's fault never stops routing
-                    log.exception("publish listener failed on %s", c.kind)
-            if c.kind.startswith("call.") and c.kind[5:] in FINISHED:
-                self._call_pbx.pop(c.data.get("call"), None)
+        if isinstance(c, Fact):
+            self.subscribers.publish(c, now)
         elif isinstance(c, StartTimer):
             old = self._timers.pop((c.kind, c.ref), None)
             if old:

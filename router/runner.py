@@ -16,7 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from router import heap
-from router.core.commands import Publish
+from router.core.facts import AgentStateChanged, Fact
 from router.core.table import RoutingTable
 from router.daemon import Clock, Router
 from router.output import clock as stamp_of, describe
@@ -35,13 +35,15 @@ class PbxAddress:
 
 
 def _printer(tz: ZoneInfo, quiet: bool, out):
-    def on_publish(p: Publish, now: float) -> None:
-        if quiet:
+    """The console's subscriber: one line per decision (router/output.py),
+    agent state changes left out."""
+    def print_fact(fact: Fact, now: float) -> None:
+        if quiet or isinstance(fact, AgentStateChanged):
             return
-        line = describe(p)
-        if line is not None and not p.kind.startswith("agent."):
+        line = describe(fact)
+        if line is not None:
             print(f"{stamp_of(now, tz)}  {line}", file=out, flush=True)
-    return on_publish
+    return print_fact
 
 
 async def _serve_metrics(router: Router, http: tuple[str, int] | None, out):
@@ -99,12 +101,9 @@ def _start_bus(router: Router, mqtt, config_path: str | None):
     """The MQTT bus on this router, or None without --mqtt."""
     if mqtt is None:
         return None
-    from functools import partial
-
-    from router.config import check_config
     from router.mqtt import MqttBus
 
-    bus = MqttBus(router, mqtt, load_config=partial(check_config, config_path) if config_path else None)
+    bus = MqttBus(router, mqtt, config_dir=config_path)
     bus.start()
     return bus
 
@@ -121,7 +120,8 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
     out = out or sys.stdout
     if state_file is None:
         log.warning("no --state-file: after a restart every agent must log in again")
-    router = Router(table, Clock(), on_publish=_printer(tz, quiet, out), state_file=state_file)
+    router = Router(table, Clock(), state_file=state_file)
+    router.subscribe(_printer(tz, quiet, out), "console")
     for p in pbxs:
         router.add_pbx(p.name, p.host, p.port, p.username, p.secret)
     metrics = await _serve_metrics(router, http, out)
@@ -173,7 +173,8 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
     pbx = PbxSimulator(table, speed=speed, seed=seed, calls_per_hour=calls_per_hour)
     port = await pbx.start()
     clock = Clock(speed, start=start)
-    router = Router(table, clock, on_publish=_printer(tz, quiet, out))
+    router = Router(table, clock)
+    router.subscribe(_printer(tz, quiet, out), "console")
     router.add_pbx("sim", "127.0.0.1", port, pbx.username, pbx.secret)
     print(f"simulated PBX on 127.0.0.1:{port}; routing {duration:.0f}s of simulated time from "
           f"{datetime.fromtimestamp(start, tz):%Y-%m-%d %H:%M} {tz.key} (UTC{datetime.fromtimestamp(start, tz):%z}) "

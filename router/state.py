@@ -19,8 +19,11 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 from router.core import events as ev
+from router.core import facts as f
+from router.subscribers import by_type
 
 log = logging.getLogger("router.state")
 
@@ -32,17 +35,25 @@ TRANSIENT_REASONS = {"device-busy", "unreachable"}
 SAVE_ERROR_EVERY = 600.0
 
 
-def saved_state(data) -> tuple[str, str]:
-    """(state, reason) to keep for an `agent.state` publish: a pause or
+def saved_state(fact: f.AgentStateChanged) -> tuple[str, str]:
+    """(state, reason) to keep for an agent's state change: a pause or
     logout asked for mid-call (`pending`) is what a restart must restore."""
-    if data.get("pending"):
-        return str(data["pending"]), str(data.get("pending_reason", ""))
-    return str(data["state"]), str(data["reason"])
+    if fact.pending:
+        return str(fact.pending), str(fact.pending_reason or "")
+    return str(fact.state), str(fact.reason)
+
+
 
 
 class AgentStateFile:
-    def __init__(self, path: str | os.PathLike) -> None:
+    """The file, and its subscriber `on_fact` (agent states and open
+    callbacks); `on_dirty()` is called when a change waits to be saved."""
+
+    def __init__(self, path: str | os.PathLike, on_dirty: Callable[[], None] | None = None) -> None:
         self.path = Path(path)
+        self.on_dirty = on_dirty or (lambda: None)
+        self.on_fact = by_type({f.AgentStateChanged: self._agent_changed,
+                                **dict.fromkeys(f.CALLBACK_STATE, self._callback_changed)})
         self.states: dict[str, tuple[str, str]] = {}
         self.callbacks: dict[str, dict] = {}  # callback id -> its callback.promised data
         self.dirty = False
@@ -132,6 +143,16 @@ class AgentStateFile:
             log.error("%s: cannot %s the unreadable file aside: %s", self.path, verb, err.strerror or err)
             return None
         return target
+
+    def _agent_changed(self, fact: f.AgentStateChanged, now: float) -> None:
+        self.record(fact.agent, *saved_state(fact))
+        if self.dirty:
+            self.on_dirty()
+
+    def _callback_changed(self, fact: f.Fact, now: float) -> None:
+        self.record_callback(f.CALLBACK_STATE[type(fact)], fact.data)
+        if self.dirty:
+            self.on_dirty()
 
     def record_callback(self, state: str, data) -> None:
         """Follow callback.<state> publishes: open ones are kept."""

@@ -1,18 +1,25 @@
-"""Per-queue tallies built from the engine's Publish commands.
+"""Per-queue tallies built from the engine's published facts (counts of
+the calls offered, answered, abandoned, overflowed, closed, and their waits),
+and the live summary lines of `router simulate` and `router run --simulate`.
 
-Used by the live summary of `router run --simulate` and by the simulation.
-A simple definition until service-level measurement proper lands:
-SL = calls answered within the queue's threshold / calls that finished
-(answered, abandoned or overflowed).
+The service level routing acts on is the engine's (core/sla.py: rolling
+windows, short abandons excluded); the MQTT bus, the metrics and `router
+status` publish that one only. `QueueTally.service_level` is the
+simulation's whole-run figure, in its summary lines and its what-if report
+(which must agree): calls answered within the threshold over all calls that
+finished (answered, abandoned or overflowed), the quantity the Erlang C and
+A formulas predict (tests/test_whatif_validation.py checks the simulation
+against them with it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from router.core.commands import Publish
-from router.core.state import UNANSWERED, AgentStatus
+from router.core import facts as f
+from router.core.state import AgentStatus
 from router.core.table import RoutingTable
+from router.subscribers import by_type
 
 
 @dataclass
@@ -26,28 +33,46 @@ class QueueTally:
     wait_total: float = 0.0
 
     def service_level(self) -> float | None:
+        """The whole run's service level in percent (the simulation's; see above)."""
         done = self.answered + self.abandoned + self.overflowed
         return None if done == 0 else 100.0 * self.answered_in_sl / done
 
 
 class Tally:
+    """The tallies of every queue; `on_fact` is its subscriber (the call
+    outcomes)."""
+
     def __init__(self, table: RoutingTable) -> None:
         self.table = table
         self.queues: dict[str, QueueTally] = {q: QueueTally() for q in table.queues}
+        self.on_fact = by_type({f.CallAnswered: self._answered, f.CallAbandoned: self._abandoned,
+                                f.CallOverflowed: self._overflowed, f.CallClosed: self._closed})
 
-    def observe(self, p: Publish) -> None:
-        record = self.queues.get(p.data.get("queue", ""))
-        if record is None:
-            return
-        kind = p.kind[5:] if p.kind.startswith("call.") else ""
-        if kind == "answered":
+    def _answered(self, fact: f.CallAnswered, now: float) -> None:
+        record = self.queues.get(fact.queue)
+        if record is not None:
             record.offered += 1
             record.answered += 1
-            record.wait_total += p.data["wait"]
-            record.answered_in_sl += p.data["wait"] <= self.table.queues[p.data["queue"]].service_level.within
-        elif kind in UNANSWERED:
+            record.wait_total += fact.wait
+            record.answered_in_sl += fact.wait <= self.table.queues[fact.queue].service_level.within
+
+    def _abandoned(self, fact: f.CallAbandoned, now: float) -> None:
+        record = self.queues.get(fact.queue)
+        if record is not None:
             record.offered += 1
-            setattr(record, kind, getattr(record, kind) + 1)
+            record.abandoned += 1
+
+    def _overflowed(self, fact: f.CallOverflowed, now: float) -> None:
+        record = self.queues.get(fact.queue)
+        if record is not None:
+            record.offered += 1
+            record.overflowed += 1
+
+    def _closed(self, fact: f.CallClosed, now: float) -> None:
+        record = self.queues.get(fact.queue)
+        if record is not None:
+            record.offered += 1
+            record.closed += 1
 
 
 def queue_now(engine, table: RoutingTable, name: str, now: float) -> tuple[int, float, int]:

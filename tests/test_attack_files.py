@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.facts import Published
 from router.config import load_config
 from router.core import events as ev
-from router.core.commands import Publish
+from router.core import facts as f
 from router.logs import JsonFormatter, TextFormatter
 from router.output import describe
 from router.sim.pbx import PbxSimulator
@@ -123,12 +122,11 @@ async def test_router_with_a_corrupt_state_file_starts_and_a_read_only_one_stops
 
 # ---------------------------------------------------------------- printed text
 def test_decision_lines_escape_control_and_line_separator_characters():
-    line = describe(Published("call.waiting", {"call": "c1", "caller_name": f"王{HOSTILE}五", "dnis": "4008",
-                                             "queue": "vip", "rule": "r", "priority": 5}))
+    line = describe(f.CallQueued("c1", "vip", "r", 5, "4008", "", f"王{HOSTILE}五", ""))
     assert not raw_controls(line) and "\n" not in line
     assert line.startswith("call    c1 王") and "五 dnis 4008" in line
     assert "\\x1b" in line and "\\u2028" in line  # shown, not dropped: the operator sees what came
-    pause = describe(Published("agent.state", {"agent": "1001", "state": "paused", "reason": "a\u2028b"}))
+    pause = describe(f.AgentStateChanged("1001", "paused", "a\u2028b"))
     assert pause == "agent   1001 paused (a\\u2028b)"
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.facts import Published
 from router.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +60,17 @@ def test_explain_shows_rules_queue_steps_and_eligible_agents(capsys):
     assert "from     0s  cantonese>=5 & sales>=7 & team in sales" in out
     assert "eligible agents (2): 1002 王芳, 1005 陈静" in out
     assert "from  1m30s  leave the queue: voicemail 8000@sales" in out
+
+
+def test_explain_says_a_complaint_is_recorded_and_surveyed_and_a_sale_neither(capsys):
+    code, out, err = run(capsys, "explain", SAMPLE, "--dnis", "4008009000", "--var", "menu=3",
+                         "--at", "2026-11-23T10:00")
+    assert code == 0, err
+    assert "queue: complaints (投诉处理)" in out
+    assert ("after the call: recorded to /var/spool/asterisk/monitor/router/<call id>.wav; "
+            "the caller is asked for a 1-5 score (router-survey)") in out
+    code, out, err = run(capsys, "explain", SAMPLE, "--dnis", "4008001000", "--at", "2026-11-23T10:00")
+    assert code == 0 and "queue: sales" in out and "after the call" not in out
 
 
 def test_explain_out_of_hours_goes_to_the_after_hours_rule(capsys):
@@ -206,14 +216,13 @@ def test_console_script_version_and_check():
 
 
 def test_enforcement_and_callback_lines_name_action_and_reason():
-    from tests.support.facts import Published
+    from router.core.facts import CallbackRetrying, CallHurried
     from router.output import describe
 
-    assert describe(Published("sla.action", {"queue": "sales", "action": "escalate", "reason": "ewt", "call": "c1",
-                                           "ewt": 40.0, "step": 1})) == \
+    assert describe(CallHurried("sales", "escalate", "c1", 40.0, 1)) == \
         "enforce escalate sales (ewt) call=c1 ewt=40.0 step=1"
-    assert describe(Published("callback.retry", {"call": "cb-1", "queue": "vip", "reason": "noanswer",
-                                               "attempts": 1})) == "callback retry cb-1 (vip) attempts=1 reason=noanswer"
+    assert describe(CallbackRetrying("cb-1", "vip", "noanswer", 1, 0.0)) == \
+        "callback retry cb-1 (vip) attempts=1 reason=noanswer"
 
 
 def test_simulated_calls_dial_the_configs_own_numbers_where_a_rule_allows(capsys):
@@ -234,13 +243,12 @@ def test_decision_lines_carry_the_utc_offset_of_their_zone():
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from tests.support.facts import Published
+    from router.core.facts import CallAbandoned
     from router.runner import _printer
 
     out = io.StringIO()
     at = datetime(2026, 11, 23, 9, 30, 5, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
-    _printer(ZoneInfo("Asia/Shanghai"), False, out)(Published("call.abandoned", {"call": "c1", "queue": "sales",
-                                                                             "wait": 3.0}), at)
-    _printer(ZoneInfo("UTC"), False, out)(Published("call.abandoned", {"call": "c1", "queue": "sales", "wait": 3.0}), at)
+    _printer(ZoneInfo("Asia/Shanghai"), False, out)(CallAbandoned("c1", "sales", 3.0), at)
+    _printer(ZoneInfo("UTC"), False, out)(CallAbandoned("c1", "sales", 3.0), at)
     assert out.getvalue().splitlines() == ["09:30:05+08:00  abandon c1 after 3.0s (sales)",
                                            "01:30:05+00:00  abandon c1 after 3.0s (sales)"]

@@ -5,7 +5,8 @@ and that each action is published with its reason."""
 from __future__ import annotations
 
 from router.core import events as ev
-from router.core.commands import Publish, RingAgent, RunAction, StartTimer
+from router.core.commands import RingAgent, RunAction, StartTimer
+from router.core.facts import Fact
 from router.core.enforce import CHECK_EVERY, FINAL_SAMPLE
 from router.core.engine import Engine
 from router.core.patterns import compile_pattern
@@ -43,7 +44,7 @@ def rung(commands) -> list[tuple[str, str]]:
 
 
 def actions(commands) -> list[dict]:
-    return [dict(c.data) for c in commands if isinstance(c, Publish) and c.kind == "sla.action"]
+    return [dict(c.data) for c in commands if isinstance(c, Fact) and c.kind == "sla.action"]
 
 
 def test_deadline_order_serves_the_call_closest_to_missing_its_threshold():
@@ -144,7 +145,7 @@ def test_a_call_whose_estimated_wait_passes_max_wait_gets_the_final_action_now()
     out = engine.handle(ev.TimerFired("sla", "check"), T0 + CHECK_EVERY)
     assert actions(out) == [{"queue": "sales", "action": "final", "reason": "ewt", "call": "c1", "ewt": 300.0}]
     assert [c.action.kind for c in out if isinstance(c, RunAction)] == ["voicemail"]
-    assert [c.kind for c in out if isinstance(c, Publish) and c.kind.startswith("call.")] == [
+    assert [c.kind for c in out if isinstance(c, Fact) and c.kind.startswith("call.")] == [
         "call.escalated", "call.overflowed"]
     assert "c1" not in engine.calls
 

@@ -17,7 +17,8 @@ import pytest
 
 from tests.support.facts import Published
 from router.core import events as ev
-from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
+from router.core.commands import CancelRing, CancelTimer, RingAgent, RunAction, StartTimer
+from router.core.facts import Fact
 from router.core.enforce import CHECK_EVERY
 from router.core.engine import MIN_RETRY, RING_GRACE, Engine
 from router.core.patterns import compile_pattern
@@ -50,7 +51,7 @@ def rings(commands: list) -> list[tuple[str, str]]:
 
 
 def kinds(commands: list) -> list[str]:
-    return [c.kind for c in commands if isinstance(c, Publish)]
+    return [c.kind for c in commands if isinstance(c, Fact)]
 
 
 def status(engine: Engine, aid: str) -> AgentStatus:
@@ -61,7 +62,7 @@ def line_ids(engine: Engine) -> list[str]:
     return [c.id for c in engine.line()]
 
 
-def agent_state(aid: str, state: str, reason: str = "") -> Publish:
+def agent_state(aid: str, state: str, reason: str = "") -> Published:
     return Published("agent.state", {"agent": aid, "state": state, "reason": reason})
 
 
@@ -129,7 +130,7 @@ def test_call_with_free_eligible_agent_rings_that_agent_with_ring_guard_and_offe
 def test_call_with_free_agent_in_escalating_queue_also_arms_the_next_step_timer():
     engine = engine_for(escalation_table(), "senior")
     commands = arrive(engine, "c1", T0)
-    assert [c for c in commands if not isinstance(c, Publish)] == [
+    assert [c for c in commands if not isinstance(c, Fact)] == [
         StartTimer("step", "c1", T0 + 20),
         RingAgent("c1", "senior", "PJSIP/senior", 15.0, "sales", "", ""),
         StartTimer("ring", "c1", T0 + 15.0 + RING_GRACE),

@@ -35,12 +35,13 @@ from hypothesis import strategies as st
 from tests.support.facts import Published
 from router.core import events as ev
 from router.core.calendar import is_open
-from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, StartTimer
+from router.core.commands import CancelRing, CancelTimer, RingAgent, StartTimer
+from router.core.facts import Fact
 from router.core.engine import Engine
 from router.core.state import AgentStatus, CallStatus, OUTCOMES
 from router.core.table import Action, Calendar, Match, RoutingTable, Strategy
 from router.core.patterns import compile_pattern
-from router.state import AgentStateFile, saved_state
+from router.state import AgentStateFile
 from support.tables import agent, fire_timers, queue, req, rule, step, table
 
 CALLS = [f"c{i}" for i in range(8)]
@@ -228,7 +229,7 @@ class World:
             if (c.call_id, c.agent_id) in self.rings:
                 self.rings.remove((c.call_id, c.agent_id))
                 self.withdrawn.append((c.call_id, c.agent_id))
-        elif isinstance(c, Publish):
+        elif isinstance(c, Fact):
             self._published(c)
 
     def _ringing(self, c: RingAgent) -> None:
@@ -253,12 +254,9 @@ class World:
         else:
             self.rings.append((c.call_id, c.agent_id))
 
-    def _published(self, c: Publish) -> None:
+    def _published(self, c: Fact) -> None:
         call, d = c.data.get("call"), c.data
-        if c.kind == "agent.state":  # the daemon keeps agents in the state file
-            self.state.record(d["agent"], *saved_state(d))
-        elif c.kind.startswith("callback."):
-            self.state.record_callback(c.kind[9:], d)
+        self.state.on_fact(c, self.now)  # as the daemon keeps agents and callbacks in the state file
         if c.kind == "callback.promised":
             self._promised(call, d)
         if c.kind == "call.waiting":
@@ -275,7 +273,7 @@ class World:
             if c.kind == "call.closed":  # "arrived while closed": never waited in a queue
                 assert self.log[-1][1] is self.event and any(
                     p == Published("call.waiting", p.data) and p.data["call"] == call
-                    for p in self.log[-1][2] if isinstance(p, Publish)), f"{call} closed after waiting"
+                    for p in self.log[-1][2] if isinstance(p, Fact)), f"{call} closed after waiting"
             self.outcomes[call][-1] = c.kind[5:]
             self._count_sl(c.kind[5:], d)
             if c.kind != "call.answered":
@@ -404,7 +402,7 @@ class World:
             call, agent_id = action[1], action[2]
             if self.link_up and self.connected.get(call) != agent_id:
                 out = self.feed(ev.CallEnded(call, agent_id))
-                assert not [c for c in out if isinstance(c, Publish) and c.kind in (
+                assert not [c for c in out if isinstance(c, Fact) and c.kind in (
                     "call.abandoned", "call.ended", "callback.done", "callback.retry")], \
                     f"a stale leg of {agent_id} ended {call}"
         elif kind == "bogus_answer":

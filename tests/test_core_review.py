@@ -12,7 +12,8 @@ import pytest
 from router.ami.translate import Translator
 from router.core import events as ev
 from router.core.callbacks import RETRY_AFTER
-from router.core.commands import CancelRing, Publish, RingAgent, RunAction, StartTimer
+from router.core.commands import CancelRing, RingAgent, RunAction, StartTimer
+from router.core.facts import Fact
 from router.core.engine import Engine
 from router.core.erlang import required_agents
 from router.core.patterns import compile_pattern
@@ -245,7 +246,7 @@ def test_early_escalation_does_not_bring_the_final_action_forward():
     clock.feed(ev.CallWaiting("c2"), 70)
     clock.run_until(70 + 89)
     assert not [c for _, c in clock.out if isinstance(c, RunAction)], "the final action came early"
-    assert [p["step"] for _, c in clock.out if isinstance(c, Publish) and c.kind == "call.escalated"
+    assert [p["step"] for _, c in clock.out if isinstance(c, Fact) and c.kind == "call.escalated"
             for p in [c.data] if p["call"] == "c2"] == [1, 2]  # widened early all the same
     clock.run_until(70 + 91)
     assert [(t, c.action.kind, c.reason) for t, c in clock.out if isinstance(c, RunAction)] == [
@@ -283,7 +284,7 @@ def test_a_parked_retry_survives_a_restart(tmp_path):
     def feed(event, at):
         out = engine.handle(event, at)
         for p in out:
-            if isinstance(p, Publish) and p.kind.startswith("callback."):
+            if isinstance(p, Fact) and p.kind.startswith("callback."):
                 saved.record_callback(p.kind[9:], p.data)
         return out
 
@@ -439,7 +440,7 @@ def test_the_engine_ignores_the_hang_up_of_a_leg_it_is_not_connected_to(b_answer
     if b_answered:
         engine.handle(ev.AgentAnswered("c1", "B"), 4)
     out = engine.handle(ev.CallEnded("c1", "A"), 5)
-    assert [c.kind for c in out if isinstance(c, Publish)] == ["router.ignored"]
+    assert [c.kind for c in out if isinstance(c, Fact)] == ["router.ignored"]
     assert engine.calls["c1"].agent == "B"
 
 

@@ -14,10 +14,9 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from tests.support.facts import Published
 from router.config import load_config
 from router.core import events as ev
-from router.core.commands import Publish
+from router.core import facts as f
 from router.daemon import Clock, Router
 from router.metrics import Metrics
 
@@ -110,8 +109,9 @@ def router_names(tmp_path_factory) -> set[str]:
     router.attach_metrics(metrics)
     for agent in list(table.agents)[:3]:
         router.engine.handle(ev.AgentLogin(agent), router.clock.now())
-    for kind in ("call.answered", "call.abandoned", "call.overflowed", "call.no_answer"):
-        metrics.observe(Published(kind, {"queue": "sales", "wait": 3.0, "reason": "no-answer"}), 0.0)
+    for fact in (f.CallAnswered("c1", "sales", "a1", 3.0), f.CallAbandoned("c2", "sales", 3.0),
+                 f.CallOverflowed("c3", "sales", 3.0, "no-answer", ""), f.OfferFailed("c4", "a1", "no-answer")):
+        metrics.observe(fact, 0.0)
     return exported_names(metrics.registry)
 
 

@@ -14,7 +14,7 @@ NUMBER = "13900001111"
 
 def collect(centre: Centre) -> list:
     seen: list = []
-    centre.router.listeners.append(lambda p, now: seen.append((p.kind, dict(p.data))))
+    centre.router.subscribe(lambda p, now: seen.append((p.kind, dict(p.data))))
     return seen
 
 

@@ -1,4 +1,4 @@
-"""Metrics (router/metrics/): counters from synthetic Publish commands,
+"""Metrics (router/metrics/): counters from synthetic facts,
 gauges read from a real Router and engine, and the /metrics and /healthz
 endpoints over real loopback HTTP."""
 
@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Gauge
 
-from tests.support.facts import Published
 from router.core import events as ev
-from router.core.commands import Publish
+from router.core import facts as f
 from router.core.table import ServiceLevel
 from router.daemon import Clock, Router
 from router.metrics import Metrics
@@ -36,6 +35,14 @@ class FrozenClock(Clock):
         return self.at
 
 
+NUMBER = "13900001111"
+
+
+def promised(call: str) -> f.CallbackQueued:
+    """A callback of queue sales promised on call `call`."""
+    return f.CallbackQueued(call, call.removeprefix("cb-"), "sales", NUMBER, "", 5, T0 - 600, 0, "", "", (), None)
+
+
 def new_metrics(tbl=TABLE) -> tuple[Router, Metrics]:
     router = Router(tbl, FrozenClock(T0))
     metrics = Metrics(router, registry=CollectorRegistry())
@@ -50,11 +57,10 @@ def value(metrics: Metrics, name: str, **labels) -> float | None:
 def test_outcome_counters_and_the_wait_histogram_from_publishes():
     _, m = new_metrics()
     for wait in (3.0, 20.0, 25.0):
-        m.observe(Published("call.answered", {"call": "c", "queue": "sales", "agent": "a1", "wait": wait}), T0)
-    m.observe(Published("call.abandoned", {"call": "d", "queue": "sales", "wait": 40.0}), T0)
-    m.observe(Published("call.overflowed", {"call": "e", "queue": "vip", "wait": 0.0, "reason": "full",
-                                          "action": "voicemail 8000"}), T0)
-    m.observe(Published("call.closed", {"call": "f", "queue": "vip", "wait": 0.0, "reason": "closed"}), T0)
+        m.observe(f.CallAnswered("c", "sales", "a1", wait), T0)
+    m.observe(f.CallAbandoned("d", "sales", 40.0), T0)
+    m.observe(f.CallOverflowed("e", "vip", 0.0, "full", "voicemail 8000"), T0)
+    m.observe(f.CallClosed("f", "vip", 0.0, "closed", ""), T0)
     assert value(m, "router_calls_answered_total", queue="sales") == 3
     assert value(m, "router_calls_abandoned_total", queue="sales") == 1
     assert value(m, "router_calls_abandoned_total", queue="vip") == 0  # exists from the start
@@ -76,23 +82,23 @@ def test_every_threshold_is_on_a_bucket_bound():
 
 def test_enforcement_actions_and_callbacks_are_counted_and_pending_ones_tracked():
     router, m = new_metrics()
-    m.observe(Published("sla.action", {"queue": "sales", "action": "escalate", "reason": "ewt", "call": "c1"}), T0)
-    m.observe(Published("sla.action", {"queue": "sales", "action": "escalate", "reason": "ewt", "call": "c2"}), T0)
-    m.observe(Published("sla.action", {"queue": "vip", "action": "protect", "reason": "below-target"}), T0)
+    m.observe(f.CallHurried("sales", "escalate", "c1", 40.0, 1), T0)
+    m.observe(f.CallHurried("sales", "escalate", "c2", 40.0, 1), T0)
+    m.observe(f.QueueProtected("vip", 0.5, 0.8, reason="below-target"), T0)
     assert value(m, "router_enforcement_actions_total", queue="sales", action="escalate", reason="ewt") == 2
     assert value(m, "router_enforcement_actions_total", queue="vip", action="protect", reason="below-target") == 1
-    m.observe(Published("callback.promised", {"queue": "sales", "call": "c1"}), T0 - 600)
-    m.observe(Published("callback.promised", {"queue": "sales", "call": "c2"}), T0 - 60)
-    m.observe(Published("callback.placed", {"queue": "sales", "call": "c1"}), T0 - 30)
-    m.observe(Published("callback.retry", {"queue": "sales", "call": "c1"}), T0 - 20)  # still owed
-    m.observe(Published("callback.done", {"queue": "sales", "call": "c2"}), T0 - 10)
+    m.observe(promised("c1"), T0 - 600)
+    m.observe(promised("c2"), T0 - 60)
+    m.observe(f.CallbackPlaced("c1", "sales", "a1", 1, NUMBER), T0 - 30)
+    m.observe(f.CallbackRetrying("c1", "sales", "noanswer", 1, T0 + 280), T0 - 20)  # still owed
+    m.observe(f.CallbackDone("c2", "sales", "a1", 1, "answered"), T0 - 10)
     assert value(m, "router_callbacks_total", queue="sales", state="promised") == 2
     assert value(m, "router_callbacks_total", queue="sales", state="done") == 1
     assert value(m, "router_callbacks_total", queue="sales", state="retry") == 1
     assert value(m, "router_callbacks_pending", queue="sales") == 1
     assert value(m, "router_callbacks_oldest_pending_seconds", queue="sales") == 600
     assert value(m, "router_callbacks_pending", queue="vip") == 0
-    m.observe(Published("callback.failed", {"queue": "sales", "call": "c1"}), T0)  # given up: not pending
+    m.observe(f.CallbackFailed("c1", "sales", "noanswer", 3), T0)  # given up: not pending
     assert value(m, "router_callbacks_total", queue="sales", state="failed") == 1
     assert value(m, "router_callbacks_pending", queue="sales") == 0
     assert value(m, "router_callbacks_oldest_pending_seconds", queue="sales") == 0
@@ -100,10 +106,10 @@ def test_enforcement_actions_and_callbacks_are_counted_and_pending_ones_tracked(
 
 def test_odd_publishes_never_raise():
     _, m = new_metrics()
-    m.observe(Published("call.answered", {"queue": "sales"}), T0)  # no wait
-    m.observe(Published("callback.done", {}), T0)  # nothing promised
-    m.observe(Published("sla.action", {}), T0)
-    m.observe(Published("router.ignored", {"event": "CallLeft", "why": "unknown call"}), T0)
+    m.observe(f.CallAnswered("", "sales", "", None), T0)  # no wait
+    m.observe(f.CallbackDone("", "", "", 0, ""), T0)  # nothing promised
+    m.observe(f.CallHurried("", "", "", None, reason=""), T0)
+    m.observe(f.EventIgnored("CallLeft", "unknown call"), T0)
     assert value(m, "router_enforcement_actions_total", queue="none", action="none", reason="none") == 1
     assert value(m, "router_ignored_events_total") == 1
 

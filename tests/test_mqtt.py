@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 import pytest
 
-from tests.support.facts import Published
-from router.config import check_config, load_config
+from router.config import load_config
 from router.core import events as ev
 from router.daemon import Clock, Router
 from router.mqtt import MqttBus, MqttSettings
@@ -98,8 +97,7 @@ class Centre:
         self.router = Router(TABLE, Clock(SPEED, start=MONDAY_10AM))
         self.settings = MqttSettings(port=broker.port, username="router", password=USERS["router"],
                                      stats_interval=0.2, sl_min_calls=1, buffer=buffer, reconnect_max=0.5)
-        loader = (lambda: check_config(config_dir)) if config_dir else None
-        self.bus = MqttBus(self.router, self.settings, load_config=loader)
+        self.bus = MqttBus(self.router, self.settings, config_dir=str(config_dir) if config_dir else None)
         self.agents = agents
 
     async def __aenter__(self) -> "Centre":
@@ -482,15 +480,13 @@ def test_bad_mqtt_options_are_usage_errors(capsys):
 
 
 async def test_enforcement_actions_and_callbacks_are_published(broker):
-    from tests.support.facts import Published
+    from router.core.facts import CallbackRetrying, QueueProtected
 
     async with Centre(broker) as centre, \
             Listener(broker, "wallboard", ["router/sla/#", "router/call/callback"]) as wall:
         now = centre.router.clock.now()
-        centre.bus.on_publish(Published("sla.action", {"queue": "sales", "action": "protect",
-                                                     "reason": "below_target", "level": 0.5, "target": 0.8}), now)
-        centre.bus.on_publish(Published("callback.retry", {"call": "cb-1", "queue": "vip", "reason": "noanswer",
-                                                         "attempts": 1, "retry_at": now + 300}), now)
+        centre.bus.on_publish(QueueProtected("sales", level=0.5, target=0.8, reason="below_target"), now)
+        centre.bus.on_publish(CallbackRetrying("cb-1", "vip", reason="noanswer", attempts=1, retry_at=now + 300), now)
         await until(lambda: wall.last("router/sla/action") and wall.last("router/call/callback"))
     action = wall.last("router/sla/action")
     check_schema(action)

@@ -197,3 +197,27 @@ def test_a_wrong_postgresql_password_is_an_error(postgres):
     url = postgres.create_database("wrong_pw")
     with pytest.raises(sa.exc.OperationalError, match="password authentication failed"):
         open_store(url, "not the password")
+
+
+def test_routers_starting_together_on_one_postgresql_migrate_it_once(postgres):
+    import threading
+
+    url = postgres.create_database("together")
+    errors, stores = [], []
+
+    def start():
+        try:
+            stores.append(open_store(url, PASSWORD))
+        except Exception as err:  # noqa: BLE001 (collected and asserted on)
+            errors.append(err)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(stores) == 4
+    with stores[0].engine.connect() as conn:
+        assert current(conn) == head()
+    for store in stores:
+        store.close()

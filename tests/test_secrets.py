@@ -40,8 +40,8 @@ async def test_secrets_never_reach_the_logs_or_published_events(caplog):
         await wrong.start()
         await centre.until(lambda: any("login refused" in r.getMessage() for r in caplog.records), 5)
         await wrong.stop()
-        centre.router = Router(TABLE, Clock(SPEED, start=MONDAY_10AM),
-                               on_publish=lambda p, now: published.append(p))
+        centre.router = Router(TABLE, Clock(SPEED, start=MONDAY_10AM))
+        centre.router.subscribe(lambda p, now: published.append(p))
         await centre.connect()
         centre.pbx.agent_login("1014")
         call = centre.pbx.place_call(dnis="4008002000", caller_name="王五")

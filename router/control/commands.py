@@ -9,7 +9,7 @@ bus the checked request's events are fed to the router here.
 
 Audit: every command, accepted or refused, is logged (logger
 router.control: who, what, the outcome) and published as a
-`control.command` event to the router's listeners (the status view's
+`ControlCommand` fact to the router's subscribers (the status view's
 recent actions).
 """
 

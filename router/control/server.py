@@ -70,7 +70,7 @@ class ControlServer:
         self.recent = status.Recent(router.clock.now())
         self.overrides = mqtt_commands.SkillOverrides()
         self._server: asyncio.AbstractServer | None = None
-        router.listeners.append(self.recent)
+        router.subscribe(self.recent.on_fact, "control status")
 
     async def start(self) -> None:
         folder = os.path.dirname(self.path) or "."
@@ -100,8 +100,7 @@ class ControlServer:
                 os.unlink(self.path)
             except OSError:
                 pass
-        if self.recent in self.router.listeners:
-            self.router.listeners.remove(self.recent)
+        self.router.unsubscribe(self.recent.on_fact)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -3,7 +3,7 @@ recent actions, as one JSON-ready dict.
 
 Read in the event loop from the engine's own records (as the metrics
 collector does), so it is always the state routing acts on. `Recent`
-listens to the router's published events for what the records do not keep:
+subscribes to the router's published facts for what the records do not keep:
 when each agent's state last changed, and the last service-level actions
 and callback steps.
 """
@@ -13,28 +13,32 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime
 
-from router.core.commands import Publish
+from router.core import facts as f
 from router.core.state import AgentStatus, CallStatus
 from router.metrics.collector import _new_caller_wait
+from router.subscribers import by_type
 
 #: Recent service-level actions and callback steps kept for the view.
 RECENT = 12
 
 
 class Recent:
-    """A listener on the router's published events (`router.listeners`)."""
+    """Agents' last state changes and the recent actions; `on_fact` is its
+    subscriber (`router.subscribe`)."""
 
     def __init__(self, now: float) -> None:
         self.started = now
         self.since: dict[str, float] = {}  # agent -> when its state last changed
         self.actions: deque[dict] = deque(maxlen=RECENT)
+        self.on_fact = by_type({f.AgentStateChanged: self._agent_changed,
+                                **dict.fromkeys((*f.SLA_FACTS, *f.CALLBACK_FACTS, f.ControlCommand), self._action)})
 
-    def __call__(self, p: Publish, now: float) -> None:
-        if p.kind == "agent.state":
-            self.since[p.data["agent"]] = now
-        elif p.kind == "sla.action" or p.kind.startswith("callback.") or p.kind == "control.command":
-            self.actions.append({"at": now, "event": p.kind, **{k: v for k, v in p.data.items()
-                                                                if isinstance(v, (str, int, float, bool))}})
+    def _agent_changed(self, fact: f.AgentStateChanged, now: float) -> None:
+        self.since[fact.agent] = now
+
+    def _action(self, fact: f.Fact, now: float) -> None:
+        self.actions.append({"at": now, "event": fact.kind, **{k: v for k, v in fact.data.items()
+                                                               if isinstance(v, (str, int, float, bool))}})
 
 
 def _pct(level: float | None) -> float | None:

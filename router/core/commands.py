@@ -24,6 +24,8 @@ class RingAgent:
     caller_num: str = ""
     caller_name: str = ""
     dial: str = ""  # a callback: once the agent answers, dial this number
+    survey: bool = False  # the caller goes on to the survey when the agent hangs up
+    recording: str = ""  # record the bridge to this file ("": not recorded)
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,6 @@ class RunAction:
     queue: str
 
 
-#: Published facts (router/core/facts.py) travel with the commands. The old
-#: name stays while consumers move to subscribing by fact type.
-Publish = Fact
-
+#: Published facts (router/core/facts.py) travel with the commands; every
+#: consumer subscribes to them by type (router/subscribers.py).
 Command = RingAgent | CancelRing | StartTimer | CancelTimer | RunAction | Fact

@@ -33,6 +33,7 @@ from router.core.callbacks import CallbackOps, callback_steps
 from router.core.enforce import EnforceOps
 from router.core.resync import ResyncOps
 from router.core.sla import SlaBook
+from router.core.survey import SurveyOps
 from router.core.calendar import is_open
 from router.core.classify import classify
 from router.core.dispatch import RING_GRACE, DispatchOps  # noqa: F401 (RING_GRACE: engine's API)
@@ -56,7 +57,7 @@ MIN_RETRY = 1.0
 MAX_HOPS = 8
 
 
-class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
+class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps, SurveyOps):
     """Owns the calls and agents of one routing table. Not thread-safe: feed
     it events one at a time, in order."""
 
@@ -79,6 +80,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         self.parked: dict[str, CallRec] = {}  # callbacks between attempts (callbacks.py)
         self._check_at: float | None = None  # when the enforcement check is due
         self._init_dispatch()
+        self._init_survey()
 
     # ------------------------------------------------------------------ API
     def handle(self, event: ev.Event, now: float) -> list:
@@ -254,6 +256,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
             self._callback_over(call, rec.id)
         else:
             self._publish(f.CallCompleted(call.id, call.queue, rec.id, wrapup=wrapup))
+            self._survey_pending(call, rec.id)
         rec.call = None
         if call.answered_at is not None:
             self.sla.ended(call.queue, self._now - call.answered_at + wrapup, self._now)
@@ -299,6 +302,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
             call.answered_at = self._now
             self.sla.answered(call.queue, self._now - call.arrived, self._now)
             self._publish(f.CallAnswered(call.id, call.queue, rec.id, round(self._now - call.arrived, 3)))
+            self._recording_started(call, rec.id)
 
     def _on_no_answer(self, e: ev.AgentNoAnswer) -> None:
         call = self.calls.get(e.call_id)
@@ -406,4 +410,5 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         ev.CallPriority: _on_priority,
         ev.CallbackPromised: CallbackOps._on_promised,
         ev.CallbackResult: CallbackOps._on_result,
+        ev.SurveyAnswered: SurveyOps._on_survey,
     }

@@ -176,6 +176,15 @@ class SlaBook:
         met, counted = self.counts(queue, window, now)
         return None if counted == 0 else met / counted
 
+    def breached(self, queue: str, now: float, min_calls: int, window: str = "15m") -> bool:
+        """Whether the queue's service level over `window` counts as
+        breached (the MQTT alert): below its target with at least
+        `min_calls` calls counted (fewer say too little to alert on)."""
+        met, counted = self.counts(queue, window, now)
+        if counted == 0 or counted < min_calls:
+            return False
+        return 100 * (met / counted) < self.table.queues[queue].service_level.percent
+
     def target(self, queue: str) -> tuple[float, float]:
         """(target fraction 0..1, threshold seconds) of the queue."""
         sl = self.table.queues[queue].service_level

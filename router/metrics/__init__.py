@@ -1,13 +1,13 @@
 """Prometheus metrics and health for the router.
 
     metrics = Metrics(router)                    # own CollectorRegistry
-    router.attach_metrics(metrics)               # Publish stream + latency
+    router.attach_metrics(metrics)               # subscribes it to the facts; + latency
     port = await metrics.serve("127.0.0.1", 9464)  # /metrics and /healthz
     ...
     await metrics.stop()
 
-Counters and histograms follow the engine's Publish stream
-(`router.metrics.events`); gauges are read from the router at scrape time
+Counters and histograms follow the published facts (`router.metrics.events`,
+a subscriber); gauges are read from the router at scrape time
 (`router.metrics.collector`). Names: prefix `router_`, seconds, `_total` on
 counters; labels bounded (queue, skill, state, reason, pbx, window, outcome,
 action). The list is in README.md ("Metrics").
@@ -19,7 +19,7 @@ import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from router.core.commands import Publish
+from router.core.facts import Fact
 from router.metrics.collector import RouterCollector
 from router.metrics.events import EventMetrics
 from router.metrics.faults import FaultCollector
@@ -47,8 +47,9 @@ class Metrics:
         self._page: tuple[float, bytes] = (float("-inf"), b"")  # the last /metrics rendered, and when
 
     # -- fed by the Router
-    def observe(self, p: Publish, now: float) -> None:
-        self.events.observe(p, now)
+    def observe(self, fact: Fact, now: float) -> None:
+        """The subscriber: count one fact."""
+        self.events.observe(fact, now)
 
     def observe_decision(self, seconds: float) -> None:
         """One event's handling took `seconds` (engine + issuing commands)."""

@@ -1,27 +1,25 @@
-"""Counters and histograms driven by the engine's `Publish` stream.
+"""Counters and histograms driven by the engine's published facts.
 
 Every label is bounded: queue names, outcome/reason/state words, never a
-call id or a caller number. A call id seen in a Publish is only used as a
+call id or a caller number. A call id seen in a fact is only used as a
 key in memory (pending callbacks), never as a label.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
-
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from router.core.commands import Publish
-from router.core.state import OUTCOMES
+from router.core import facts as f
 from router.core.table import RoutingTable
+from router.subscribers import by_type
 
 #: Bucket bounds (seconds) of the wait histogram; every queue's SL threshold
 #: is added so that "answered within T" is an exact bucket.
 WAIT_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 #: Decision latency: an event in -> its commands issued, in seconds.
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
-#: Callback states published by enforcement as callback.<state>.
-CALLBACK_STATES = ("promised", "placed", "retry", "done", "failed")
+#: Bucket bounds of the survey score histogram: one per score, 1-5.
+SURVEY_BUCKETS = (1.0, 2.0, 3.0, 4.0, 5.0)
 #: Callbacks remembered as pending at most (a forgotten-callback storm must
 #: not grow memory without bound; the oldest ones stay, they matter most).
 MAX_PENDING = 10_000
@@ -37,7 +35,7 @@ def _label(value) -> str:
 
 
 class EventMetrics:
-    """Counts what the engine publishes. `observe` is the Router's Publish hook."""
+    """Counts what the engine publishes. `observe` is its subscriber."""
 
     def __init__(self, registry: CollectorRegistry, table: RoutingTable) -> None:
         r = registry
@@ -67,6 +65,9 @@ class EventMetrics:
                                    ["queue", "action", "reason"], registry=r)
         self.callbacks = Counter("router_callbacks", "Callbacks by state (promised, placed, retry, done, failed)",
                                  ["queue", "state"], registry=r)
+        self.survey = Histogram("router_survey_score", "Satisfaction scores (1-5) callers gave after the "
+                                "call, by queue (\"none\": a call the router no longer knew)", ["queue"],
+                                buckets=SURVEY_BUCKETS, registry=r)
         self.latency = Histogram("router_decision_latency_seconds", "From an event reaching the router to "
                                  "the commands it caused being issued", buckets=LATENCY_BUCKETS, registry=r)
         # Every queue's outcome counters exist from the start at 0, so that
@@ -78,43 +79,60 @@ class EventMetrics:
         self.pending: dict[str, tuple[str, float]] = {}
         self._anon = 0
 
-    def observe(self, p: Publish, now: float) -> None:
-        """Count one Publish (never raises on odd data: metrics must not
-        disturb routing)."""
-        kind, d = p.kind, p.data
-        if kind.startswith("call."):
-            self._call(kind[5:], d)
-        elif kind == "sla.action":
-            self.enforcement.labels(_label(d.get("queue")), _label(d.get("action")),
-                                    _label(d.get("reason"))).inc()
-        elif kind.startswith("callback."):
-            self._callback(kind[9:], d, now)
-        elif kind == "router.ignored":
-            self.ignored.inc()
+        self.observe = by_type({
+            f.CallAnswered: self._answered, f.CallAbandoned: self._abandoned, f.CallOverflowed: self._overflowed,
+            f.CallClosed: self._closed, f.CallQueued: self._arrived, f.CallMoved: self._moved,
+            f.CallEscalated: self._escalated, f.OfferFailed: self._no_answer,
+            **dict.fromkeys(f.SLA_FACTS, self._enforced), **dict.fromkeys(f.CALLBACK_STATE, self._callback),
+            f.CallSurveyed: self._surveyed, f.EventIgnored: self._ignored})
 
-    def _call(self, what: str, d: Mapping) -> None:
-        queue = _label(d.get("queue"))
-        if what in OUTCOMES:
-            self.offered.labels(queue).inc()
-            if what == "overflowed":
-                self.overflowed.labels(queue, _label(d.get("reason"))).inc()
-            else:
-                self.calls[what].labels(queue).inc()
-            if what != "closed" and isinstance(d.get("wait"), (int, float)):
-                self.wait.labels(queue, what).observe(d["wait"])
-        elif what == "waiting":
-            self.arrived.labels(queue).inc()
-        elif what == "moved":
-            self.moved.labels(_label(d.get("source")), _label(d.get("reason"))).inc()
-        elif what == "escalated":
-            self.escalated.labels(queue).inc()
-        elif what == "no_answer":
-            self.no_answer.labels(_label(d.get("reason"))).inc()
+    # Never raise on odd data (a None wait, an empty queue): metrics must not disturb routing.
+    def _outcome(self, outcome: str, fact, wait: bool = True) -> str:
+        queue = _label(fact.queue)
+        self.offered.labels(queue).inc()
+        if wait and isinstance(fact.wait, (int, float)):
+            self.wait.labels(queue, outcome).observe(fact.wait)
+        return queue
 
-    def _callback(self, state: str, d: Mapping, now: float) -> None:
-        queue = _label(d.get("queue"))
-        self.callbacks.labels(queue, _label(state)).inc()
-        key = d.get("call") or d.get("id")
+    def _answered(self, fact: f.CallAnswered, now: float) -> None:
+        self.calls["answered"].labels(self._outcome("answered", fact)).inc()
+
+    def _abandoned(self, fact: f.CallAbandoned, now: float) -> None:
+        self.calls["abandoned"].labels(self._outcome("abandoned", fact)).inc()
+
+    def _overflowed(self, fact: f.CallOverflowed, now: float) -> None:
+        self.overflowed.labels(self._outcome("overflowed", fact), _label(fact.reason)).inc()
+
+    def _closed(self, fact: f.CallClosed, now: float) -> None:
+        self.calls["closed"].labels(self._outcome("closed", fact, wait=False)).inc()
+
+    def _arrived(self, fact: f.CallQueued, now: float) -> None:
+        self.arrived.labels(_label(fact.queue)).inc()
+
+    def _moved(self, fact: f.CallMoved, now: float) -> None:
+        self.moved.labels(_label(fact.source), _label(fact.reason)).inc()
+
+    def _escalated(self, fact: f.CallEscalated, now: float) -> None:
+        self.escalated.labels(_label(fact.queue)).inc()
+
+    def _no_answer(self, fact: f.OfferFailed, now: float) -> None:
+        self.no_answer.labels(_label(fact.reason)).inc()
+
+    def _surveyed(self, fact: f.CallSurveyed, now: float) -> None:
+        if fact.score in (1, 2, 3, 4, 5) and not isinstance(fact.score, bool):
+            self.survey.labels(_label(fact.queue)).observe(fact.score)
+
+    def _enforced(self, fact, now: float) -> None:
+        self.enforcement.labels(_label(fact.queue), _label(fact.action), _label(fact.reason)).inc()
+
+    def _ignored(self, fact: f.EventIgnored, now: float) -> None:
+        self.ignored.inc()
+
+    def _callback(self, fact, now: float) -> None:
+        state = f.CALLBACK_STATE[type(fact)]
+        queue = _label(fact.queue)
+        self.callbacks.labels(queue, state).inc()
+        key = fact.call or None
         if state == "promised":
             if key is None:
                 self._anon += 1

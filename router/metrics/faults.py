@@ -1,6 +1,7 @@
 """Health of the router's own parts, read at scrape time: the MQTT bus,
-the state file, each PBX's rebuilt state, and the HTTP server's refusals
-(what an attack or a fault does shows here, not only in the log)."""
+the state file, each PBX's rebuilt state, the subscribers' faults and the
+HTTP server's refusals (what an attack or a fault does shows here, not only
+in the log)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ class FaultCollector(Collector):
         state = getattr(router, "_state", None)
         saves.add_metric([], state.save_failures if state is not None else 0)
         yield saves
+        # A consumer of the facts that raised (router/subscribers.py): routing went on without it.
+        faults = CounterMetricFamily("router_subscriber_faults", "Facts a subscriber (console, metrics, MQTT "
+                                     "bus, status view, ...) failed on; routing went on", labels=["subscriber"])
+        subscribers = getattr(router, "subscribers", None)
+        for name, count in sorted(getattr(subscribers, "faults", {}).items()):
+            faults.add_metric([name], count)
+        yield faults
         if self.http is not None:
             refused = CounterMetricFamily("router_http_connections_refused", "HTTP connections answered 503 "
                                           "at once: over the concurrent connection cap")

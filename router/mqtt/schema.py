@@ -1,24 +1,20 @@
 """Topics and payloads of the MQTT bus (the contract is docs/MQTT.md).
 
 Every payload is a UTF-8 JSON object with `v` (SCHEMA_VERSION), `event` and
-`at` (ISO 8601 time with offset, from the router's clock). Names travel as
-they are (王芳, not \\u738b\\u82b3).
+`at` (router/mqtt/wire.py). `FIELDS`, the keys each event always carries,
+is derived: for the events that publish facts, from the fact catalogue
+(router/core/facts.py) and the keys the bus adds (router/mqtt/outgoing.py);
+for the bus's own events, from the modules that write them.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from dataclasses import fields as dataclass_fields
 
-SCHEMA_VERSION = 1
+from router.core.facts import CATALOGUE, Fact
+from router.mqtt import outgoing, stats
+from router.mqtt.wire import SCHEMA_VERSION, iso, payload  # noqa: F401  (the envelope, here too)
 
-#: Engine publish kinds sent as call events, on <prefix>/call/<kind>.
-CALL_EVENTS = ("waiting", "escalated", "moved", "priority", "offered", "ringing", "no_answer",
-               "answered", "abandoned", "overflowed", "closed", "ended", "callback")
-#: Call events also sent to the agent they name, on <prefix>/agent/<id>/call
-#: (the screen-pop feed of the agent's desktop).
-AGENT_CALL_EVENTS = ("offered", "ringing", "no_answer", "answered", "ended")
 #: Agent commands (topic <prefix>/cmd/agent/<id>/<command>).
 AGENT_COMMANDS = ("login", "logout", "pause", "unpause")
 #: Supervisor commands (topic <prefix>/cmd/supervisor/<command>).
@@ -62,41 +58,39 @@ class Topics:
         return topic[len(head):].split("/") if topic.startswith(head) else None
 
 
-def iso(now: float) -> str:
-    return datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds")
+def always(kind: type[Fact]) -> tuple[str, ...]:
+    """The payload keys every fact of this type carries (not those left out when None)."""
+    names = kind.PAYLOAD or tuple(f.name for f in dataclass_fields(kind))
+    return tuple(n for n in names if n not in kind.OMIT_NONE)
 
 
-def payload(event: str, now: float, data: Mapping[str, Any]) -> bytes:
-    body = {"v": SCHEMA_VERSION, "event": event, "at": iso(now)}
-    body.update(data)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def _derived() -> dict[str, tuple[str, ...]]:
+    """event -> the keys of every fact sent as it (those all its facts
+    carry) followed by the keys the bus adds."""
+    out: dict[str, tuple[str, ...]] = {}
+    for kind in CATALOGUE:
+        event = outgoing.EVENTS.get(kind)
+        if event is None:
+            continue  # not sent on MQTT (router.ignored, control.command)
+        keys = always(kind)
+        out[event] = keys if event not in out else tuple(k for k in out[event] if k in keys)
+    return {event: keys + tuple(k for k in outgoing.ADDED.get(event, ()) if k not in keys)
+            for event, keys in out.items()}
 
+
+#: The call events, sent on <prefix>/call/<name> (derived from router/mqtt/outgoing.py).
+CALL_EVENTS: tuple[str, ...] = tuple(dict.fromkeys(
+    e[len("call."):] for e in outgoing.EVENTS.values() if e.startswith("call.")))
+#: Call events also sent to the agent they name, on <prefix>/agent/<id>/call
+#: (the screen-pop feed of the agent's desktop).
+AGENT_CALL_EVENTS: tuple[str, ...] = tuple(t.kind[len("call."):] for t in outgoing.SCREEN_POP)
 
 #: The keys every payload of each event carries (besides v, event, at); the
 #: tests check published payloads against this, docs/MQTT.md explains them.
 FIELDS: dict[str, tuple[str, ...]] = {
-    "router.status": ("status", "run", "client"),
-    "call.waiting": ("call", "queue", "rule", "priority", "dnis", "caller_num", "caller_name", "pbx"),
-    "call.escalated": ("call", "queue", "step", "source"),
-    "call.moved": ("call", "source", "to", "reason"),
-    "call.priority": ("call", "queue", "priority"),
-    "call.offered": ("call", "queue", "agent", "offer", "caller_num", "caller_name", "dnis", "variables"),
-    "call.ringing": ("call", "agent", "queue", "caller_num", "caller_name"),
-    "call.no_answer": ("call", "agent", "reason", "caller_num", "caller_name"),
-    "call.answered": ("call", "queue", "agent", "wait", "final", "caller_num", "caller_name", "dnis",
-                      "variables"),
-    "call.abandoned": ("call", "queue", "wait", "final"),
-    "call.overflowed": ("call", "queue", "wait", "reason", "action", "final"),
-    "call.closed": ("call", "queue", "wait", "reason", "action", "final"),
-    "call.ended": ("call", "queue", "agent", "final", "caller_num", "caller_name"),
-    "call.callback": ("call", "queue", "state", "reason", "caller_num", "caller_name"),
-    "agent.state": ("agent", "name", "team", "state", "reason", "call", "pending"),
-    "agent.skills": ("agent", "skills"),
-    "queue.stats": ("queue", "title", "waiting", "longest_wait", "agents_free", "offered", "answered",
-                    "abandoned", "overflowed", "closed", "service_level", "sl_15m", "sl_1h", "sl_today",
-                    "protected", "target", "within", "avg_wait"),
-    "sla.action": ("queue", "action", "reason"),
-    "alert.service_level": ("queue", "state", "service_level", "target", "within", "finished", "waiting",
-                            "longest_wait"),
-    "reply": ("id", "command", "ok"),
+    "router.status": ("status", "run", "client"),  # router/mqtt/bus.py
+    **_derived(),
+    **outgoing.OWN_FIELDS,
+    **stats.FIELDS,
+    "reply": ("id", "command", "ok"),  # router/mqtt/incoming.py
 }

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from router.records.schema import VERSION_TABLE
@@ -56,6 +57,10 @@ def migrate(engine: Engine, to: str = "head") -> tuple[str | None, str]:
     """Upgrade the database to `to` (default: the head); returns (revision
     before, revision after)."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # several routers starting at once on one database: one migrates,
+            # the others wait for it and then find the head
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('router_records_migrate'))"))
         before = current(conn)
         check_known(before)
         command.upgrade(alembic_config(conn), to)

@@ -149,13 +149,19 @@ class Spool:
         while sum(s.size for s in self.segments.values()) > self.max_bytes and len(self.segments) > 1:
             oldest = self.segments.pop(min(self.segments))
             number, _offset, consumed = self.cursor
-            lost = oldest.rows - consumed if number == oldest.number else oldest.rows
+            # before the cursor: all in the database (read() moved past it);
+            # at the cursor: what is not yet committed (rows the database
+            # thread is writing just now count as lost: an over-count of
+            # at most one transaction, never an under-count)
+            lost = 0 if oldest.number < number else oldest.rows - consumed if oldest.number == number else oldest.rows
             self.dropped += lost
             log.error("records spool over its bound (%d bytes): deleted its oldest segment %s with %d rows "
                       "not yet in the database", self.max_bytes, oldest.path.name, lost)
             oldest.path.unlink(missing_ok=True)
             if number <= oldest.number:
                 self.cursor = (min(self.segments), 0, 0)
+            self._cache = deque(c for c in self._cache if c[0][0] in self.segments)
+            self._cached_rows = sum(len(c[2]) for c in self._cache)
 
     # -- the database thread
     def read(self, max_rows: int) -> Chunk | None:
@@ -177,10 +183,15 @@ class Spool:
                     return None
                 number, offset, consumed = self.cursor = (min(later), 0, 0)
                 seg = self.segments[number]
+                if seg.size == 0:  # the current segment, nothing in it yet (its file is made by the first append)
+                    return None
             size = seg.size
-        with open(seg.path, "rb") as handle:  # outside the lock: the spooler only appends after `size`
-            handle.seek(offset)
-            data = handle.read(min(size - offset, 4 * 1024 * 1024))
+        try:
+            with open(seg.path, "rb") as handle:  # outside the lock: the spooler only appends after `size`
+                handle.seek(offset)
+                data = handle.read(min(size - offset, 4 * 1024 * 1024))
+        except FileNotFoundError:  # dropped by the bound meanwhile (counted there): the next read goes on
+            return None
         data = data[:data.rfind(b"\n") + 1]
         by_table = {}
         count = corrupt = 0

@@ -141,7 +141,7 @@ class RecordWriter:
     def health(self) -> dict:
         return {"backlog_rows": self.backlog(), "spool_bytes": self.spool.bytes(), "last_error": self.last_error,
                 "last_success": self.last_success, "write_failures": self.failures, "dropped_rows": self.dropped,
-                "running": all(t.is_alive() for t in self._threads) and bool(self._threads)}
+                "thread_errors": self.thread_errors, "running": all(t.is_alive() for t in self._threads) and bool(self._threads)}
 
     # -- the threads
     def _guard(self, target: Callable[[], bool]) -> None:
@@ -153,8 +153,12 @@ class RecordWriter:
                     return
             except Exception:  # noqa: BLE001 (the writer must outlive any one error)
                 self.thread_errors += 1
+                self.last_error = f"unexpected error in {threading.current_thread().name} (see the log)"
+                if self._stop.is_set() and time.monotonic() >= self._deadline:
+                    log.exception("records: unexpected error in %s while stopping", threading.current_thread().name)
+                    return
                 log.exception("records: unexpected error in %s (it goes on)", threading.current_thread().name)
-                self._stop.wait(0.5)
+                time.sleep(0.5)
 
     def _spooler(self) -> bool:
         """One round: drain, encode, append, fsync. True when stopped."""

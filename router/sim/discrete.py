@@ -17,11 +17,14 @@ import random
 from typing import Callable, Protocol
 
 from router.core import events as ev
-from router.core.commands import CancelRing, CancelTimer, Publish, RingAgent, RunAction, StartTimer
+from router.core import facts as f
+from router.core.commands import CancelRing, CancelTimer, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
+from router.core.facts import Fact
 from router.core.table import RoutingTable
 from router.sim import traffic
 from router.stats import Tally, queue_now
+from router.subscribers import Subscriber, Subscribers, by_type
 
 
 class World(Protocol):
@@ -101,8 +104,7 @@ class Simulation:
     def __init__(self, table: RoutingTable, *, seed: int = 1, calls_per_hour: float = 600.0,
                  start: float = 0.0, behaviour: traffic.Behaviour = traffic.Behaviour(),
                  log: Callable[[float, str], None] | None = None, agents: int | None = None,
-                 world: Callable[[RoutingTable, random.Random], World] | None = None,
-                 on_publish: Callable[[Publish, float], None] | None = None) -> None:
+                 world: Callable[[RoutingTable, random.Random], World] | None = None) -> None:
         self.table = table
         self.engine = Engine(table)
         self.rng = random.Random(seed)
@@ -111,7 +113,13 @@ class Simulation:
         self.world: World = (world(table, self.rng) if world is not None
                              else Flat(table, self.rng, behaviour, calls_per_hour, agents))
         self.tally = Tally(table)
-        self.on_publish = on_publish
+        #: Who follows the facts (router/subscribers.py): the tally, the log
+        #: lines, and whoever `subscribe`s (a fault is raised: no routing to protect).
+        self.subscribers = Subscribers(catch=False)
+        self.subscribe(self.tally.on_fact)
+        if log is not None:
+            self.subscribe(by_type({f.CallQueued: self._log_queued, f.CallMoved: self._log_moved,
+                                    f.CallAnswered: self._log_answered, f.CallAbandoned: self._log_abandoned}))
         # (time, sequence, what): the sequence breaks ties in order of
         # scheduling and keeps tuples from ever comparing `what`.
         self._due: list[tuple[float, int, tuple]] = []
@@ -122,6 +130,10 @@ class Simulation:
         self._connected: dict[str, str] = {}  # call -> its agent, while they talk
         self._paused_for: dict[str, set[str]] = {}  # agent -> reasons the world has them paused
         self._next_call = 0
+
+    def subscribe(self, subscriber: Subscriber) -> Subscriber:
+        """Hand every fact from now on to `subscriber(fact, now)`."""
+        return self.subscribers.subscribe(subscriber)
 
     # -- scheduling
     def at(self, at: float, *what) -> None:
@@ -225,8 +237,8 @@ class Simulation:
             self._carry_out(command)
 
     def _carry_out(self, c) -> None:
-        if isinstance(c, Publish):
-            self._record(c)
+        if isinstance(c, Fact):
+            self.subscribers.publish(c, self.now)
         elif isinstance(c, StartTimer):
             key = (c.kind, c.ref)
             version = self._timers.get(key, 0) + 1
@@ -249,22 +261,19 @@ class Simulation:
         elif isinstance(c, RunAction) and self.log:
             self.log(self.now, f"action {c.call_id} leaves {c.queue}: {c.action.describe()} ({c.reason})")
 
-    def _record(self, p: Publish) -> None:
-        self.tally.observe(p)
-        if self.on_publish is not None:
-            self.on_publish(p, self.now)
-        if not self.log:
-            return
-        d = p.data
-        if p.kind == "call.waiting":
-            self.log(self.now, f"call   {d['call']} {d['caller_name']} dnis {d['dnis']} -> "
-                               f"{d['queue']} (rule {d['rule']}, priority {d['priority']})")
-        elif p.kind == "call.moved":
-            self.log(self.now, f"moved  {d['call']} {d['source']} -> {d['to']} ({d['reason']})")
-        elif p.kind == "call.answered":
-            self.log(self.now, f"answer {d['call']} by {d['agent']} after {d['wait']:.1f}s ({d['queue']})")
-        elif p.kind == "call.abandoned":
-            self.log(self.now, f"abandon {d['call']} after {d['wait']:.1f}s ({d['queue']})")
+    # -- the log lines (`log`)
+    def _log_queued(self, d: f.CallQueued, now: float) -> None:
+        self.log(now, f"call   {d.call} {d.caller_name} dnis {d.dnis} -> {d.queue} "
+                      f"(rule {d.rule}, priority {d.priority})")
+
+    def _log_moved(self, d: f.CallMoved, now: float) -> None:
+        self.log(now, f"moved  {d.call} {d.source} -> {d.to} ({d.reason})")
+
+    def _log_answered(self, d: f.CallAnswered, now: float) -> None:
+        self.log(now, f"answer {d.call} by {d.agent} after {d.wait:.1f}s ({d.queue})")
+
+    def _log_abandoned(self, d: f.CallAbandoned, now: float) -> None:
+        self.log(now, f"abandon {d.call} after {d.wait:.1f}s ({d.queue})")
 
     # -- live figures for the summary line
     def queue_now(self, name: str) -> tuple[int, float, int]:

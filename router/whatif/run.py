@@ -17,33 +17,30 @@ import math
 from datetime import timedelta
 from dataclasses import dataclass, field
 
-from router.core.commands import Publish
-from router.core.state import OUTCOMES
+from router.core import facts as f
 from router.core.table import RoutingTable
 from router.sim.discrete import Simulation
 from router.stats import Tally
+from router.subscribers import by_type
 from router.whatif.profile import Profile
 from router.whatif.world import ProfileWorld, midnight
 
 WORKING = ("reserved", "on_call", "wrapup")
 ACW = "after-call work"  # the pause the simulation uses for long after-call work
-_OUTCOMES = frozenset(f"call.{o}" for o in OUTCOMES)
 
 
 class AgentClock:
     """Time per agent spent working and staffed, from the engine's
-    `agent.state` publications."""
+    state changes (`observe` follows AgentStateChanged)."""
 
     def __init__(self) -> None:
         self.state: dict[str, tuple[str, str, float]] = {}  # agent -> (state, reason, since)
         self.worked: dict[str, float] = {}
         self.staffed: dict[str, float] = {}
 
-    def observe(self, p: Publish, now: float) -> None:
-        if p.kind == "agent.state":
-            d = p.data
-            self._close(d["agent"], now)
-            self.state[d["agent"]] = (d["state"], d.get("reason", ""), now)
+    def observe(self, fact: f.AgentStateChanged, now: float) -> None:
+        self._close(fact.agent, now)
+        self.state[fact.agent] = (fact.state, fact.reason, now)
 
     def _close(self, agent: str, now: float) -> None:
         was = self.state.get(agent)
@@ -73,16 +70,17 @@ class Outcome:
     day0: float
     by_interval: dict[int, Tally] = field(default_factory=dict)  # index from day0 -> tally
 
-    def observe(self, p: Publish, now: float) -> None:
-        kind = p.kind
-        if kind == "agent.state":
-            self.clock.observe(p, now)
-        elif kind in _OUTCOMES:
-            index = int((now - p.data["wait"] - self.day0) // self.interval)
-            tally = self.by_interval.get(index)
-            if tally is None:
-                tally = self.by_interval[index] = Tally(self.table)
-            tally.observe(p)
+    def __post_init__(self) -> None:
+        #: the subscriber: agent states to the clock, outcomes to their interval's tally
+        self.on_fact = by_type({f.AgentStateChanged: self.clock.observe,
+                                **dict.fromkeys(f.OUTCOME_FACTS, self._outcome)})
+
+    def _outcome(self, fact: f.Fact, now: float) -> None:
+        index = int((now - fact.wait - self.day0) // self.interval)
+        tally = self.by_interval.get(index)
+        if tally is None:
+            tally = self.by_interval[index] = Tally(self.table)
+        tally.on_fact(fact, now)
 
     def metrics(self, queue: str) -> dict[str, float]:
         """offered, SL (%), ASA (s), abandon (%), occupancy (%) of `queue`;
@@ -104,7 +102,7 @@ class Outcome:
 def _run(table: RoutingTable, sim_args: dict, end: float, interval: float, day0: float) -> Outcome:
     sim = Simulation(table, start=day0, **sim_args)
     outcome = Outcome(table, sim.tally, AgentClock(), interval, day0)
-    sim.on_publish = outcome.observe
+    sim.subscribe(outcome.on_fact)
     sim.start()
     sim.run_until(end)
     outcome.clock.finish(end)

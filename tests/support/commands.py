@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from router.core.commands import Publish
+from router.core.facts import Fact
 
 
 def published(commands, kind: str) -> list[dict]:
-    """The data of every Publish of `kind` among `commands`, in order."""
-    return [dict(c.data) for c in commands if isinstance(c, Publish) and c.kind == kind]
+    """The data of every Fact of `kind` among `commands`, in order."""
+    return [dict(c.data) for c in commands if isinstance(c, Fact) and c.kind == kind]
