@@ -122,7 +122,7 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         if os.environ.get("BENCH_RECORDS_NO_WRITER"):  # diagnosis: the subscriber's own cost, rows dropped
             subscriber.writer = _NullWriter()
         subscriber.start(router.clock.now)
-        router.listeners.append(subscriber)
+        router.subscribe(subscriber, "records")
     # A patient watchdog: the simulator, busy with the start-up burst, may
     # take seconds to answer a Ping (a real Asterisk does not).
     router.add_pbx("sim", "127.0.0.1", port, "router", "sim-secret", ping_interval=30, ping_timeout=120)

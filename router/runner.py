@@ -88,7 +88,7 @@ def _start_records(router: Router, records, metrics):
 
     subscriber = open_records(records, lambda: router.table, registry=metrics.registry if metrics else None)
     subscriber.start(router.clock.now)
-    router.listeners.append(subscriber)
+    router.subscribe(subscriber, "records")
     return subscriber
 
 

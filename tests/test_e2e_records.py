@@ -38,7 +38,7 @@ class RecordedCentre(Centre):
         self.metrics = Metrics(router)
         router.attach_metrics(self.metrics)
         self.records = open_records(self.settings, lambda: router.table, registry=self.metrics.registry)
-        router.listeners.append(self.records)
+        router.subscribe(self.records, "records")
         return router
 
     async def connect(self) -> None:

@@ -16,6 +16,7 @@ from router.core.engine import Engine
 from router.core.facts import Fact
 from router.core.table import Action, Calendar, Enforcement, RoutingTable
 from router.records.assemble import RESYNC_GRACE, STALE_AFTER, RecordAssembler
+from router.records.survey import SURVEY_WAIT
 from router.records.model import AgentSessionRow, AgentStateRow, CallbackRow, CallRow, CallStepRow, OfferRow
 from support.tables import agent, queue, req, step, table
 
@@ -185,6 +186,39 @@ def test_a_call_arriving_while_its_queue_is_closed_is_not_counted():
     row = feed.call("c1")
     assert (row.outcome, row.reason, row.action, row.sl_counted, row.wait, row.offers) == \
         ("closed", "closed", "voicemail 200", False, 0.0, 0)
+
+
+def surveyed_and_recorded(wrapup: float) -> RoutingTable:
+    from dataclasses import replace
+
+    t = centre(wrapup=wrapup)
+    queues = {**t.queues, "sales": replace(t.queues["sales"], survey=True, record=True)}
+    return replace(t, queues=RoutingTable.freeze(queues))
+
+
+@pytest.mark.parametrize("wrapup", [0.0, 10.0])
+def test_the_survey_score_and_the_recording_are_on_the_call_record(wrapup):
+    feed = logged_in(surveyed_and_recorded(wrapup), "a1")
+    feed(ev.CallWaiting("c1", caller_name="王五"), T0)
+    feed(ev.AgentAnswered("c1", "a1"), T0 + 2)
+    feed(ev.CallEnded("c1", "a1"), T0 + 30)
+    feed.fire(T0 + 30 + wrapup + 1)
+    assert feed.of(CallRow) == []  # waits for the score
+    feed(ev.SurveyAnswered("c1", 4), T0 + 45)
+    row = feed.call("c1")
+    assert (row.survey_score, row.wrapup) == (4, wrapup)
+    assert row.recording and row.recording.endswith("c1.wav")
+
+
+def test_a_survey_never_answered_is_given_up_on():
+    feed = logged_in(surveyed_and_recorded(0.0), "a1")
+    feed(ev.CallWaiting("c1"), T0)
+    feed(ev.AgentAnswered("c1", "a1"), T0 + 2)
+    feed(ev.CallEnded("c1", "a1"), T0 + 30)
+    feed.rows += feed.asm.tick(T0 + 30 + SURVEY_WAIT)
+    assert feed.call("c1").survey_score is None
+    feed(ev.SurveyAnswered("c1", 5), T0 + 30 + SURVEY_WAIT + 1)  # too late: the row is written once
+    assert feed.call("c1").survey_score is None
 
 
 def test_overflow_to_voicemail_is_a_miss():

@@ -37,6 +37,7 @@ from router.core.table import RoutingTable
 from router.records.agentlog import AgentLog
 from router.records.callbacks import CallbackOps
 from router.records.resume import ResumeOps
+from router.records.survey import SurveyOps
 from router.records.calls import OpenCall, variables_json
 from router.records.localtime import local_stamp, zone_of
 
@@ -52,7 +53,7 @@ KEEP_DONE = 5.0
 SCAN_EVERY = 60.0
 
 
-class RecordAssembler(CallbackOps, ResumeOps):
+class RecordAssembler(CallbackOps, ResumeOps, SurveyOps):
     """Open calls, offers and agent intervals; rows as they close."""
 
     STALE_AFTER, RESYNC_GRACE, SCAN_EVERY = STALE_AFTER, RESYNC_GRACE, SCAN_EVERY
@@ -63,6 +64,7 @@ class RecordAssembler(CallbackOps, ResumeOps):
         self.done: OrderedDict[str, OpenCall] = OrderedDict()  # on record, kept KEEP_DONE (rule 5)
         self.agents = AgentLog(self._local)
         self.awaiting: dict[str, str] = {}  # agent -> answered call whose wrap-up decides its record
+        self.surveying: dict[str, float] = {}  # answered call -> until when its record waits for a score
         self.dirty: set[str] = set()  # "c:<call>" / "a:<agent>" changed since the last `changes`
         self._talk: tuple | None = None  # (state, call, agent, now): reserved/on_call not yet followed by its fact
         self._zone_table = None
@@ -93,6 +95,8 @@ class RecordAssembler(CallbackOps, ResumeOps):
         if len(self.out) > before:
             self.dirty.update("a:" + a for a in self.agents.open)
         self._scan(now)
+        if self.surveying:
+            self._surveys_due(now)
         while self.done and now - next(iter(self.done.values())).last >= KEEP_DONE:
             call_id, _ = self.done.popitem(last=False)
             self.dirty.add("c:" + call_id)
@@ -251,7 +255,7 @@ class RecordAssembler(CallbackOps, ResumeOps):
             if call is not None:
                 call.wrapup = (now - closed.since) if closed is not None and closed.state == "wrapup" else 0.0
                 call.last = now
-                self._emit(call)
+                self._done_with(call)
 
     def _answers(self, fact) -> bool:
         """Is `fact` the offer that follows an agent's reserved state, or
@@ -304,4 +308,5 @@ class RecordAssembler(CallbackOps, ResumeOps):
         f.CallCompleted: _on_completed,
         f.AgentStateChanged: _on_agent,
         **CallbackOps.HANDLERS,
+        **SurveyOps.HANDLERS,
     }

@@ -48,8 +48,9 @@ class ResumeOps:
                 if call.emitted:
                     self._emit(call)
                 elif call.outcome == "answered" and call.ended_at is not None:
-                    call.wrapup = call.planned_wrapup
-                    self._emit(call)
+                    if call.wrapup is None:  # its wrap-up was on when the router died
+                        call.wrapup = call.planned_wrapup
+                    self._done_with(call)
                 else:
                     call.restored = True
                     self.calls[call.call_id] = call
@@ -77,10 +78,11 @@ class ResumeOps:
         if not call.outcome:
             call.outcome = "abandoned" if call.kind == "inbound" else "overflowed"
             call.finished_at = call.last
-        elif call.outcome == "answered" and call.ended_at is not None:
+        elif call.outcome == "answered" and call.ended_at is not None and call.wrapup is None:
             call.wrapup = call.planned_wrapup
         call.reason = "incomplete"
         call.sl = (call.sl[0] if call.sl else None, False, False, False)
+        self.surveying.pop(call.call_id, None)
         for agent, waited in list(self.awaiting.items()):
             if waited == call.call_id:
                 del self.awaiting[agent]

@@ -2,7 +2,7 @@
 
     records = RecordsSubscriber(RecordAssembler(lambda: router.table), writer, checkpoint)
     records.start(router.clock.now)      # restores the checkpoint, starts the threads and the tick
-    router.listeners.append(records)     # called as records(fact, now)
+    router.subscribe(records, "records") # called as records(fact, now)
     ...
     records.stop()
 

@@ -35,8 +35,9 @@ def run_simulation(table: RoutingTable, *, tz: ZoneInfo, start: float, duration:
 
     recorded = SimRecords(records, lambda: sim.engine.table, start, out) if records else None
     sim = Simulation(table, seed=seed, calls_per_hour=calls_per_hour, start=start, agents=agents,
-                     log=None if quiet else log,  # quiet: no line is even formatted
-                     on_publish=recorded.subscriber if recorded else None)
+                     log=None if quiet else log)  # quiet: no line is even formatted
+    if recorded:
+        sim.subscribe(recorded.subscriber)
     print(f"simulating {duration:.0f}s from {datetime.fromtimestamp(start, tz):%Y-%m-%d %H:%M %Z} "
           f"at {calls_per_hour:.0f} calls/h, seed {seed}, speed {'max' if not speed else f'{speed:g}x'}",
           file=out, flush=True)
