@@ -92,6 +92,11 @@ async def test_every_call_and_agent_state_is_on_record_as_the_pbx_and_the_metric
             assert answered_by == record.agent, call_id
             assert reason != "incomplete"
             assert offers >= len(record.offers)  # every ring the PBX saw is an offer on record
+        scores = dict(query(db, "SELECT call_id, survey_score FROM calls WHERE kind = 'inbound'"))
+        assert scores == {c: r.survey for c, r in sim.items()}  # the simulator's callers' keys
+        assert any(scores.values())
+        paths = dict(query(db, "SELECT call_id, recording FROM calls WHERE kind = 'inbound'"))
+        assert {c: p or "" for c, p in paths.items()} == {c: r.recording if r.answered else "" for c, r in sim.items()}
         answered_offers = query(db, "SELECT call_id, agent_id FROM offers WHERE outcome = 'answered'")
         assert {c: a for c, a in answered_offers if c in sim} == {c: r.agent for c, r in sim.items() if r.agent}
         sim_outcomes = Counter(r.outcome for r in sim.values())
