@@ -120,9 +120,7 @@ class AgentOps:
         return rec
 
     def _withdraw_offer(self, rec: AgentRec) -> None:
-        call = self.calls[rec.call]
-        rec.call = None
-        self._requeue(call)
+        self._requeue(self.calls[rec.call])
 
     def _on_login(self, e: ev.AgentLogin) -> None:
         rec = self._agent(e)

@@ -132,9 +132,9 @@ class CallbackOps:
         self.parked.pop(call.id, None)
         self._emit(CancelTimer("callback", call.id))
         self.calls[call.id] = call
-        call.status, call.agent, call.result = CallStatus.WAITING, None, ""
+        call.result = ""
         call.step = call.early = 0
-        self._line_add(call)
+        self._call_to(call, CallStatus.WAITING)  # (its agent was let go when its attempt ended)
         self._apply_step(call)
 
     def _on_result(self, e: ev.CallbackResult) -> None:

@@ -36,7 +36,7 @@ from router.core import facts as f
 import bisect
 
 from router.core.commands import RingAgent, StartTimer
-from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
+from router.core.state import AgentRec, CallRec, CallStatus
 from router.core.strategy import choose
 from router.core.table import Step
 
@@ -150,11 +150,9 @@ class DispatchOps:
     def _offer(self, call: CallRec, rec: AgentRec) -> None:
         queue = self.table.queues[call.queue]
         config = self.table.agents[rec.id]
-        call.status, call.agent = CallStatus.RINGING, rec.id
         call.offers += 1
-        rec.call = call.id
         self._last_rr[call.queue] = rec.id
-        self._set(rec, AgentStatus.RESERVED)
+        self._call_to(call, CallStatus.RINGING, rec)
         self._emit(RingAgent(call.id, rec.id, config.endpoint, queue.ring_timeout, queue.name,
                              call.info.caller_num, call.info.caller_name,
                              dial=call.info.caller_num if call.callback else ""))

@@ -30,6 +30,7 @@ from router.core import events as ev
 from router.core import facts as f
 from router.core.agents import AgentOps
 from router.core.callbacks import CallbackOps, callback_steps
+from router.core.calls import CallTransitions
 from router.core.enforce import EnforceOps
 from router.core.resync import ResyncOps
 from router.core.sla import SlaBook
@@ -56,7 +57,7 @@ MIN_RETRY = 1.0
 MAX_HOPS = 8
 
 
-class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
+class Engine(CallTransitions, AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
     """Owns the calls and agents of one routing table. Not thread-safe: feed
     it events one at a time, in order."""
 
@@ -284,13 +285,12 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         self._connect(call, self.agents[e.agent_id])
 
     def _connect(self, call: CallRec, rec: AgentRec, announce: bool = True) -> None:
-        """The ringing call is answered by its agent."""
+        """The call is answered by `rec` (who rang for it; or, found by a
+        resync, who talks with it)."""
         self._emit(CancelTimer("ring", call.id))
-        self._line_remove(call)
-        call.status = CallStatus.CONNECTED
+        self._call_to(call, CallStatus.CONNECTED, rec)
         rec.calls_taken += 1
         rec.misses = 0
-        self._set(rec, AgentStatus.ON_CALL)
         self._emit(CancelTimer("step", call.id))
         if call.callback:
             if announce:
@@ -310,7 +310,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         """The ringing offer failed: the call is back at its place in line."""
         rec = self.agents[call.agent]
         self._emit(CancelTimer("ring", call.id))
-        call.status, call.agent, rec.call = CallStatus.WAITING, None, None
+        self._call_to(call, CallStatus.WAITING, rec)
         if reason in AGENT_FAULTS:  # busy, congestion, a lost reply: not the agent's miss
             rec.misses += 1
         self._publish(f.OfferFailed(call.id, rec.id, reason))
@@ -342,7 +342,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         """Withdraw a ringing offer that is not the agent's fault."""
         self._emit(CancelRing(call.id, call.agent))
         self._emit(CancelTimer("ring", call.id))
-        call.status, call.agent = CallStatus.WAITING, None
+        self._call_to(call, CallStatus.WAITING, self.agents[call.agent])
         self._apply_step(call)
 
     # ----------------------------------------------------- supervisor events
@@ -363,10 +363,9 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
             return self._ignored(e, "unknown queue")
         if call.status is CallStatus.RINGING:
             rec = self.agents[call.agent]
-            rec.call = None
             self._emit(CancelRing(call.id, rec.id))
             self._emit(CancelTimer("ring", call.id))
-            call.status, call.agent = CallStatus.WAITING, None
+            self._call_to(call, CallStatus.WAITING, rec)
             self._release(rec, keep_idle=True)
         self._line_remove(call)
         self._emit(CancelTimer("step", call.id))
