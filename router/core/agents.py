@@ -30,6 +30,7 @@ from router.core.classify import classify
 from router.core.commands import CancelTimer, StartTimer
 from router.core.state import AgentRec, AgentStatus
 from router.core.table import merge_skills
+from router.core.shared import EngineState
 
 DEVICE_BUSY = "device-busy"
 UNREACHABLE = "unreachable"
@@ -40,8 +41,10 @@ _LOGGED_IN_IDLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.WRAPUP
 _OFF = (AgentStatus.LOGGED_OUT, AgentStatus.PAUSED)
 
 
-class AgentOps:
+class AgentOps(EngineState):
     """Mixin of Engine: the agent half of the event handlers."""
+
+    __slots__ = ()
 
     def _set(self, rec: AgentRec, status: AgentStatus, reason: str = "", keep_idle: bool = False) -> None:
         if status is AgentStatus.AVAILABLE and rec.id not in self.table.agents:

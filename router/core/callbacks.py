@@ -38,6 +38,7 @@ from router.core.calendar import is_open, next_open
 from router.core.commands import CancelTimer, StartTimer
 from router.core.state import CallRec, CallStatus
 from router.core.table import Rule, RoutingTable, Step, merge_skills
+from router.core.shared import EngineState
 
 #: Dials to the customer before the callback is reported failed.
 ATTEMPTS = 3
@@ -65,8 +66,10 @@ def callback_rule(table: RoutingTable, skills: tuple[tuple[str, int], ...]) -> R
     return replace(table.default, skills=tuple(skills))
 
 
-class CallbackOps:
+class CallbackOps(EngineState):
     """Mixin of Engine: promising, placing and finishing callbacks."""
+
+    __slots__ = ()
 
     def _promise(self, call: CallRec) -> None:
         """Rule 1: the call is leaving by a callback action."""

@@ -23,6 +23,7 @@ a silently inconsistent call.
 from __future__ import annotations
 
 from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
+from router.core.shared import EngineState
 
 WAITING, RINGING, CONNECTED = CallStatus.WAITING, CallStatus.RINGING, CallStatus.CONNECTED
 
@@ -50,8 +51,10 @@ class CallTransitionError(RuntimeError):
         self.call_id, self.old, self.new = call.id, call.status, to
 
 
-class CallTransitions:
+class CallTransitions(EngineState):
     """Mixin of Engine: `_call_to`, the only writer of `CallRec.status`."""
+
+    __slots__ = ()
 
     def _call_to(self, call: CallRec, status: CallStatus, agent: AgentRec | None = None) -> None:
         """Move `call` to `status`, with its bookkeeping (the table above).

@@ -39,6 +39,7 @@ from router.core.commands import RingAgent, StartTimer
 from router.core.state import AgentRec, CallRec, CallStatus
 from router.core.strategy import choose
 from router.core.table import Step
+from router.core.shared import EngineState
 
 #: Extra seconds past an offer's ring timeout before the engine gives up on
 #: hearing from the PBX and treats the offer as unanswered.
@@ -56,13 +57,10 @@ class Group:
         self.entries: list[tuple[tuple, str, CallRec]] = []  # (line_key, call id, call), sorted
 
 
-class DispatchOps:
+class DispatchOps(EngineState):
     """Mixin of Engine: the groups of waiting calls and the dispatch."""
 
-    def _init_dispatch(self) -> None:
-        self._groups: dict[tuple, Group] = {}
-        self._touched: list[CallRec] = []  # to (re)file before the next dispatch
-        self._fresh: dict[tuple, Group] = {}  # groups that got a call since the last dispatch
+    __slots__ = ()
 
     def _touch(self, call: CallRec) -> None:
         """The call may be waiting at a new place, step or queue: file it."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 from router.core import facts as f
 from router.core.commands import StartTimer
 from router.core.state import CallRec, CallStatus
+from router.core.shared import EngineState
 
 #: Seconds between enforcement checks (protection states, early escalation).
 CHECK_EVERY = 5.0
@@ -46,8 +47,10 @@ FINAL_SAMPLE = 5
 PROTECT_WINDOW = "15m"
 
 
-class EnforceOps:
+class EnforceOps(EngineState):
     """Mixin of Engine: line keys, the enforcement check and dispatch order."""
+
+    __slots__ = ()
 
     # -- rule 1
     def _line_key(self, call: CallRec) -> tuple[float, float, int]:

@@ -25,14 +25,17 @@ from router.core import events as ev
 from router.core import facts as f
 from router.core.commands import CancelRing, StartTimer
 from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
+from router.core.shared import EngineState
 
 #: Seconds given to an offer taken over from a snapshot before the ring
 #: guard gives up on it (its real ring timeout is unknown here).
 ADOPTED_RING = 30.0
 
 
-class ResyncOps:
+class ResyncOps(EngineState):
     """Mixin of Engine: the PbxSnapshot handler."""
+
+    __slots__ = ()
 
     def _on_snapshot(self, e: ev.PbxSnapshot) -> None:
         talking = dict(e.connected)
@@ -98,7 +101,7 @@ class ResyncOps:
         what the PBX says wins, whatever order the calls are looked at in
         (a claim on an agent still held for a stale reservation would be
         refused, and a second agent rung for a caller already talking)."""
-        self._resync_answered: set[str] = set()  # calls whose answer is already out
+        self._resync_answered = set()  # calls whose answer is already out
         shown: dict[str, str] = {}  # agent -> the call the PBX shows them with
         for call_id, agent_id in talking.items():
             shown[agent_id] = call_id
