@@ -28,9 +28,9 @@ from router.core import events as ev
 from router.core import facts as f
 from router.core.classify import classify
 from router.core.commands import CancelTimer, StartTimer
+from router.core.shared import EngineState
 from router.core.state import AgentRec, AgentStatus
 from router.core.table import merge_skills
-from router.core.shared import EngineState
 
 DEVICE_BUSY = "device-busy"
 UNREACHABLE = "unreachable"

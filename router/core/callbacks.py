@@ -36,9 +36,9 @@ from router.core import events as ev
 from router.core import facts as f
 from router.core.calendar import is_open, next_open
 from router.core.commands import CancelTimer, StartTimer
+from router.core.shared import EngineState
 from router.core.state import CallRec, CallStatus
 from router.core.table import Rule, RoutingTable, Step, merge_skills
-from router.core.shared import EngineState
 
 #: Dials to the customer before the callback is reported failed.
 ATTEMPTS = 3

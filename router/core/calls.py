@@ -22,8 +22,8 @@ a silently inconsistent call.
 
 from __future__ import annotations
 
-from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 from router.core.shared import EngineState
+from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 
 WAITING, RINGING, CONNECTED = CallStatus.WAITING, CallStatus.RINGING, CallStatus.CONNECTED
 

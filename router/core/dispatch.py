@@ -36,10 +36,10 @@ from router.core import facts as f
 import bisect
 
 from router.core.commands import RingAgent, StartTimer
+from router.core.shared import EngineState
 from router.core.state import AgentRec, CallRec, CallStatus
 from router.core.strategy import choose
 from router.core.table import Step
-from router.core.shared import EngineState
 
 #: Extra seconds past an offer's ring timeout before the engine gives up on
 #: hearing from the PBX and treats the offer as unanswered.

@@ -34,8 +34,8 @@ from __future__ import annotations
 
 from router.core import facts as f
 from router.core.commands import StartTimer
-from router.core.state import CallRec, CallStatus
 from router.core.shared import EngineState
+from router.core.state import CallRec, CallStatus
 
 #: Seconds between enforcement checks (protection states, early escalation).
 CHECK_EVERY = 5.0

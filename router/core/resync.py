@@ -24,8 +24,8 @@ from __future__ import annotations
 from router.core import events as ev
 from router.core import facts as f
 from router.core.commands import CancelRing, StartTimer
-from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 from router.core.shared import EngineState
+from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 
 #: Seconds given to an offer taken over from a snapshot before the ring
 #: guard gives up on it (its real ring timeout is unknown here).
