@@ -40,6 +40,11 @@ TRANSITIONS: dict[tuple[CallStatus, CallStatus], str] = {
     (WAITING, WAITING): "a parked callback is back in line",
 }
 
+#: The same, as status -> the statuses it may go to (a cheaper check than
+#: hashing a pair: `_call_to` runs at every offer).
+_NEXT: dict[CallStatus, tuple[CallStatus, ...]] = {
+    old: tuple(new for (o, new) in TRANSITIONS if o is old) for old in CallStatus}
+
 
 class CallTransitionError(RuntimeError):
     """A call was asked to make a transition `TRANSITIONS` does not allow:
@@ -64,7 +69,7 @@ class CallTransitions(EngineState):
         (their `call` cleared; their next status is the caller's business,
         `_release` or `_rest`), None for a callback back from parking, whose
         agent was let go when its attempt ended."""
-        if (call.status, status) not in TRANSITIONS:
+        if status not in _NEXT[call.status]:
             raise CallTransitionError(call, status)
         if status is WAITING:
             if agent is not None:
