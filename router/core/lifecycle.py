@@ -12,8 +12,10 @@ Rules:
 2. Escalation: the step is the last whose `after` the time in queue has
    reached (enforcement may take one early); a final action applies once the
    call is waiting (a ringing call is decided when its ring ends).
-3. Leaving by a `queue` action re-enters the call (up to `MAX_HOPS` moves);
-   every other action ends it as overflowed (closed: it arrived while closed).
+3. Leaving by a `queue` action re-enters the call in that queue (up to
+   `MAX_HOPS` moves, else it is hung up); any other action ends it as
+   overflowed, or closed if it arrived while closed (and a `callback` action
+   promises a callback, callbacks.py).
 4. Only the connected agent's leg ends a call; a leg of a withdrawn offer
    that answers or appears late is hung up (`CancelRing`), never bridged.
 5. A failed offer puts the call back at its place in line; the agent rests
@@ -45,7 +47,6 @@ MIN_RETRY = 1.0
 #: Queue-to-queue moves one call may make; config checks forbid loops, this
 #: is the belt to those braces.
 MAX_HOPS = 8
-
 
 
 class CallOps(EngineState):
