@@ -106,6 +106,10 @@ def explain(table: RoutingTable, call: CallWaiting, now: float, tz: ZoneInfo) ->
             f"strategy: {queue.strategy.value}; ring {_seconds(queue.ring_timeout)}, "
             f"wrap-up {_seconds(queue.wrapup)}; service level {queue.service_level.percent:g}% "
             f"within {_seconds(queue.service_level.within)}"]
+    if queue.survey or queue.record:  # docs/RULES.md, "Survey and recording"
+        out.append("after the call: " + "; ".join(
+            ([f"recorded to {table.settings.recordings_dir}/<call id>.wav"] if queue.record else [])
+            + (["the caller is asked for a 1-5 score (router-survey)"] if queue.survey else [])))
     if queue.max_waiting is not None:
         out.append(f"max waiting: {queue.max_waiting}; " + _action_line("when full", queue.overflow))
     if queue.hours:

@@ -177,3 +177,30 @@ async def test_a_refused_login_says_auth_failed_backs_off_and_recovers(pbx, capl
         assert any("pbx-west" in m and "up again" in m for m in link_records(caplog))
     finally:
         await link.close()
+
+
+# ---------------------------------------------------------------- survey scores (issue 16)
+async def test_garbled_survey_scores_are_logged_once_and_never_break_the_link(pbx, caplog):
+    """RouterSurvey UserEvents with no, empty, out-of-range, non-digit or
+    oversized Score (and a CR-split one) over real TCP: each is ignored and
+    counted, the kind logged once, the link stays up, and a valid score
+    after them still becomes call.survey."""
+    router = await started(pbx, reconnect=0.1)
+    watch = Watch(router)
+    try:
+        await until(lambda: router.resyncs.get("p1") == 1)
+        bad = ["", "0", "6", "4a", "٣", "9" * 5000, "3\rAction: Hangup", None]
+        pbx.push(b"".join(
+            ("Event: UserEvent\r\nUserEvent: RouterSurvey\r\nUniqueid: s1\r\nCall: s1\r\n"
+             + (f"Score: {score}\r\n" if score is not None else "") + "\r\n").encode("utf-8")
+            for score in bad))
+        pbx.push(b"Event: UserEvent\r\nUserEvent: RouterSurvey\r\nUniqueid: s2\r\nCall: s2\r\nScore: 5\r\n\r\n")
+        await until(lambda: watch.kinds("call.survey", "s2"))
+        assert watch.kinds("call.survey", "s2") == [{"call": "s2", "queue": "", "agent": "", "score": 5}]
+        assert watch.kinds("call.survey", "s1") == []
+        assert router.translators["p1"].ignored["RouterSurvey with a Score not 1-5"] == len(bad)
+        warned = [r for r in caplog.records if "RouterSurvey with a Score not 1-5" in r.getMessage()]
+        assert len(warned) == 1 and warned[0].levelno == logging.WARNING
+        assert pbx.logins == 1  # never dropped
+    finally:
+        await router.stop()

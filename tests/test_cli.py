@@ -63,6 +63,17 @@ def test_explain_shows_rules_queue_steps_and_eligible_agents(capsys):
     assert "from  1m30s  leave the queue: voicemail 8000@sales" in out
 
 
+def test_explain_says_a_complaint_is_recorded_and_surveyed_and_a_sale_neither(capsys):
+    code, out, err = run(capsys, "explain", SAMPLE, "--dnis", "4008009000", "--var", "menu=3",
+                         "--at", "2026-11-23T10:00")
+    assert code == 0, err
+    assert "queue: complaints (投诉处理)" in out
+    assert ("after the call: recorded to /var/spool/asterisk/monitor/router/<call id>.wav; "
+            "the caller is asked for a 1-5 score (router-survey)") in out
+    code, out, err = run(capsys, "explain", SAMPLE, "--dnis", "4008001000", "--at", "2026-11-23T10:00")
+    assert code == 0 and "queue: sales" in out and "after the call" not in out
+
+
 def test_explain_out_of_hours_goes_to_the_after_hours_rule(capsys):
     code, out, _ = run(capsys, "explain", SAMPLE, "--dnis", "4008002000", "--at", "2026-11-22T23:30+08:00")
     assert code == 0

@@ -66,7 +66,7 @@ def own_names(node: ast.ClassDef) -> set[str]:
 def test_the_parts_are_the_engine_s_bases():
     modules = {module for module, _ in parts()}
     assert modules == {"agents", "callbacks", "calls", "dispatch", "enforce", "engine", "lifecycle", "resync",
-                       "supervisor"}
+                       "supervisor", "survey"}
     assert all(issubclass(base, EngineState) for base in Engine.__mro__[:-2])
 
 

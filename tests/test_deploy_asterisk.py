@@ -210,7 +210,8 @@ def test_asterisklint_does_report_errors(tmp_path):
 
 
 def test_the_contract_contexts_exist():
-    for context in ("router-inbound", "router-in", "router-agent", "router-action", "router-features", "agents"):
+    for context in ("router-inbound", "router-in", "router-agent", "router-survey", "router-action",
+                    "router-features", "agents"):
         assert steps(context), f"[{context}] is empty"
 
 
@@ -260,13 +261,65 @@ def test_the_hold_limit_cannot_be_endless_and_outlasts_the_router():
 
 
 def test_router_agent_bridges_the_caller_and_hangs_it_up_after():
-    (bridge,) = find("router-agent", "Bridge")
-    assert bridge.args[0] == "${ROUTER_CALLER}"
+    plain, survey = find("router-agent", "Bridge")
+    assert plain.args[0] == survey.args[0] == "${ROUTER_CALLER}"
     # x: without it Asterisk sends the caller on to the next priority of
     # router-in after the call -- into the fallback queue.
-    assert "x" in (bridge.args[1] if len(bridge.args) > 1 else "")
+    assert "x" in (plain.args[1] if len(plain.args) > 1 else "")
+    # With the survey the caller goes on to router-survey instead, when the
+    # agent (the bridger) hangs up: never back into router-in.
+    assert survey.args[1] == "F(router-survey^s^1)"
     assert apps("router-agent")[-1] == "Hangup"
+    for bridge in (plain, survey):  # each Bridge is followed by the leg's Hangup
+        assert steps("router-agent")[steps("router-agent").index(bridge) + 1].app == "Hangup"
     assert steps("router-agent")[0].exten == "_X."  # Originate Exten = the agent id
+
+
+def test_router_agent_takes_the_survey_and_recording_variables_of_the_originate():
+    """The Originate's ROUTER_SURVEY=1 picks the survey Bridge (by its
+    label), ROUTER_RECORDING starts MixMonitor, option b, before either."""
+    from router.ami.translate import Translator
+    from router.core.commands import RingAgent
+    table = load_config(ROOT / "config")
+    originate = Translator(table).ring(RingAgent("1.1", "1001", "PJSIP/1001", 15, "complaints", survey=True,
+                                                 recording="/var/spool/asterisk/monitor/router/1.1.wav"))
+    variables = dict(v.split("=", 1) for v in originate["Variable"])
+    assert variables["ROUTER_SURVEY"] == "1" and variables["ROUTER_RECORDING"].endswith("/1.1.wav")
+    chain = steps("router-agent")
+    (goto,) = [s for s in find("router-agent", "GotoIf") if "ROUTER_SURVEY" in s.data]
+    assert goto.data == '$["${ROUTER_SURVEY}" = "1"]?survey'
+    (target,) = [s for s in chain if s.label == "survey"]
+    assert target.app == "Bridge" and target.args[1] == "F(router-survey^s^1)"
+    (record,) = [s for s in find("router-agent", "ExecIf") if "MixMonitor" in s.data]
+    assert record.data == '$["${ROUTER_RECORDING}" != ""]?MixMonitor(${ROUTER_RECORDING},b)'
+    assert chain.index(record) < min(chain.index(b) for b in find("router-agent", "Bridge"))
+    assert chain.index(goto) < chain.index(target)
+
+
+def test_router_survey_reports_a_score_the_translator_reads():
+    """router-survey: Read one key 1-5, keep only 1-5, UserEvent
+    RouterSurvey with Call (the caller channel's UNIQUEID = the call id)
+    and Score; fed through the translator that UserEvent gives the
+    SurveyAnswered the engine takes."""
+    from router.ami.translate import Translator
+    from router.core import events as ev
+    chain = steps("router-survey", "s")
+    names = [s.app for s in chain]
+    assert names[:3] == ["NoOp", "Answer", "Read"] and names[-1] == "Hangup"
+    (read,) = find("router-survey", "Read")
+    assert read.args[0] == "ROUTER_SCORE" and read.args[2] == "1"  # one digit
+    assert "ROUTER_SCORE=${FILTER(1-5,${ROUTER_SCORE})}" in [s.data for s in find("router-survey", "Set")]
+    (skip,) = find("router-survey", "GotoIf")
+    assert skip.data == '$["${ROUTER_SCORE}" = ""]?done'  # no score, no event
+    (event,) = find("router-survey", "UserEvent")
+    assert chain.index(skip) < chain.index(event)
+    name, headers = userevent_headers(event)
+    assert (name, headers) == ("RouterSurvey", {"Call": "${UNIQUEID}", "Score": "${ROUTER_SCORE}"})
+    # What Asterisk sends for it, with the variables substituted:
+    msg = {"Event": "UserEvent", "UserEvent": name, "Uniqueid": "1795455140.266",
+           **{k: v.replace("${UNIQUEID}", "1795455140.266").replace("${ROUTER_SCORE}", "4")
+              for k, v in headers.items()}}
+    assert Translator(load_config(ROOT / "config")).event(msg) == [ev.SurveyAnswered("1795455140.266", 4)]
 
 
 def test_router_action_has_the_four_actions():

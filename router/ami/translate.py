@@ -59,6 +59,7 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
 #: Never in a header value: C0 and C1 controls, DEL, and the Unicode line and
 #: paragraph separators (Python's splitlines() and some log viewers break there).
 _SEQ = re.compile(r"[0-9]{1,9}")  # the leg counter in a leg id
+_PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._/+-]")  # a recording path goes into MixMonitor() unquoted
 _UNSAFE = dict.fromkeys((*range(32), *range(0x7f, 0xa0), 0x2028, 0x2029))  # for str.translate: drop
 
 
@@ -155,12 +156,26 @@ class Translator:
             if command == "pause":
                 return [ev.AgentPause(agent, header(msg, "Reason") or "break")]
             return [{"login": ev.AgentLogin, "logout": ev.AgentLogout, "unpause": ev.AgentUnpause}[command](agent)]
+        if kind == "RouterSurvey":
+            return self._survey(msg)
         if kind == "RouterCallbackResult":
             call_id, status = header(msg, "Call"), header(msg, "Status")
             if not call_id:
                 return self._ignore("RouterCallbackResult without Call")
             return [ev.CallbackResult(call_id, status or "UNKNOWN")]
         return self._ignore(f"UserEvent {kind}")
+
+    def _survey(self, msg: Mapping) -> list:
+        """`UserEvent: RouterSurvey` from router-survey, on the caller's
+        channel: `Call` (else the channel's Uniqueid, which is the call id)
+        and `Score`, one digit 1-5. Anything else is ignored and counted."""
+        call_id = header(msg, "Call").strip() or header(msg, "Uniqueid")
+        score = header(msg, "Score").strip()
+        if not call_id:
+            return self._ignore("RouterSurvey without Call")
+        if len(score) != 1 or score not in "12345":
+            return self._ignore("RouterSurvey with a Score not 1-5")
+        return [ev.SurveyAnswered(call_id, int(score))]
 
     def _new_channel(self, msg: Mapping) -> list:
         leg = self.legs.get(header(msg, "Uniqueid"))
@@ -236,6 +251,10 @@ class Translator:
                      f"ROUTER_CALL={clean(cmd.call_id)}", f"ROUTER_AGENT={clean(cmd.agent_id)}"]
         if cmd.dial:  # a callback: router-callback dials this once the agent answers
             variables.append("ROUTER_DIAL=" + "".join(ch for ch in cmd.dial if ch.isdigit() or ch == "+")[:32])
+        if cmd.survey:  # router-agent sends the caller on to router-survey when the agent hangs up
+            variables.append("ROUTER_SURVEY=1")
+        if cmd.recording:  # router-agent records the bridge (MixMonitor) to this file
+            variables.append("ROUTER_RECORDING=" + _PATH_UNSAFE.sub("", clean(cmd.recording)))
         return {
             "Action": "Originate",
             "ActionID": leg.leg_id,

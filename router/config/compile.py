@@ -101,6 +101,8 @@ def _queue(spec: QueueSpec, queues: Mapping[str, QueueSpec]) -> Queue:
         hours=spec.hours,
         closed=_action(spec.closed) if spec.closed else None,
         steps=build_steps(spec, spec.escalation, queues),
+        survey=bool(spec.survey),
+        record=bool(spec.record),
     )
 
 

@@ -72,6 +72,8 @@ class QueueSpec:
     skills: dict[str, int] = field(default_factory=dict)
     teams: list[str] = field(default_factory=list)
     escalation: list[StepSpec] = field(default_factory=list)
+    survey: bool | None = False
+    record: bool | None = False
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 from router.config.errors import did_you_mean, join_path, quote
 from router.config.model import ActionSpec, Edge, QueueSpec, StepSpec, Where
 from router.config.nodes import Node, Scalar
-from router.config.schema import (DURATION, MAILBOX, PERCENT, PRIORITY, REQUIRED_TEXT, TEXT, Reader, count,
+from router.config.schema import (BOOLEAN, DURATION, MAILBOX, PERCENT, PRIORITY, REQUIRED_TEXT, TEXT, Reader, count,
                                   duration)
 from router.core.table import ACTION_KINDS, ServiceLevel, Strategy
 
@@ -106,7 +106,7 @@ def step_edges(source: str | None, steps: list[StepSpec]) -> list[Edge]:
 
 
 QUEUE_KEYS = ["title", "priority", "strategy", "service_level", "wrapup", "ring_timeout",
-              "max_waiting", "overflow", "hours", "closed", "skills", "teams", "escalation"]
+              "max_waiting", "overflow", "hours", "closed", "skills", "teams", "escalation", "survey", "record"]
 STRATEGIES = [s.value for s in Strategy]
 
 
@@ -154,6 +154,9 @@ def read_queue(r: Reader, name: str, key_node: Scalar, node: Node, path: str,
     q.skills = r.levels(found.get("skills"), at("skills"))
     q.teams = r.names(found.get("teams"), at("teams"), "team")
     q.escalation = read_escalation(r, found.get("escalation"), at("escalation"), name)
+    for key in ("survey", "record"):  # opt-in per queue: the caller's survey, MixMonitor
+        if key in found:
+            setattr(q, key, r.value(found[key], at(key), BOOLEAN))
     # A limit or a calendar without its action would leave the engine
     # nothing to do with the call: refuse. The reverse is only dead config.
     for needs, action, what in (("max_waiting", "overflow", "when max_waiting calls already wait"),

@@ -39,6 +39,7 @@ REQUIRED_TEXT = Kind("text", values.parse_required_text)
 MAILBOX = Kind("a mailbox such as 8000@sales", values.parse_mailbox)
 ENDPOINT = Kind("an endpoint such as PJSIP/1001", values.parse_endpoint)
 DAYS = Kind("days such as mon-fri", values.parse_days)
+DIRECTORY = Kind("an absolute directory such as /var/spool/asterisk/monitor/router", values.parse_directory)
 
 
 BOOLEAN = Kind("true or false", values.parse_boolean)

@@ -9,16 +9,17 @@ from router.config import values
 from router.config.errors import did_you_mean, join_path, quote
 from router.config.model import AgentSpec, Where
 from router.config.nodes import Invalid, Node, Scalar, Seq
-from router.config.schema import (BOOLEAN, DATE, DAYS, ENDPOINT, NAME, PERIOD, POINTS, TEXT, Reader, choice, count,
-                                  describe, duration)
+from router.config.schema import (BOOLEAN, DATE, DAYS, DIRECTORY, ENDPOINT, NAME, PERIOD, POINTS, TEXT, Reader,
+                                  choice, count, describe, duration)
 from router.core.table import Calendar, Enforcement, Settings, Team
 
 
 def read_settings(r: Reader, node: Node, path: str) -> Settings:
-    found = r.fields(node, path, ["no_answer_rest", "max_no_answer", "service_level"],
-                     what="a mapping (no_answer_rest:, max_no_answer:, service_level:)") or {}
+    found = r.fields(node, path, ["no_answer_rest", "max_no_answer", "service_level", "recordings_dir"],
+                     what="a mapping (no_answer_rest:, max_no_answer:, service_level:, recordings_dir:)") or {}
     rest = r.value(found.get("no_answer_rest"), join_path(path, "no_answer_rest"), duration())
     misses = r.value(found.get("max_no_answer"), join_path(path, "max_no_answer"), count(0, 100))
+    recordings = r.value(found.get("recordings_dir"), join_path(path, "recordings_dir"), DIRECTORY)
     defaults = Settings()
     enforcement = defaults.enforcement
     if "service_level" in found:
@@ -27,6 +28,7 @@ def read_settings(r: Reader, node: Node, path: str) -> Settings:
         no_answer_rest=defaults.no_answer_rest if rest is None else rest,
         default_max_no_answer=defaults.default_max_no_answer if misses is None else misses,
         enforcement=enforcement,
+        recordings_dir=defaults.recordings_dir if recordings is None else recordings,
     )
 
 

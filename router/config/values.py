@@ -260,6 +260,20 @@ def parse_endpoint(text: str) -> str:
     return text
 
 
+_DIRECTORY = re.compile(r"(/[A-Za-z0-9._+-]+)+/?")
+
+
+def parse_directory(text: str) -> str:
+    """An absolute directory the PBX writes to (`recordings_dir`): only
+    letters, digits and `._+-` between slashes, so the path goes into a
+    dialplan argument (MixMonitor) without quoting; no `..` step."""
+    parse_text(text)
+    if not _DIRECTORY.fullmatch(text) or ".." in text.split("/"):
+        raise ValueError(f"{quote(text)} is not an absolute directory; write e.g. /var/spool/asterisk/monitor/router "
+                         "(letters, digits, '.', '_', '+' and '-' between slashes; no '..')")
+    return text.rstrip("/")
+
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

@@ -24,6 +24,8 @@ class RingAgent:
     caller_num: str = ""
     caller_name: str = ""
     dial: str = ""  # a callback: once the agent answers, dial this number
+    survey: bool = False  # the caller goes on to the survey when the agent hangs up
+    recording: str = ""  # record the bridge to this file ("": not recorded)
 
 
 @dataclass(frozen=True)

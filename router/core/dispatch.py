@@ -151,9 +151,11 @@ class DispatchOps(EngineState):
         call.offers += 1
         self._last_rr[call.queue] = rec.id
         self._call_to(call, CallStatus.RINGING, rec)
+        survey, recording = self._offer_extras(call, queue)
         self._emit(RingAgent(call.id, rec.id, config.endpoint, queue.ring_timeout, queue.name,
                              call.info.caller_num, call.info.caller_name,
-                             dial=call.info.caller_num if call.callback else ""))
+                             dial=call.info.caller_num if call.callback else "",
+                             survey=survey, recording=recording))
         call.ring_until = self._now + queue.ring_timeout + RING_GRACE
         self._emit(StartTimer("ring", call.id, call.ring_until))
         self._publish(f.CallOffered(call.id, call.queue, rec.id, call.offers))

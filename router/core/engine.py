@@ -25,7 +25,7 @@ This module is the assembly: `handle`, the line, and the table of which
 part handles which event. The parts, one module each, share the state
 declared in shared.py: lifecycle.py (call events), calls.py (call status
 transitions), supervisor.py, agents.py, dispatch.py, enforce.py,
-callbacks.py, resync.py.
+callbacks.py, resync.py, survey.py.
 """
 
 from __future__ import annotations
@@ -42,10 +42,11 @@ from router.core.lifecycle import MIN_RETRY, CallOps  # noqa: F401 (MIN_RETRY: e
 from router.core.resync import ResyncOps
 from router.core.state import CallRec
 from router.core.supervisor import SupervisorOps
+from router.core.survey import SurveyOps
 
 
 class Engine(CallOps, CallTransitions, SupervisorOps, AgentOps, ResyncOps, EnforceOps, CallbackOps,
-             DispatchOps):
+             DispatchOps, SurveyOps):
     """Owns the calls and agents of one routing table (`Engine(table)`; its
     state: shared.py). Not thread-safe: feed it events one at a time, in order."""
 
@@ -110,4 +111,5 @@ class Engine(CallOps, CallTransitions, SupervisorOps, AgentOps, ResyncOps, Enfor
         ev.CallPriority: SupervisorOps._on_priority,
         ev.CallbackPromised: CallbackOps._on_promised,
         ev.CallbackResult: CallbackOps._on_result,
+        ev.SurveyAnswered: SurveyOps._on_survey,
     }

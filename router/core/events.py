@@ -176,6 +176,15 @@ class CallbackResult:
 
 
 @dataclass(frozen=True)
+class SurveyAnswered:
+    """The caller of an ended call pressed a satisfaction score (1-5) in
+    the survey the dialplan runs after the agent hangs up (core/survey.py)."""
+
+    call_id: str
+    score: int
+
+
+@dataclass(frozen=True)
 class TimerFired:
     """A StartTimer came due. kind and ref are those of the StartTimer."""
 
@@ -193,5 +202,5 @@ class ConfigReplaced:
 Event = (
     CallWaiting | CallLeft | AgentOffered | AgentAnswered | AgentNoAnswer | CallEnded
     | AgentLogin | AgentLogout | AgentPause | AgentUnpause | AgentDevice | PbxSnapshot | TimerFired | ConfigReplaced
-    | CallMove | CallPriority
+    | CallMove | CallPriority | SurveyAnswered
 )

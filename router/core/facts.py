@@ -193,6 +193,31 @@ class CallCompleted(Fact):
     wrapup: float = 0.0  # the wrap-up that now starts, seconds
 
 
+@dataclass(frozen=True, slots=True)
+class CallRecorded(Fact):
+    """The answered call is being recorded to `path` on the PBX (a queue
+    with `record: true`; core/survey.py). Sent beside CallAnswered."""
+
+    kind: ClassVar[str] = "call.recording"
+    call: str
+    queue: str
+    agent: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallSurveyed(Fact):
+    """The caller gave a satisfaction score (1-5) after the call (a queue
+    with `survey: true`; core/survey.py). `queue` and `agent` are "" for a
+    call the engine no longer remembers."""
+
+    kind: ClassVar[str] = "call.survey"
+    call: str
+    queue: str
+    agent: str
+    score: int
+
+
 # ------------------------------------------------------------- callbacks
 @dataclass(frozen=True, slots=True)
 class CallbackQueued(Fact):
@@ -371,7 +396,7 @@ class ControlCommand(Fact):
 
 CALL_FACTS: tuple[type[Fact], ...] = (
     CallQueued, CallEscalated, CallMoved, CallReprioritised, CallOffered, CallRinging, OfferFailed,
-    CallAnswered, CallAbandoned, CallOverflowed, CallClosed, CallCompleted)
+    CallAnswered, CallAbandoned, CallOverflowed, CallClosed, CallCompleted, CallRecorded, CallSurveyed)
 CALLBACK_FACTS: tuple[type[Fact], ...] = (
     CallbackQueued, CallbackPlaced, CallbackRetrying, CallbackDone, CallbackFailed)
 SLA_FACTS: tuple[type[Fact], ...] = (QueueProtected, QueueReleased, CallHurried)

@@ -178,6 +178,7 @@ class CallOps(EngineState):
             self._callback_over(call, rec.id)
         else:
             self._publish(f.CallCompleted(call.id, call.queue, rec.id, wrapup=wrapup))
+            self._survey_pending(call, rec.id)
         rec.call = None
         if call.answered_at is not None:
             self.sla.ended(call.queue, self._now - call.answered_at + wrapup, self._now)
@@ -222,6 +223,7 @@ class CallOps(EngineState):
             call.answered_at = self._now
             self.sla.answered(call.queue, self._now - call.arrived, self._now)
             self._publish(f.CallAnswered(call.id, call.queue, rec.id, round(self._now - call.arrived, 3)))
+            self._recording_started(call, rec.id)
 
     def _on_no_answer(self, e: ev.AgentNoAnswer) -> None:
         call = self.calls.get(e.call_id)

@@ -4,12 +4,14 @@
 its own module: call lifecycle (lifecycle.py), call transitions (calls.py),
 agents (agents.py), dispatch (dispatch.py), enforcement (enforce.py),
 callbacks (callbacks.py), resync (resync.py), supervisor commands
-(supervisor.py). Every part derives from `EngineState`, so `self.calls` in
-any of them is the attribute declared, typed and documented below, and
-nothing else can be: the class has `__slots__` and no `__dict__`, so an
-attribute not declared here is an AttributeError, not a new hidden field.
-(Slots, not a `self.state.calls` component: one attribute lookup on the
-hot path, not two; bench figures in the commit that made this.)
+(supervisor.py), surveys and recordings (survey.py). Every part derives
+from `EngineState`, so `self.calls` in any of them is the attribute
+declared, typed and documented below, and nothing else can be: the class
+has `__slots__` and no `__dict__`, so an attribute not declared here is an
+AttributeError, not a new hidden field. (Slots on one object, not a
+`self.state.calls` component: dispatch's hot path keeps one attribute
+lookup per access, and bench/engine_alone.py's per-event figures did not
+move.)
 
 The methods one part calls on another (the seams) are declared below too,
 for readers and type checkers, each under the module that implements it;
@@ -30,7 +32,7 @@ from router.core.table import RoutingTable
 if TYPE_CHECKING:
     from router.core.dispatch import Group
     from router.core.state import AgentStatus, CallStatus
-    from router.core.table import Action
+    from router.core.table import Action, Queue
 
 
 class EngineState:
@@ -56,6 +58,9 @@ class EngineState:
     _groups: dict[tuple, Group]  # (queue, id(step), pbx) -> its waiting calls
     _touched: list[CallRec]  # calls to (re)file before the next dispatch
     _fresh: dict[tuple, Group]  # groups that got a call since the last dispatch
+    # -- surveys (survey.py): call id -> (ended at, queue, agent, answered) of the
+    # surveyed calls that ended, oldest first (insertion order is end order)
+    _surveys: dict[str, tuple[float, str, str, bool]]
     # -- resync (resync.py), for the snapshot being applied
     _resync_answered: set[str]  # calls whose answer was already published
     # -- the event being handled (engine.py handle)
@@ -80,6 +85,7 @@ class EngineState:
         self.protected = set()
         self._check_at = None
         self._groups, self._touched, self._fresh = {}, [], {}
+        self._surveys = {}
         self._resync_answered = set()
         self._now = 0.0
         self._out = []
@@ -137,3 +143,7 @@ class EngineState:
         def _closed_until(self, call: CallRec) -> float | None: ...
         def _park_closed(self, call: CallRec) -> None: ...
         def _callback_requeued_by_reload(self, call: CallRec) -> None: ...
+        # survey.py
+        def _offer_extras(self, call: CallRec, queue: Queue) -> tuple[bool, str]: ...
+        def _recording_started(self, call: CallRec, agent: str) -> None: ...
+        def _survey_pending(self, call: CallRec, agent: str) -> None: ...

@@ -66,6 +66,8 @@ class CallRec:
     attempts: int = 0  # callbacks: dials to the customer that failed so far
     result: str = ""  # callbacks: DIALSTATUS of the current attempt
     queued: bool = False  # has waited in an open queue (else "closed" means it arrived while closed)
+    survey: bool = False  # its last offer asked for the survey (survey.py)
+    recording: str = ""  # its last offer's recording file (survey.py)
     in_line: bool = False  # in the engine's line (waiting or ringing)
     filed: tuple | None = None  # (dispatch group, line_key) it is filed under (dispatch.py)
 

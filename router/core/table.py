@@ -164,6 +164,10 @@ class Queue:
     hours: str | None  # calendar name; None = always open
     closed: Action | None  # when the calendar is closed
     steps: tuple[Step, ...]  # steps[0].after == 0; ordered by `after`
+    # After the agent hangs up, the caller is asked for a 1-5 score
+    # (router-survey, docs/ASTERISK.md); record: MixMonitor while bridged.
+    survey: bool = False
+    record: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,9 @@ class Settings:
     no_answer_rest: float = 5.0  # seconds an agent rests after a missed offer
     default_max_no_answer: int = 3
     enforcement: Enforcement = Enforcement()
+    # Where the PBX writes the recordings of `record: true` queues, one file
+    # per call named by its call id (recording_path()).
+    recordings_dir: str = "/var/spool/asterisk/monitor/router"
 
 
 @dataclass(frozen=True)

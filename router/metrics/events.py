@@ -20,6 +20,8 @@ from router.core.table import RoutingTable
 WAIT_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 #: Decision latency: an event in -> its commands issued, in seconds.
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+#: Bucket bounds of the survey score histogram: one per score, 1-5.
+SURVEY_BUCKETS = (1.0, 2.0, 3.0, 4.0, 5.0)
 #: Callback states published by enforcement as callback.<state>.
 CALLBACK_STATES = ("promised", "placed", "retry", "done", "failed")
 #: Callbacks remembered as pending at most (a forgotten-callback storm must
@@ -67,6 +69,9 @@ class EventMetrics:
                                    ["queue", "action", "reason"], registry=r)
         self.callbacks = Counter("router_callbacks", "Callbacks by state (promised, placed, retry, done, failed)",
                                  ["queue", "state"], registry=r)
+        self.survey = Histogram("router_survey_score", "Satisfaction scores (1-5) callers gave after the "
+                                "call, by queue (\"none\": a call the router no longer knew)", ["queue"],
+                                buckets=SURVEY_BUCKETS, registry=r)
         self.latency = Histogram("router_decision_latency_seconds", "From an event reaching the router to "
                                  "the commands it caused being issued", buckets=LATENCY_BUCKETS, registry=r)
         # Every queue's outcome counters exist from the start at 0, so that
@@ -110,6 +115,8 @@ class EventMetrics:
             self.escalated.labels(queue).inc()
         elif what == "no_answer":
             self.no_answer.labels(_label(d.get("reason"))).inc()
+        elif what == "survey" and d.get("score") in (1, 2, 3, 4, 5) and not isinstance(d.get("score"), bool):
+            self.survey.labels(queue).observe(d["score"])
 
     def _callback(self, state: str, d: Mapping, now: float) -> None:
         queue = _label(d.get("queue"))

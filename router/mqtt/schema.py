@@ -15,7 +15,8 @@ SCHEMA_VERSION = 1
 
 #: Engine publish kinds sent as call events, on <prefix>/call/<kind>.
 CALL_EVENTS = ("waiting", "escalated", "moved", "priority", "offered", "ringing", "no_answer",
-               "answered", "abandoned", "overflowed", "closed", "ended", "callback")
+               "answered", "abandoned", "overflowed", "closed", "ended", "callback",
+               "recording", "survey")  # (the last two: core/survey.py)
 #: Call events also sent to the agent they name, on <prefix>/agent/<id>/call
 #: (the screen-pop feed of the agent's desktop).
 AGENT_CALL_EVENTS = ("offered", "ringing", "no_answer", "answered", "ended")
@@ -90,6 +91,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "call.closed": ("call", "queue", "wait", "reason", "action", "final"),
     "call.ended": ("call", "queue", "agent", "final", "caller_num", "caller_name"),
     "call.callback": ("call", "queue", "state", "reason", "caller_num", "caller_name"),
+    "call.recording": ("call", "queue", "agent", "path"),
+    "call.survey": ("call", "queue", "agent", "score"),
     "agent.state": ("agent", "name", "team", "state", "reason", "call", "pending"),
     "agent.skills": ("agent", "skills"),
     "queue.stats": ("queue", "title", "waiting", "longest_wait", "agents_free", "offered", "answered",

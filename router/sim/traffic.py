@@ -36,6 +36,7 @@ class Behaviour:
     mean_talk: float = 150.0  # exponential, at least min_talk
     min_talk: float = 20.0
     logged_in_share: float = 0.85  # agents logged in at the start
+    survey_rate: float = 0.6  # share of surveyed callers who press a score (PBX simulator)
 
 
 def example_number(pattern: Pattern, rng: random.Random) -> str:

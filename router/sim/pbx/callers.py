@@ -17,6 +17,7 @@ from __future__ import annotations
 from router.sim.pbx import dialplan
 from router.sim.pbx.channels import RING, UP, Channel
 from router.sim.pbx.records import CallRecord
+from router.sim.pbx.survey import Surveys
 from router.sim.pbx.world import Flow, World
 
 
@@ -25,9 +26,10 @@ def _seconds(value: float) -> str:
 
 
 class Callers(Flow):
-    def __init__(self, world: World, hold_limit: float) -> None:
+    def __init__(self, world: World, hold_limit: float, surveys: Surveys) -> None:
         super().__init__(world)
         self.hold_limit = hold_limit
+        self.surveys = surveys
 
     def place_call(self, dnis: str, caller_num: str, caller_name: str,
                    variables: dict[str, str], patience: float | None) -> str:
@@ -84,14 +86,24 @@ class Callers(Flow):
         """The agent hung up. The caller was pulled into the bridge, so it
         would resume router-in after MusicOnHold, i.e. at the fallback
         Queue(); the dialplan must prevent that (`Bridge(${ROUTER_CALLER},x)`
-        hangs the pulled channel up) and the simulator does the same."""
-        self.world.hangup(chan, 16, request="SoftHangupRequest")
+        hangs the pulled channel up) and the simulator does the same, unless
+        the Bridge sent it on to the survey (F(router-survey^s^1))."""
+        self._talk_over(chan)
+        if not self.surveys.takes(chan):
+            self.world.hangup(chan, 16, request="SoftHangupRequest")
+
+    def _talk_over(self, chan: Channel) -> None:
+        record = self.world.records[chan.call_id]
+        if record.answered is not None and record.talk_ended is None:
+            record.talk_ended = self.world.clock.now()
 
     # -- the caller's ways out
     def _abandon(self, chan: Channel) -> None:
         """The caller's phone hangs up (BYE from the trunk)."""
         if chan.bridge is None:
             self._outcome(chan, "abandoned")
+        else:
+            self._talk_over(chan)
         self.world.end_bridge(chan, 16, "HangupRequest")
 
     def _fallback(self, chan: Channel) -> None:
@@ -104,6 +116,8 @@ class Callers(Flow):
     def hung_up_by_action(self, chan: Channel, cause: int) -> None:
         if chan.bridge is None:
             self._outcome(chan, "hangup")
+        else:
+            self._talk_over(chan)
         self.world.end_bridge(chan, cause, "SoftHangupRequest")
 
     def redirect(self, chan: Channel, context: str, exten: str, priority: int) -> None:
@@ -127,6 +141,7 @@ class Callers(Flow):
         w.dialplan_hangup(chan)
 
     def ended(self, chan: Channel) -> None:
+        self.surveys.forget(chan)
         record = self.world.records[chan.call_id]
         record.ended = self.world.clock.now()
         if record.outcome is None:

@@ -12,7 +12,9 @@ up in events and listings), the rest is cosmetic:
       5 UserEvent(RouterCallWaiting,DNIS: ...,Vars: ...)
       6 MusicOnHold(default,<hold limit>)     ← the caller waits here
       7 Queue(router-fallback)                ← hold limit reached (recorded as 'fallback')
-    router-agent,<agent>    1 Bridge(${ROUTER_CALLER}), 2 Hangup()
+    router-agent,<agent>    1 Bridge(${ROUTER_CALLER}), 2 Hangup(); with ROUTER_RECORDING
+                            MixMonitor() first, with ROUTER_SURVEY=1 the caller goes on to
+    router-survey,s         Read() a score 1-5, UserEvent(RouterSurvey) (survey.py)
     router-callback,<agent> Dial(PJSIP/${ROUTER_DIAL}@trunk,30), Hangup(); the hangup
                             handler raises UserEvent(RouterCallbackResult) (customers.py)
     router-action,voicemail|callback|transfer|hangup   (then the caller hangs up)

@@ -204,6 +204,7 @@ class Legs(Flow):
             w.set_var(chan, "BRIDGERESULT", "FAILURE")
             w.dialplan_hangup(chan)
         else:
+            self.callers.surveys.bridging(chan, caller, chan.agent_id)  # MixMonitor, the survey's F()
             self.callers.connect(caller, chan, chan.agent_id)
             w.later(chan, "talk", self.phones.talk_time(o.phone), self._agent_hangs_up, chan)
 

@@ -29,6 +29,10 @@ class CallRecord:
     offers: list[str] = field(default_factory=list)  # agents rung for it, in order
     target: str = ""  # ROUTER_TARGET when redirected to router-action
     announce: str = ""  # ROUTER_ANNOUNCE likewise
+    talk_ended: float | None = None  # when the conversation with the agent ended
+    recording: str = ""  # the MixMonitor file the agent leg was told (survey.py)
+    survey_offered: bool = False  # bridged with the survey's F() option
+    survey: int | None = None  # the score the caller pressed, if any
 
     @property
     def waited(self) -> float | None:

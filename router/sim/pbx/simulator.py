@@ -26,6 +26,7 @@ from router.sim.pbx.legs import Legs
 from router.sim.pbx.phones import Phones
 from router.sim.pbx.records import CallRecord
 from router.sim.pbx.server import AmiServer
+from router.sim.pbx.survey import Surveys
 from router.sim.pbx.world import World
 
 
@@ -40,11 +41,13 @@ class PbxSimulator:
         self.port = port
         self.login_agents = login_agents
         self.clock = Clock(speed)
-        self.rng = random.Random(seed)  # the one source of randomness
+        self.rng = random.Random(seed)  # the source of randomness (surveys have their own)
         self.server = AmiServer(self, host, port, username, secret)
         self.world = World(self.clock, self.rng, behaviour, self.server.broadcast)
         self.phones = Phones(self.world, table)
-        self.callers = Callers(self.world, hold_limit)
+        # Its own generator: surveys change no other draw of a seeded run.
+        self.surveys = Surveys(self.world, random.Random(f"survey-{seed}"))
+        self.callers = Callers(self.world, hold_limit, self.surveys)
         self.legs = Legs(self.world, self.phones, self.callers)
         self.arrivals = (Arrivals(table, self.rng, behaviour, calls_per_hour, self.clock,
                                   self.place_call) if calls_per_hour > 0 else None)
@@ -105,6 +108,13 @@ class PbxSimulator:
         Behaviour per call)."""
         phone = self.phones.get(agent_id)
         phone.answer_delay, phone.answers, phone.talk = answer_delay, answers, talk
+
+    def set_survey(self, *, rate: float | None = None, scores: dict[str, int] | None = None) -> None:
+        """How callers answer surveys from now on: `rate` the share who press
+        a score (None: Behaviour.survey_rate), `scores` a fixed score per
+        agent (others drawn, see survey.py)."""
+        self.surveys.rate = rate
+        self.surveys.fixed.update(scores or {})
 
     def agent_login(self, agent_id: str) -> None:
         self.phones.feature(agent_id, "login")
