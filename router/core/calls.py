@@ -13,7 +13,7 @@ keeps the bookkeeping that goes with each status:
 | connected | no          | the agent       | the call, on_call           |
 
 A call enters routing waiting (`CallRec`'s default: an arrival, a promised
-callback) and leaves it from any status, with its outcome (engine.py
+callback) and leaves it from any status, with its outcome (lifecycle.py
 `_finish` and `_end`) or to be parked (callbacks.py); a parked callback comes
 back through `_call_to(call, WAITING)`. A transition not in the table is a
 bug in the engine: `CallTransitionError` (as h11's LocalProtocolError), never
@@ -35,8 +35,8 @@ TRANSITIONS: dict[tuple[CallStatus, CallStatus], str] = {
                         "a supervisor moved the call, a resync): back at its place in line",
     (WAITING, CONNECTED): "a resync found it talking with an agent (or a conversation from before a "
                           "restart is taken on)",
-    (CONNECTED, WAITING): "a resync found that conversation elsewhere or over with the caller holding again, "
-                          "or a callback's failed attempt is back in line",
+    (CONNECTED, WAITING): "a resync found it talking with another agent (a transfer): let go of the first, "
+                          "then connected to the other; or a callback's failed attempt is back in line",
     (WAITING, WAITING): "a parked callback is back in line",
 }
 
