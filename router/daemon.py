@@ -18,6 +18,7 @@ import time
 from typing import Callable
 
 from router.ami.link import Link
+from router.clock import Clock
 from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items, listing_failure
 from router.ami.translate import UNUSED_EVENTS, Translator, header
 from router.core import events as ev
@@ -51,22 +52,6 @@ def _base36(n: int) -> str:
         n, r = divmod(n, 36)
         out = digits[r] + out
     return out or "0"
-
-
-class Clock:
-    """Wall-clock seconds, or accelerated ones for simulations: `now()`
-    advances `speed` seconds per real second from `start`."""
-
-    def __init__(self, speed: float = 1.0, start: float | None = None) -> None:
-        self.speed = speed
-        self._t0 = time.time() if start is None else start
-        self._m0 = time.monotonic()
-
-    def now(self) -> float:
-        return self._t0 + (time.monotonic() - self._m0) * self.speed
-
-    def real_delay(self, at: float) -> float:
-        return max(0.0, (at - self.now()) / self.speed)
 
 
 class Router:
