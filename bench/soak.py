@@ -81,7 +81,7 @@ class Soak:
         originates = sum(len(t.originates) for t in r.translators.values())
         calls = sum(self.outcomes.values())
         self.rows.append((label, time.monotonic() - started, rss_mb(), len(asyncio.all_tasks()), calls,
-                          len(r.engine.calls), len(r._timers), legs, originates, r.events_handled))
+                          len(r.engine.calls), len(r.driver.timers), legs, originates, r.events_handled))
         self.print_row(self.rows[-1])
 
     def print_header(self) -> None:

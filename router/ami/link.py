@@ -195,6 +195,16 @@ class Link:
         self.manager.close()
         self.up = False
 
+    def abort(self) -> None:
+        """Die as a killed process would: the connection dropped at once,
+        no goodbyes, no watchdog, no reconnect (for tests of restarts)."""
+        self.closing = True
+        if self._watchdog:
+            self._watchdog.cancel()
+        transport = getattr(self.manager.protocol, "transport", None)
+        if transport is not None:
+            transport.abort()
+
     def drop(self) -> None:
         """Close the connection now (panoramisk then reconnects)."""
         self.up = False

@@ -7,11 +7,12 @@ only what it needs to connect the two: each waiting call's channel, and each
 agent leg the router originated (by the Uniqueid the router chose for it).
 
 Rules (docs/ASTERISK.md is the contract):
-- Handlers never raise on odd input: a missing header reads as "", an event
-  about a channel we do not know is ignored and counted in `ignored`.
-- Every value copied from outside into an action goes through `clean()`: no
-  CR, LF or other control characters can reach the wire, so a caller name
-  cannot add headers or actions.
+- Handlers never raise on odd input: a missing header reads as ""
+  (router/ami/headers.py), an event about a channel we do not know is
+  ignored and counted in `ignored`.
+- Every value copied from outside into an action goes through `clean()`
+  (router/ami/values.py): no CR, LF or other control characters can reach
+  the wire, so a caller name cannot add headers or actions.
 """
 
 from __future__ import annotations
@@ -19,32 +20,24 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
+from router.ami.headers import header
+from router.ami.values import caller_id, clean, device_flags, parse_vars
 from router.core import events as ev
 from router.core.commands import CancelRing, RingAgent, RunAction
 from router.core.table import RoutingTable
 
+__all__ = ["Leg", "Translator", "UNUSED_EVENTS", "AGENT_COMMANDS", "MAX_IGNORED_KINDS", "FAILURE_REASONS",
+           "caller_id", "clean", "device_flags", "parse_vars", "header"]
+
 AGENT_CONTEXT = "router-agent"
 CALLBACK_CONTEXT = "router-callback"
 ACTION_CONTEXT = "router-action"
-MAX_VALUE = 256
-MAX_VARS = 32
 MAX_OPEN_ORIGINATES = 100_000
 MAX_IGNORED_KINDS = 200
 #: OriginateResponse Reason -> AgentNoAnswer reason (Asterisk's AST_CONTROL_*).
 FAILURE_REASONS = {"3": "no-answer", "5": "busy", "8": "congestion"}
-#: DeviceStateChange states that mean the phone is in use.
-BUSY_STATES = {"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"}
-#: States that mean the phone cannot be reached: UNAVAILABLE (a PJSIP
-#: endpoint with no registered contact), INVALID, UNKNOWN.
-UNREACHABLE_STATES = {"UNAVAILABLE", "INVALID", "UNKNOWN"}
-
-
-def device_flags(state: str) -> tuple[bool, bool]:
-    """(busy, unreachable) for a device state as Asterisk names it."""
-    state = state.upper()
-    return state in BUSY_STATES, state in UNREACHABLE_STATES
 AGENT_COMMANDS = {"login", "logout", "pause", "unpause"}
 #: Events Asterisk sends that the router knowingly does not use (counted in
 #: `ignored` all the same; only other kinds are worth a warning).
@@ -54,42 +47,7 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
                  "Registry", "PeerStatus", "ContactStatus", "Reload", "SuccessfulAuth", "ChallengeSent",
                  "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin", "DTMFEnd", "NewAccountCode",
                  "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete"}
-
-
-#: Never in a header value: C0 and C1 controls, DEL, and the Unicode line and
-#: paragraph separators (Python's splitlines() and some log viewers break there).
 _SEQ = re.compile(r"[0-9]{1,9}")  # the leg counter in a leg id
-_UNSAFE = dict.fromkeys((*range(32), *range(0x7f, 0xa0), 0x2028, 0x2029))  # for str.translate: drop
-
-
-def clean(value: Any, limit: int = MAX_VALUE) -> str:
-    """Text safe to put in an AMI header value: control characters and line
-    separators dropped, length bounded."""
-    text = "" if value is None else str(value)
-    return text.translate(_UNSAFE)[:limit]
-
-
-def header(msg: Mapping, key: str) -> str:
-    """A header's value ("" when missing; the first one when repeated)."""
-    value = msg.get(key, "")
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return value if isinstance(value, str) else ""
-
-
-def parse_vars(text: str) -> tuple[tuple[str, str], ...]:
-    """`menu=3&lang=yue` -> (("menu", "3"), ("lang", "yue"))."""
-    out = []
-    for item in text.split("&"):
-        key, sep, value = item.partition("=")
-        if sep and key.strip():
-            out.append((key.strip(), value.strip()))
-    return tuple(out[:MAX_VARS])
-
-
-def caller_id(value: str) -> str:
-    """A CallerIDNum/CallerIDName header's text: "" for Asterisk's "<unknown>"."""
-    return "" if value == "<unknown>" else value
 
 
 @dataclass(slots=True)
@@ -127,6 +85,27 @@ class Translator:
         # Only this server's phones: another server may have an endpoint of
         # the same name, whose state says nothing about our agent.
         self._devices = {a.endpoint: a.id for a in table.agents.values() if a.pbx in (None, self.pbx)}
+
+    def agent_of_device(self, device: str) -> str | None:
+        """The agent whose phone on this PBX is `device` (None: no agent's)."""
+        return self._devices.get(device)
+
+    def replace_state(self, calls: dict[str, str], legs: dict[str, Leg]) -> None:
+        """Forget what was known; know the calls (id -> caller channel) and
+        the legs a state listing showed (router/ami/resync.py)."""
+        self.calls = calls
+        self.legs = legs
+        # A ringing leg's OriginateResponse may still come; a failed one has no
+        # Uniqueid and follows the leg's Hangup, so only its ActionID (= the leg
+        # id, `ring`) can match it, even if another process sent it.
+        self.originates = {uid: leg for uid, leg in legs.items() if not leg.answered}
+        # Never reuse the id of a leg still up (Asterisk would refuse the
+        # ChannelId): move the leg counter past those of this translator's form.
+        self.skip_leg_ids(legs)
+
+    def ringing_legs(self) -> list[Leg]:
+        """The agent legs originated and not yet answered."""
+        return [leg for leg in self.legs.values() if not leg.answered]
 
     # ------------------------------------------------------------ AMI -> core
     def event(self, msg: Mapping) -> list:
@@ -176,9 +155,25 @@ class Translator:
         if header(msg, "Response") == "Success":
             leg.answered = True
             return [ev.AgentAnswered(leg.call_id, leg.agent_id)]
+        return self._originate_failed(leg, FAILURE_REASONS.get(header(msg, "Reason"), "failed"))
+
+    def _originate_failed(self, leg: Leg | None, reason: str = "failed") -> list:
+        if leg is None:
+            return self._ignore("OriginateResponse for an unknown leg")
         self.legs.pop(leg.leg_id, None)
-        reason = FAILURE_REASONS.get(header(msg, "Reason"), "failed")
         return [ev.AgentNoAnswer(leg.call_id, leg.agent_id, reason)]
+
+    def refused(self, action_id: str) -> list:
+        """Domain events for an Originate that Asterisk refused (its reply
+        was an error): read as its failed OriginateResponse (Reason 0)."""
+        return self._originate_failed(self.originates.pop(action_id, None))
+
+    @staticmethod
+    def not_sent(cmd: RingAgent) -> list:
+        """Domain events for a RingAgent that cannot be sent to this PBX now
+        (its state is not rebuilt): as if Asterisk refused the Originate, a
+        failed offer (the call goes back in line; the agent rests briefly)."""
+        return [ev.AgentNoAnswer(cmd.call_id, cmd.agent_id, "failed")]
 
     def _hangup(self, msg: Mapping) -> list:
         uid = header(msg, "Uniqueid")

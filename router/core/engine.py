@@ -78,6 +78,7 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         self.protected: set[str] = set()  # queues under target (enforce.py rule 3)
         self.parked: dict[str, CallRec] = {}  # callbacks between attempts (callbacks.py)
         self._check_at: float | None = None  # when the enforcement check is due
+        self.offering = True  # False once OffersStopped came (a graceful stop)
         self._init_dispatch()
 
     # ------------------------------------------------------------------ API
@@ -92,7 +93,8 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
             handler(self, event)
         if isinstance(event, (ev.PbxSnapshot, ev.ConfigReplaced)):  # they change many things
             self._regroup()
-        self._dispatch()
+        if self.offering:
+            self._dispatch()
         self._arm_check()
         return self._out
 
@@ -387,6 +389,9 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         self._line_add(call)
         self._publish(f.CallReprioritised(call.id, call.queue, e.priority))
 
+    def _on_offers_stopped(self, e: ev.OffersStopped) -> None:
+        self.offering = False
+
     _HANDLERS = {
         ev.CallWaiting: _on_waiting,
         ev.CallLeft: _on_left,
@@ -406,4 +411,5 @@ class Engine(AgentOps, ResyncOps, EnforceOps, CallbackOps, DispatchOps):
         ev.CallPriority: _on_priority,
         ev.CallbackPromised: CallbackOps._on_promised,
         ev.CallbackResult: CallbackOps._on_result,
+        ev.OffersStopped: _on_offers_stopped,
     }
