@@ -17,12 +17,11 @@ Rules (docs/ASTERISK.md is the contract):
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from router.ami.headers import header
+from router.ami.legs import Leg, LegIds, PairIndex
 from router.ami.values import caller_id, clean, device_flags, parse_vars
 from router.core import events as ev
 from router.core.commands import CancelRing, RingAgent, RunAction
@@ -47,20 +46,6 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
                  "Registry", "PeerStatus", "ContactStatus", "Reload", "SuccessfulAuth", "ChallengeSent",
                  "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin", "DTMFEnd", "NewAccountCode",
                  "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete"}
-_SEQ = re.compile(r"[0-9]{1,9}")  # the leg counter in a leg id
-
-
-@dataclass(slots=True)
-class Leg:
-    """An agent leg the router originated."""
-
-    leg_id: str
-    call_id: str
-    agent_id: str
-    channel: str = ""  # learnt from Newchannel
-    answered: bool = False
-    cancelled: bool = False  # hung up by the router: its offer was withdrawn
-
 
 class Translator:
     def __init__(self, table: RoutingTable, pbx: str = "", run: str = "") -> None:
@@ -74,11 +59,9 @@ class Translator:
         # A failed Originate's response has "Uniqueid: <unknown>" and comes
         # after the leg's Hangup (agent_no_answer.ami), so only this finds it.
         self.originates: dict[str, Leg] = {}
-        # (call id, agent id) -> oldest leg, for leg_for; rebuilt from `legs`.
-        self._pairs: dict[tuple[str, str], Leg] = {}
-        self._pairs_of: dict[str, Leg] | None = None
+        self._pairs = PairIndex()  # (call id, agent id) -> oldest leg, for leg_for
         self.ignored: Counter[str] = Counter()
-        self._seq = 0
+        self._ids = LegIds(pbx, run)
         self.set_table(table)
 
     def set_table(self, table: RoutingTable) -> None:
@@ -213,15 +196,8 @@ class Translator:
     # ------------------------------------------------------------ core -> AMI
     def ring(self, cmd: RingAgent) -> dict:
         """The Originate for a RingAgent; remembers the leg."""
-        self._seq += 1
-        leg = Leg(f"{self._leg_prefix()}{self._seq}", cmd.call_id, cmd.agent_id)
-        pairs = self._pairs_for_legs()
-        self.legs[leg.leg_id] = leg
-        known = pairs.get((cmd.call_id, cmd.agent_id))
-        if known is None:
-            pairs[(cmd.call_id, cmd.agent_id)] = leg
-        elif self.legs.get(known.leg_id) is not known:
-            self._scan_pair(cmd.call_id, cmd.agent_id)
+        leg = Leg(self._ids.next(), cmd.call_id, cmd.agent_id)
+        self._pairs.add(self.legs, leg)
         self.originates[leg.leg_id] = leg  # the leg id doubles as the ActionID
         if len(self.originates) > MAX_OPEN_ORIGINATES:  # responses lost with a connection
             del self.originates[next(iter(self.originates))]
@@ -245,49 +221,14 @@ class Translator:
             "Variable": variables,
         }
 
-    def _leg_prefix(self) -> str:
-        # Every leg id is this and the leg counter: rtr-PBX-RUN-N (rtr-PBX-N with no run).
-        return f"rtr-{self.pbx or 'pbx'}-{self.run}{'-' if self.run else ''}"
-
     def skip_leg_ids(self, leg_ids: Iterable[str]) -> None:
         """Move the leg counter past the ids of this translator's form among
         `leg_ids` (legs still up: Asterisk would refuse a reused ChannelId)."""
-        prefix = self._leg_prefix()
-        for leg_id in leg_ids:
-            if leg_id.startswith(prefix) and _SEQ.fullmatch(leg_id[len(prefix):]):
-                self._seq = max(self._seq, int(leg_id[len(prefix):]))
+        self._ids.skip(leg_ids)
 
     def leg_for(self, call_id: str, agent_id: str) -> Leg | None:
         """The oldest live leg ringing `agent_id` for `call_id`."""
-        # A scan of every leg cost ~1 ms per CancelRing with thousands of
-        # agents talking (found by profiling: bench/RESULTS.md), so a map
-        # (call, agent) -> leg is kept beside `legs`. `legs` is changed in
-        # several places (and replaced by a resync), so an entry is trusted
-        # only while its leg is still in `legs`; otherwise scan as before.
-        pairs = self._pairs_for_legs()
-        leg = pairs.get((call_id, agent_id))
-        if leg is None or self.legs.get(leg.leg_id) is leg:
-            return leg
-        return self._scan_pair(call_id, agent_id)
-
-    def _pairs_for_legs(self) -> dict[tuple[str, str], Leg]:
-        pairs = self._pairs
-        if (self._pairs_of is not self.legs
-                or len(pairs) > 2 * len(self.legs) + 1000):  # new map, or too many dead entries
-            pairs = {}
-            for leg in self.legs.values():
-                pairs.setdefault((leg.call_id, leg.agent_id), leg)
-            self._pairs, self._pairs_of = pairs, self.legs
-        return pairs
-
-    def _scan_pair(self, call_id: str, agent_id: str) -> Leg | None:
-        leg = next((leg for leg in self.legs.values()
-                    if leg.call_id == call_id and leg.agent_id == agent_id), None)
-        if leg is None:
-            self._pairs.pop((call_id, agent_id), None)
-        else:
-            self._pairs[(call_id, agent_id)] = leg
-        return leg
+        return self._pairs.find(self.legs, call_id, agent_id)
 
     def cancel(self, cmd: CancelRing) -> dict | None:
         """The Hangup for a CancelRing (None if no such leg is up)."""
