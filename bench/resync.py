@@ -3,9 +3,9 @@
 The PBX simulator (in a child process) holds `channels` live caller channels
 (callers in router-in on hold, placed before any router connects) for a
 table of `agents` agents. A fresh Router connects; measured from its login
-(`Link.up`) to the end of `Router._resync` (the listings read over TCP,
-`build_snapshot`, the snapshot fed to the engine): `Router.resyncs` counts
-completed ones.
+(`Link.up`) to the end of the PBX session's state rebuild
+(router/ami/rebuild.py: the listings read over TCP, `build_snapshot`, the
+snapshot fed to the engine): `Router.resyncs` counts completed ones.
 """
 
 from __future__ import annotations
