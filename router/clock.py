@@ -13,7 +13,14 @@ class Clock:
 
     def __init__(self, speed: float = 1.0, start: float | None = None) -> None:
         self.speed = speed
-        self._t0 = time.time() if start is None else start
+        self._start = start
+        self.anchor()
+
+    def anchor(self) -> None:
+        """Count from now: `now()` reads `start` (or the wall clock) at this
+        moment. A simulated run anchors its clock once the simulator is up,
+        so that its simulated time starts with the routing."""
+        self._t0 = time.time() if self._start is None else self._start
         self._m0 = time.monotonic()
 
     def now(self) -> float:

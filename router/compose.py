@@ -105,6 +105,7 @@ class App:
         if self.simulator is not None:
             if self.owns_simulator:
                 await self.simulator.start()
+                router.clock.anchor()  # simulated time starts with the routing, not with the build
             sim = self.simulator
             router.add_pbx("sim", "127.0.0.1", sim.port, sim.username, sim.secret, **o.link)
         if announce is not None:
@@ -128,19 +129,20 @@ class App:
             ops.write_pid_file(o.pid_file)
 
     async def stop(self) -> None:
-        """Take every part down: the bus first (it publishes through the
-        router), then the router (it saves the state file) and its PBX, the
-        process plumbing last."""
+        """Take every part down: the control socket first (no command
+        during the stop), then the bus (it publishes through the router),
+        the router (it saves the state file) and its PBX, and the process
+        plumbing (signals kept until the router is down), the metrics last."""
         o = self.options
+        if self.control is not None:
+            await self.control.stop()
+            self.control = None
         if self.bus is not None:
             await self.bus.stop()
             self.bus = None
         await self.router.stop()
         if self.simulator is not None and self.owns_simulator:
             await self.simulator.stop()
-        if self.control is not None:
-            await self.control.stop()
-            self.control = None
         if o.tuned_gc:
             heap.uninstall()
         if self._signals:
