@@ -31,9 +31,8 @@ import time
 
 from bench.stats import summarise
 from bench.tables import call_mix, make_table
-from router import heap
 from router.ami import probe
-from router.daemon import Clock, Router
+from router.compose import Options, PbxAddress, build
 from router.sim.traffic import Behaviour
 
 
@@ -108,12 +107,13 @@ async def _until(condition, seconds: float, what: str) -> None:
 async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: float, seed: int) -> dict:
     table = make_table(agents, seed)
     port = conn.recv()
-    router = Router(table, Clock())
-    # A patient watchdog: the simulator, busy with the start-up burst, may
+    # Built as `router run` builds it (router/compose.py), short GCs too. A
+    # patient watchdog: the simulator, busy with the start-up burst, may
     # take seconds to answer a Ping (a real Asterisk does not).
-    router.add_pbx("sim", "127.0.0.1", port, "router", "sim-secret", ping_interval=30, ping_timeout=120)
-    await router.start()
-    heap.install(asyncio.get_running_loop())  # as `router run` does (router/heap.py)
+    app = build(Options(table, pbxs=(PbxAddress("sim", "127.0.0.1", port, "router", "sim-secret"),),
+                        link={"ping_interval": 30, "ping_timeout": 120}, tuned_gc=True))
+    router = app.router
+    await app.start()
     engine = router.engine
     try:
         await _until(lambda: router.resyncs.get("sim", 0) >= 1, 30, "the router's first resync")
@@ -148,8 +148,7 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         sim = conn.recv()
     finally:
         probe.install(None)
-        heap.uninstall()
-        await router.stop()
+        await app.stop()
     in_line = sum(1 for c in engine.calls.values() if c.status.value == "waiting")
     return {"agents": agents, "waiting_target": waiting, "waiting_end": in_line,
             "latency": summarise(meter.samples, scale=1e3), "timer_originates": meter.stale,

@@ -64,7 +64,8 @@ class Engine(CallOps, CallTransitions, SupervisorOps, AgentOps, ResyncOps, Enfor
             handler(self, event)
         if isinstance(event, (ev.PbxSnapshot, ev.ConfigReplaced)):  # they change many things
             self._regroup()
-        self._dispatch()
+        if self.offering:  # (not after OffersStopped: a graceful stop)
+            self._dispatch()
         self._arm_check()
         return self._out
 
@@ -75,6 +76,11 @@ class Engine(CallOps, CallTransitions, SupervisorOps, AgentOps, ResyncOps, Enfor
         """Calls not yet answered, in line order (`serving_order` adds
         protection on top)."""
         return [self.calls[cid] for _, cid in self._line]
+
+    def _on_offers_stopped(self, e: ev.OffersStopped) -> None:
+        """A graceful stop: no new offer from now on (the callers stay in the
+        dialplan for the next router); offers already ringing go on."""
+        self.offering = False
 
     # ------------------------------------------------------------ internals
     def _line_add(self, call: CallRec) -> None:
@@ -112,4 +118,5 @@ class Engine(CallOps, CallTransitions, SupervisorOps, AgentOps, ResyncOps, Enfor
         ev.CallbackPromised: CallbackOps._on_promised,
         ev.CallbackResult: CallbackOps._on_result,
         ev.SurveyAnswered: SurveyOps._on_survey,
+        ev.OffersStopped: _on_offers_stopped,
     }

@@ -54,6 +54,7 @@ class EngineState:
     sla: SlaBook  # service level per queue, fed with every outcome
     protected: set[str]  # queues under target (enforce.py rule 3)
     _check_at: float | None  # when the enforcement check is due (None: not armed)
+    offering: bool  # False once OffersStopped came (a graceful stop): dispatch offers nothing
     # -- dispatch's groups of waiting calls (dispatch.py)
     _groups: dict[tuple, Group]  # (queue, id(step), pbx) -> its waiting calls
     _touched: list[CallRec]  # calls to (re)file before the next dispatch
@@ -84,6 +85,7 @@ class EngineState:
         self.sla = SlaBook(table, short_abandon=rules.short_abandon, day_start_hour=rules.day_start_hour)
         self.protected = set()
         self._check_at = None
+        self.offering = True
         self._groups, self._touched, self._fresh = {}, [], {}
         self._surveys = {}
         self._resync_answered = set()
