@@ -40,8 +40,8 @@ QUEUES = (("sales", 30), ("support", 25), ("general", 20), ("aftersales", 12), (
 TEAMS = ("sales", "service", "care")
 FIRST_DAY = date(2026, 11, 2)
 ROOT = Path(__file__).resolve().parent.parent
-#: Of the generator: a cached file of another version is not reused.
-VERSION = 2
+#: Of the generator and the schema: a cached file of another version is not reused.
+VERSION = 3
 
 
 def _insert(conn: sqlite3.Connection, row_type: type, rows: list[tuple]) -> None:

@@ -3,9 +3,9 @@
 The PBX simulator (in a child process) holds `channels` live caller channels
 (callers in router-in on hold, placed before any router connects) for a
 table of `agents` agents. A fresh Router connects; measured from its login
-(`Link.up`) to the end of `Router._resync` (the listings read over TCP,
-`build_snapshot`, the snapshot fed to the engine): `Router.resyncs` counts
-completed ones.
+(`Link.up`) to the end of the PBX session's state rebuild
+(router/ami/rebuild.py: the listings read over TCP, `build_snapshot`, the
+snapshot fed to the engine): `Router.resyncs` counts completed ones.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import multiprocessing as mp
 import time
 
 from bench.tables import call_mix, make_table
-from router.daemon import Clock, Router
+from router.compose import Options, PbxAddress, build
 
 
 async def _pbx(conn, agents: int, channels: int, seed: int) -> None:
@@ -40,9 +40,11 @@ def _pbx_process(conn, agents: int, channels: int, seed: int) -> None:
 
 
 async def _measure(port: int, agents: int, seed: int) -> dict:
-    router = Router(make_table(agents, seed), Clock(), resync_timeout=60)
-    link = router.add_pbx("sim", "127.0.0.1", port, "router", "sim-secret")
-    await router.start()
+    app = build(Options(make_table(agents, seed), pbxs=(PbxAddress("sim", "127.0.0.1", port, "router", "sim-secret"),),
+                        resync_timeout=60))
+    router = app.router
+    link = router.links["sim"]
+    await app.start()
     while not link.up:
         await asyncio.sleep(0.0005)
     t0 = time.perf_counter()
@@ -50,7 +52,7 @@ async def _measure(port: int, agents: int, seed: int) -> dict:
         await asyncio.sleep(0.0005)
     spent = time.perf_counter() - t0
     found = len(router.engine.calls)
-    await router.stop()
+    await app.stop()
     return {"seconds": spent, "calls_found": found}
 
 

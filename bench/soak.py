@@ -31,8 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from router.config import load_config  # noqa: E402
 from router.config.values import parse_duration  # noqa: E402
-from router.daemon import Clock, Router  # noqa: E402
-from router.sim.pbx import PbxSimulator  # noqa: E402
+from router.compose import Options, Simulation, build  # noqa: E402
 from router.sim.traffic import Behaviour  # noqa: E402
 
 MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
@@ -61,9 +60,10 @@ class Soak:
         self.table = load_config(args.config)
         behaviour = Behaviour(mean_patience=120, answer_delay=(1.0, 6.0), no_answer_rate=0.05,
                               mean_talk=150, min_talk=20)
-        self.pbx = PbxSimulator(self.table, speed=args.speed, seed=args.seed, calls_per_hour=args.calls_per_hour,
-                                behaviour=behaviour, hold_limit=600.0)
-        self.router = Router(self.table, Clock(args.speed, start=MONDAY))
+        self.app = build(Options(self.table, simulation=Simulation(
+            seed=args.seed, calls_per_hour=args.calls_per_hour, behaviour=behaviour, hold_limit=600.0),
+            speed=args.speed, start=MONDAY))
+        self.pbx, self.router = self.app.simulator, self.app.router
         self.outcomes: Counter[str] = Counter()
         self.actions = 0
         self.rows: list[tuple] = []
@@ -81,7 +81,7 @@ class Soak:
         originates = sum(len(t.originates) for t in r.translators.values())
         calls = sum(self.outcomes.values())
         self.rows.append((label, time.monotonic() - started, rss_mb(), len(asyncio.all_tasks()), calls,
-                          len(r.engine.calls), len(r._timers), legs, originates, r.events_handled))
+                          len(r.engine.calls), len(r.driver.timers), legs, originates, r.events_handled))
         self.print_row(self.rows[-1])
 
     def print_header(self) -> None:
@@ -95,9 +95,7 @@ class Soak:
     async def run(self) -> int:
         args = self.args
         total = args.days * 86400.0
-        port = await self.pbx.start()
-        self.router.add_pbx("sim", "127.0.0.1", port, self.pbx.username, self.pbx.secret)
-        await self.router.start()
+        await self.app.start()
         started = time.monotonic()
         print(f"soak: {args.days:g} simulated day(s) at {args.calls_per_hour:g} calls/h, {args.speed:g}x, "
               f"seed {args.seed}, {len(self.table.agents)} agents; report every {args.report / 3600:g}h",
@@ -120,8 +118,7 @@ class Soak:
             self.harvest()
             self.row("end", started)
         finally:
-            await self.router.stop()
-            await self.pbx.stop()
+            await self.app.stop()
         outcomes = ", ".join(f"{k} {v}" for k, v in self.outcomes.most_common())
         print(f"calls finished: {sum(self.outcomes.values())} ({outcomes}); actions received by the PBX "
               f"{self.actions}; ghost calls {self.pbx.ghost_calls} (plus {self.pbx.ghost_races} answer/hang-up "

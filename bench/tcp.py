@@ -32,9 +32,8 @@ import time
 
 from bench.stats import summarise
 from bench.tables import call_mix, make_table
-from router import heap
 from router.ami import probe
-from router.daemon import Clock, Router
+from router.compose import Options, PbxAddress, build
 from router.sim.traffic import Behaviour
 
 
@@ -110,9 +109,14 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
                        records: str | None = None) -> dict:
     table = make_table(agents, seed)
     port = conn.recv()
-    router = Router(table, Clock())
+    # Built as `router run` builds it (router/compose.py), short GCs too. A
+    # patient watchdog: the simulator, busy with the start-up burst, may
+    # take seconds to answer a Ping (a real Asterisk does not).
+    app = build(Options(table, pbxs=(PbxAddress("sim", "127.0.0.1", port, "router", "sim-secret"),),
+                        link={"ping_interval": 30, "ping_timeout": 120}, tuned_gc=True))
+    router = app.router
     subscriber = None
-    if records:  # as `router run --records URL` (router/runner.py)
+    if records:  # as `router run --records URL` (router/compose.py, App._start_records)
         from pathlib import Path
 
         from router.records.setup import RecordsSettings, open_records
@@ -123,11 +127,7 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
             subscriber.writer = _NullWriter()
         subscriber.start(router.clock.now)
         router.subscribe(subscriber, "records")
-    # A patient watchdog: the simulator, busy with the start-up burst, may
-    # take seconds to answer a Ping (a real Asterisk does not).
-    router.add_pbx("sim", "127.0.0.1", port, "router", "sim-secret", ping_interval=30, ping_timeout=120)
-    await router.start()
-    heap.install(asyncio.get_running_loop())  # as `router run` does (router/heap.py)
+    await app.start()
     engine = router.engine
     try:
         await _until(lambda: router.resyncs.get("sim", 0) >= 1, 30, "the router's first resync")
@@ -162,8 +162,7 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         sim = conn.recv()
     finally:
         probe.install(None)
-        heap.uninstall()
-        await router.stop()
+        await app.stop()
         if subscriber is not None:
             subscriber.stop()
     rows = subscriber.rows if subscriber is not None else 0

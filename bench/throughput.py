@@ -24,7 +24,7 @@ import multiprocessing as mp
 import time
 
 from bench.tables import call_mix, make_table
-from router.daemon import Clock, Router
+from router.compose import Options, PbxAddress, build
 
 END = b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchEnd\r\n\r\n"
 
@@ -135,8 +135,9 @@ async def _routed(conn, port: int, agents: int, seed: int) -> float:
 
 async def _routed_quietly(conn, port: int, agents: int, seed: int) -> float:
     table = make_table(agents, seed)
-    router = Router(table, Clock())
-    link = router.add_pbx("bench", "127.0.0.1", port, "router", "x", ping_interval=3600)
+    app = build(Options(table, pbxs=(PbxAddress("bench", "127.0.0.1", port, "router", "x"),),
+                        link={"ping_interval": 3600}))
+    router, link = app.router, app.router.links["bench"]
     finished = asyncio.get_running_loop().create_future()
     route = link._on_message  # the router's own handler; BenchEnd is looked for in front of it
 
@@ -146,14 +147,14 @@ async def _routed_quietly(conn, port: int, agents: int, seed: int) -> float:
         route(link_, msg)
 
     link._on_message = on_message
-    await router.start()
+    await app.start()
     while router.resyncs.get("bench", 0) < 1:
         await asyncio.sleep(0.01)
     t0 = time.perf_counter()
     conn.send("blast")
     t1 = await finished
     routed_calls = len(router.engine.calls)
-    await router.stop()
+    await app.stop()
     return t1 - t0, routed_calls
 
 

@@ -1,13 +1,17 @@
-"""The composition root: one engine, a clock, timers, and AMI links.
+"""The router: one engine and the PBX sessions it routes on, as
+router/compose.py wires them. The loop of one call:
 
-Everything that touches the outside lives here or in the adapters; the engine
-only sees events and returns commands. The loop is:
+    AMI bytes -> framing (ami/framing.py, ami/protocol.py) -> the PBX's
+    session (ami/session.py) -> Translator (ami/translate.py) -> domain
+    events -> EngineDriver (drive.py) -> Engine.handle(event, now) ->
+    commands -> the session -> Translator -> AMI actions written on the link
 
-    AMI message -> Translator -> domain events -> Engine.handle(event, now)
-    -> commands -> AMI actions / timers / published events
-
-Every command is carried out without blocking the loop: AMI actions are sent
-by tasks (bounded by timeouts), so routing never waits on the network.
+Here: the router's own state beside the engine (the agent state file,
+where each call is, reloads and the graceful stop) and what the engine
+publishes, handed to its consumers. Every command is carried out without
+blocking the loop: AMI actions are written at once and their replies
+handled when they come (bounded by timeouts), so routing never waits on
+the network.
 """
 
 from __future__ import annotations
@@ -17,32 +21,28 @@ import logging
 import time
 from typing import Callable
 
+from router import reload as reloading
 from router.ami.link import Link
-from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items, listing_failure
-from router.ami.translate import UNUSED_EVENTS, Translator, header
+from router.ami.rebuild import HELD_LIMIT, REBUILD_RETRY
+from router.ami.session import PbxSession
+from router.ami.translate import UNUSED_EVENTS, Translator
+from router.clock import Clock
 from router.core import events as ev
 from router.core import facts as f
-from router.core.commands import CancelRing, CancelTimer, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
 from router.core.facts import Fact
 from router.core.table import RoutingTable
+from router.drive import EngineDriver
 from router.state import AgentStateFile
 from router.stats import QueueTally, Tally
 from router.subscribers import Subscriber, Subscribers, by_type
+
+__all__ = ["Clock", "Router"]
 
 log = logging.getLogger("router")
 
 #: Real seconds between an agent state change and saving the state file.
 SAVE_DELAY = 0.2
-#: Extra seconds, past the ring timeout, to wait for an Originate's result.
-ORIGINATE_MARGIN = 10.0
-#: Real seconds before a failed state rebuild is tried again, doubling up to
-#: the second figure while it keeps failing.
-REBUILD_RETRY = (1.0, 30.0)
-#: AMI events held while a PBX's state is rebuilt; past this the connection
-#: is dropped and the rebuild starts again from a new login (a listing that
-#: hangs while the PBX keeps talking must not eat the memory).
-HELD_LIMIT = 20_000
 
 
 def _base36(n: int) -> str:
@@ -54,59 +54,32 @@ def _base36(n: int) -> str:
     return out or "0"
 
 
-class Clock:
-    """Wall-clock seconds, or accelerated ones for simulations: `now()`
-    advances `speed` seconds per real second from `start`."""
-
-    def __init__(self, speed: float = 1.0, start: float | None = None) -> None:
-        self.speed = speed
-        self._t0 = time.time() if start is None else start
-        self._m0 = time.monotonic()
-
-    def now(self) -> float:
-        return self._t0 + (time.monotonic() - self._m0) * self.speed
-
-    def real_delay(self, at: float) -> float:
-        return max(0.0, (at - self.now()) / self.speed)
-
-
 class Router:
+    """One engine routing on the PBXs of `add_pbx`; see the module doc."""
+
     def __init__(self, table: RoutingTable, clock: Clock, *,
                  state_file: str | None = None, resync_timeout: float = 10.0) -> None:
         self.table = table
         self.clock = clock
         self.engine = Engine(table)
         self.tally = Tally(table)
-        self.links: dict[str, Link] = {}
-        self.translators: dict[str, Translator] = {}
-        self.events_handled = 0
+        #: One session per PBX (router/ami/session.py), by name.
+        self.sessions: dict[str, PbxSession] = {}
         #: Everyone who follows the published facts (router/subscribers.py):
         #: the tally, the state file and the call->PBX map here; the console,
         #: the metrics, the MQTT bus and the control view as they are started.
         self.subscribers = Subscribers()
-        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
-        self._call_pbx: dict[str, str] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._call_pbx: dict[str, str] = {}  # call id -> the PBX it is on
+        self.driver = EngineDriver(self.engine, clock, self.sessions, self._call_pbx, self.subscribers.publish)
         self.run_id = _base36(int(time.time() * 1000))  # unique per router run
         self.resync_timeout = resync_timeout
-        self.resyncs: dict[str, int] = {}  # completed snapshots per pbx
-        #: pbx -> why its last rebuild failed, while one is retried (nothing is offered there)
-        self.stale: dict[str, str] = {}
-        self.rebuild_failures: dict[str, int] = {}  # pbx -> failed rebuilds so far
-        self._held: dict[str, list] = {}  # pbx -> AMI events held during its resync
-        self.held_limit = HELD_LIMIT
-        self._overflowed: list = []  # stands for the held events of a connection being dropped
-        self.rebuild_retry = REBUILD_RETRY
-        self._sent: dict[str, set[str]] = {}  # pbx -> leg ids originated on its current connection
-        self._logins: dict[str, int] = {}  # pbx -> logins so far (which resync is current)
+        self._rebuild_settings: dict[str, object] = {}  # held_limit, retry: for every session
         self._state = AgentStateFile(state_file, on_dirty=self._save_soon) if state_file else None
         self._save_handle: asyncio.TimerHandle | None = None
         #: False after a reload that failed (the old table kept running).
         self.reload_ok = True
         self._reloading: asyncio.Task | None = None
         self._reload_again = False
-        #: True once a graceful stop began: no new offers are sent.
-        self.draining = False
         self.metrics = None  # router.metrics.Metrics, see attach_metrics
         #: Applied to every table swapped in (reload or skill change): the
         #: MQTT bus keeps supervisors' skill changes across reloads with it.
@@ -114,8 +87,10 @@ class Router:
         self.subscribe(self.tally.on_fact, "tally")
         if self._state is not None:
             self.subscribe(self._state.on_fact, "state file")
+        # A call's PBX comes from the session it arrived on (PbxSession's
+        # `placed`); a callback has no AMI origin, so its CallbackQueued says.
         self.subscribe(by_type({
-            f.CallQueued: self._call_filed, f.CallbackQueued: self._call_filed,
+            f.CallbackQueued: self._callback_filed,
             **dict.fromkeys((f.CallAbandoned, f.CallOverflowed, f.CallClosed, f.CallCompleted, f.CallbackDone,
                              f.CallbackFailed), self._call_gone)}), "call pbx")
 
@@ -132,18 +107,82 @@ class Router:
         it every event's decision latency and every reload's outcome."""
         self.metrics = metrics
         self.subscribe(metrics.observe, "metrics")
+        self.driver.metrics = metrics
 
     # -- wiring
     def add_pbx(self, name: str, host: str, port: int, username: str, secret: str, **link_options) -> Link:
-        self.translators[name] = Translator(self.table, pbx=name, run=self.run_id)
+        """Route on one more PBX: its Translator, its Link, its session."""
+        translator = Translator(self.table, pbx=name, run=self.run_id)
         # Known Asterisk events the translator does not use are dropped
         # unparsed (most of the AMI traffic); unknown kinds get through, to be
         # counted and logged once per kind.
         link_options.setdefault("drop_events", frozenset(e.lower() for e in UNUSED_EVENTS))
-        link = Link(name, host, port, username, secret, on_message=self._on_message,
-                    on_up=self._on_up, **link_options)
-        self.links[name] = link
-        return link
+
+        def make_link(on_message, on_up) -> Link:
+            return Link(name, host, port, username, secret, on_message=on_message, on_up=on_up, **link_options)
+
+        session = PbxSession(name, translator, make_link, feed=self.driver.feed, placed=self._call_pbx.__setitem__,
+                             speed=self.clock.speed, resync_timeout=self.resync_timeout)
+        if "held_limit" in self._rebuild_settings:
+            session.rebuild.held_limit = self._rebuild_settings["held_limit"]
+        if "retry" in self._rebuild_settings:
+            session.rebuild.retry = self._rebuild_settings["retry"]
+        self.sessions[name] = session
+        return session.link
+
+    # -- the PBXs, as the metrics, the control API and the tests read them
+    @property
+    def links(self) -> dict[str, Link]:
+        return {name: s.link for name, s in self.sessions.items()}
+
+    @property
+    def translators(self) -> dict[str, Translator]:
+        return {name: s.translator for name, s in self.sessions.items()}
+
+    @property
+    def connected(self) -> dict[str, bool]:
+        return {name: s.link.up for name, s in self.sessions.items()}
+
+    @property
+    def resyncs(self) -> dict[str, int]:
+        """Completed state rebuilds per PBX."""
+        return {name: s.rebuild.resyncs for name, s in self.sessions.items() if s.rebuild.resyncs}
+
+    @property
+    def stale(self) -> dict[str, str]:
+        """PBX -> why its last rebuild failed, while one is retried (nothing is offered there)."""
+        return {name: s.rebuild.stale for name, s in self.sessions.items() if s.rebuild.stale is not None}
+
+    @property
+    def rebuild_failures(self) -> dict[str, int]:
+        """Failed state rebuilds per PBX, so far."""
+        return {name: s.rebuild.failures for name, s in self.sessions.items() if s.rebuild.failures}
+
+    @property
+    def held_limit(self) -> int:
+        """AMI events a PBX's session holds while its state is rebuilt."""
+        return self._rebuild_settings.get("held_limit", HELD_LIMIT)
+
+    @held_limit.setter
+    def held_limit(self, limit: int) -> None:
+        self._rebuild_settings["held_limit"] = limit
+        for s in self.sessions.values():
+            s.rebuild.held_limit = limit
+
+    @property
+    def rebuild_retry(self) -> tuple[float, float]:
+        """(first, longest) real seconds between two failed rebuilds."""
+        return self._rebuild_settings.get("retry", REBUILD_RETRY)
+
+    @rebuild_retry.setter
+    def rebuild_retry(self, retry: tuple[float, float]) -> None:
+        self._rebuild_settings["retry"] = retry
+        for s in self.sessions.values():
+            s.rebuild.retry = retry
+
+    @property
+    def events_handled(self) -> int:
+        return self.driver.events_handled
 
     async def start(self) -> None:
         unknown = sorted({a.pbx for a in self.table.agents.values() if a.pbx and a.pbx not in self.links})
@@ -153,12 +192,11 @@ class Router:
         if self._state is not None:
             for event in self._state.load():
                 self.feed(event)
-        for link in self.links.values():
-            await link.start()
+        for session in self.sessions.values():
+            await session.link.start()
 
-    def _call_filed(self, fact: f.CallQueued | f.CallbackQueued, now: float) -> None:
-        """A call (or a callback) is routed on the PBX it came from: its
-        offers and actions go there."""
+    def _callback_filed(self, fact: f.CallbackQueued, now: float) -> None:
+        """A callback's agent is rung on the PBX its call came from."""
         if fact.pbx in self.links:
             self._call_pbx[fact.call] = fact.pbx
 
@@ -180,20 +218,14 @@ class Router:
             if self._save_handle is not None:
                 self._save_handle.cancel()
             self._state.save()
-        for handle in self._timers.values():
-            handle.cancel()
-        self._timers.clear()
-        for link in self.links.values():
-            await link.close()
-        for task in list(self._tasks):
-            task.cancel()
+        self.driver.cancel_timers()
+        for session in self.sessions.values():
+            await session.close()
 
     def reload(self, config_dir: str) -> bool:
         """Load and check the config at `config_dir` and swap it in whole;
         see router.reload."""
-        from router.reload import reload_router
-
-        return self.reload_done(reload_router(self, config_dir))
+        return self.reload_done(reloading.reload_router(self, config_dir))
 
     def request_reload(self, config_dir: str) -> asyncio.Task | None:
         """Reload `config_dir` without blocking the loop (SIGHUP): read and
@@ -207,12 +239,10 @@ class Router:
         return self._reloading
 
     async def _reload_loop(self, config_dir: str) -> None:
-        from router.reload import reload_in_thread
-
         try:
             while True:
                 self._reload_again = False
-                self.reload_done(await reload_in_thread(self, config_dir))
+                self.reload_done(await reloading.reload_in_thread(self, config_dir))
                 if not self._reload_again:
                     return
         except Exception:  # never silently: the running config stays
@@ -229,24 +259,19 @@ class Router:
 
     async def drain(self, timeout: float) -> None:
         """Graceful stop, first half: see router.reload.drain."""
-        from router.reload import drain
+        await reloading.drain(self, timeout)
 
-        await drain(self, timeout)
+    def stop_offering(self) -> None:
+        """No new offers from now on (a graceful stop): the engine is told,
+        so no agent is reserved for a ring that will not happen."""
+        self.feed(ev.OffersStopped())
 
     async def abort(self) -> None:
         """Die as a SIGKILL would: connections dropped, no goodbyes, nothing
         saved beyond what already is (for tests of restarts)."""
-        for handle in self._timers.values():
-            handle.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        for link in self.links.values():
-            link.closing = True
-            if link._watchdog:
-                link._watchdog.cancel()
-            transport = getattr(link.manager.protocol, "transport", None)
-            if transport is not None:
-                transport.abort()
+        self.driver.cancel_timers()
+        for session in self.sessions.values():
+            session.abort()
 
     def replace_table(self, table: RoutingTable) -> None:
         """Route by a new, validated table from now on (a reload or a
@@ -261,221 +286,11 @@ class Router:
             translator.set_table(table)
         self.feed(ev.ConfigReplaced(table))
 
-    @property
-    def connected(self) -> dict[str, bool]:
-        return {name: link.up for name, link in self.links.items()}
-
-    # -- events in
-    def _on_up(self, link: Link) -> None:
-        # From the login on, events wait for the snapshot, and the legs
-        # originated on this connection are tracked: the listings may not
-        # show a leg sent just before or after they were asked for.
-        self._held[link.name] = []
-        self._sent[link.name] = set()
-        self._logins[link.name] = self._logins.get(link.name, 0) + 1
-        self._spawn(self._resync(link, self._logins[link.name]))
-
-    async def _resync(self, link: Link, login: int) -> None:
-        """After every login: read what the PBX has and reconcile. Events
-        that arrive meanwhile are held and replayed after the snapshot, so a
-        caller who hangs up during the listings is not taken on as waiting.
-
-        A rebuild that fails (a listing unanswered or answered with an
-        error) is tried again with a growing delay: until one succeeds the
-        router's view of that PBX is stale (a caller who left may still look
-        waiting, an agent talking may look free), so nothing is offered
-        there (`stale`, shown in /healthz). Between two attempts the events
-        go through as they come: a hangup or an answer must not wait for the
-        next attempt (a leg left ringing for a caller who left is a ghost
-        call); each attempt holds them again, as the first one did."""
-        name = link.name
-        delay, longest = self.rebuild_retry
-        rebuilt = False
-        try:
-            while True:
-                failure = await self._rebuild(link)
-                if failure is None:
-                    rebuilt = True
-                    return
-                if self._logins.get(name) != login or not link.up:
-                    return  # the connection is gone: the next login rebuilds
-                self.rebuild_failures[name] = self.rebuild_failures.get(name, 0) + 1
-                first = name not in self.stale
-                self.stale[name] = failure
-                log.log(logging.ERROR if first else logging.WARNING,
-                        "pbx %s: state not rebuilt (%s); nothing is offered there until it is; "
-                        "trying again in %.1fs (%d failed)", name, failure, delay, self.rebuild_failures[name])
-                self._replay(link)
-                await asyncio.sleep(delay)
-                if self._logins.get(name) != login or not link.up:
-                    return
-                self._held[name] = []  # held again during the next attempt
-                delay = min(delay * 2, longest)
-        finally:
-            # A resync cut short by a new login leaves that login's own
-            # resync in charge of the held events.
-            if self._logins.get(name) == login:
-                if rebuilt:
-                    self._sent.pop(name, None)
-                self._replay(link)
-
-    def _replay(self, link: Link) -> None:
-        """Stop holding `link`'s events; hand on those held, in order."""
-        for message in self._held.pop(link.name, []):
-            self._translate(link, message)
-
-    async def _rebuild(self, link: Link) -> str | None:
-        """One round of listings and the snapshot fed; None when done, else
-        why not. An error reply is a failure, never an empty PBX: read as
-        "no agent legs", it would free agents still talking."""
-        name = link.name
-        replies = []
-        for action in RESYNC_ACTIONS:
-            reply = await link.send(action, timeout=self.resync_timeout)
-            failure = listing_failure(reply)
-            if failure is not None:
-                return f"{action['Action']} {failure}"
-            replies.append(reply)
-        snapshot = build_snapshot(self.translators[name], items(replies[0], "CoreShowChannel"),
-                                  items(replies[1], "Status"), items(replies[2], "DeviceStateChange"),
-                                  pending=self._sent.get(name, ()))
-        for call in snapshot.waiting:
-            self._call_pbx[call.call_id] = name
-        for call_id, _ in snapshot.connected + snapshot.ringing:
-            self._call_pbx[call_id] = name
-        self.feed(snapshot)
-        self.resyncs[name] = self.resyncs.get(name, 0) + 1
-        if self.stale.pop(name, None) is not None:
-            log.warning("pbx %s: state rebuilt after %d failed attempt(s); offering calls there again",
-                        name, self.rebuild_failures.get(name, 0))
-        log.info("pbx %s: state rebuilt: %d waiting, %d talking, %d ringing", name,
-                 len(snapshot.waiting), len(snapshot.connected), len(snapshot.ringing))
-        return None
-
-    def _on_message(self, link: Link, message) -> None:
-        held = self._held.get(link.name)
-        if held is None:
-            self._translate(link, message)
-        elif held is self._overflowed:
-            return  # the rest of a connection being dropped
-        elif len(held) < self.held_limit:
-            held.append(message)
-        else:
-            # Bounded: drop the connection; the next login rebuilds from the
-            # listings, which supersede every event held so far.
-            log.error("pbx %s: %d AMI events held while its state is rebuilt; dropping the connection "
-                      "to rebuild from a new login", link.name, len(held))
-            self._held[link.name] = self._overflowed
-            link.drop()
-
-    def _translate(self, link: Link, message) -> None:
-        translator = self.translators[link.name]
-        kinds = len(translator.ignored)
-        events = translator.event(message)
-        if len(translator.ignored) > kinds:  # a new kind of unused input: logged once
-            kind = list(translator.ignored)[-1]
-            log.log(logging.DEBUG if kind in UNUSED_EVENTS else logging.WARNING,
-                    "pbx %s: AMI input not used by the router: %s (further ones only counted)", link.name, kind)
-        for event in events:  # (a call's PBX is kept from its CallQueued: _call_filed)
-            self.feed(event)
-
     def feed(self, event) -> None:
         """Hand one domain event to the engine and carry out its commands."""
-        started = time.perf_counter()
-        now = self.clock.now()
-        self.events_handled += 1
-        for command in self.engine.handle(event, now):
-            try:
-                self._execute(command, now)
-            except Exception:  # one bad command must not stop the others
-                log.exception("could not carry out %r", command)
-        if self.metrics is not None:  # the decision latency: event in -> commands issued
-            self.metrics.observe_decision(time.perf_counter() - started)
+        self.driver.feed(event)
 
     def publish(self, fact: Fact) -> None:
         """Publish a fact of the router's own (not the engine's), e.g. the
         audit of a control command, to every subscriber."""
         self.subscribers.publish(fact, self.clock.now())
-
-    # -- commands out
-    def _execute(self, c, now: float) -> None:
-        if isinstance(c, Fact):
-            self.subscribers.publish(c, now)
-        elif isinstance(c, StartTimer):
-            old = self._timers.pop((c.kind, c.ref), None)
-            if old:
-                old.cancel()
-            loop = asyncio.get_running_loop()
-            self._timers[(c.kind, c.ref)] = loop.call_later(self.clock.real_delay(c.at), self._fire, c.kind, c.ref)
-        elif isinstance(c, CancelTimer):
-            old = self._timers.pop((c.kind, c.ref), None)
-            if old:
-                old.cancel()
-        elif isinstance(c, RingAgent):
-            if self.draining:  # stopping: the caller stays in the dialplan
-                log.info("stopping: no offer of call %s to agent %s", c.call_id, c.agent_id)
-                return
-            pbx = self._pbx_of(c.call_id)
-            if pbx in self.stale:  # its state is not known: the call may be gone, the agent busy there
-                return self._not_offered(pbx, c)
-            action = self.translators[pbx].ring(c)
-            link = self.links[pbx]
-            if link.up and pbx in self._sent:
-                # Sent on this connection before its snapshot: the snapshot keeps
-                # the leg even if the listings missed it, so it can be cancelled.
-                self._sent[pbx].add(action["ActionID"])
-            # Written now, in this turn of the loop; its reply is handled when it comes.
-            link.send_then(action, lambda reply: self._originate_done(pbx, action, reply),
-                           timeout=c.timeout / self.clock.speed + ORIGINATE_MARGIN)
-        elif isinstance(c, CancelRing):
-            # The call may be over (no pbx on record): the leg says where it is.
-            pbx = self._call_pbx.get(c.call_id) or next(
-                (name for name, t in self.translators.items() if t.leg_for(c.call_id, c.agent_id)),
-                self._pbx_of(c.call_id))
-            action = self.translators[pbx].cancel(c)
-            if action:
-                self.links[pbx].send_then(action)
-        elif isinstance(c, RunAction):
-            pbx = self._pbx_of(c.call_id)
-            self._spawn(self._send_in_order(pbx, self.translators[pbx].run_action(c)))
-
-    def _not_offered(self, pbx: str, c: RingAgent) -> None:
-        """Refuse an offer on a PBX whose state is stale, as Asterisk would
-        refuse the Originate: the call goes back in line, the agent rests
-        briefly (a "failed" offer is not counted against the agent)."""
-        log.debug("pbx %s: state not rebuilt: no offer of call %s to agent %s", pbx, c.call_id, c.agent_id)
-        asyncio.get_running_loop().call_soon(self.feed, ev.AgentNoAnswer(c.call_id, c.agent_id, "failed"))
-
-    def _pbx_of(self, call_id: str) -> str:
-        return self._call_pbx.get(call_id) or next(iter(self.links))
-
-    def _fire(self, kind: str, ref: str) -> None:
-        self._timers.pop((kind, ref), None)
-        self.feed(ev.TimerFired(kind, ref))
-
-    def _spawn(self, coro) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send_in_order(self, pbx: str, actions: list[dict]) -> None:
-        for action in actions:
-            await self.links[pbx].send(action)
-
-    def _originate_done(self, pbx: str, action: dict, reply) -> None:
-        """The reply of an Originate (None: none came in time). Its
-        OriginateResponse arrives as an event (see RouterProtocol); if
-        instead Asterisk refuses it, report a failed offer so that the call
-        goes back in line."""
-        first = reply[0] if isinstance(reply, list) and reply else reply
-        if first is None or header(first, "Response") != "Error":
-            # Answered, or no reply (link down, response lost): what really
-            # happened is read back at the next snapshot, and the engine's
-            # ring guard covers the meantime. Guessing "failed" here could
-            # re-offer a call that an agent is already talking to.
-            return
-        reason = header(first, "Message")
-        log.warning("pbx %s: Originate %s failed: %s", pbx, action.get("ActionID"), reason)
-        failure = {"Event": "OriginateResponse", "ActionID": action["ActionID"], "Response": "Failure", "Reason": "0"}
-        for event in self.translators[pbx].event(failure):
-            self.feed(event)

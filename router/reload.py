@@ -22,12 +22,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from router.config import check_config
-
-if TYPE_CHECKING:
-    from router.daemon import Router
+from router.core.table import RoutingTable
 
 log = logging.getLogger("router.reload")
 
@@ -35,6 +33,19 @@ log = logging.getLogger("router.reload")
 DRAIN_POLL = 0.05
 #: Largest config (all its *.yaml / *.yml files together) a reload reads.
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
+class Router(Protocol):
+    """What reload and drain need of a router (router.daemon.Router); named
+    here so that this module does not import the daemon, which imports it."""
+
+    table: RoutingTable
+    engine: object
+    sessions: dict
+
+    def replace_table(self, table: RoutingTable) -> None: ...
+
+    def stop_offering(self) -> None: ...
 
 
 def config_size(config_dir: str) -> int:
@@ -99,15 +110,15 @@ def swap_in(router: "Router", config_dir: str, result) -> bool:
     return True
 
 
-def ringing_legs(router: "Router") -> list[tuple[str, object]]:
-    """(pbx, leg) for every agent leg originated and not yet answered."""
-    return [(pbx, leg) for pbx, t in router.translators.items() for leg in t.legs.values() if not leg.answered]
+def ringing_legs(router: "Router") -> list:
+    """Every agent leg originated and not yet answered, on every PBX."""
+    return [leg for session in router.sessions.values() for leg in session.translator.ringing_legs()]
 
 
 async def drain(router: "Router", timeout: float) -> None:
     """No new offers; wait up to `timeout` real seconds for ringing legs to
     be answered or to fail, then hang up those still ringing."""
-    router.draining = True
+    router.stop_offering()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     ringing = ringing_legs(router)
@@ -116,7 +127,6 @@ async def drain(router: "Router", timeout: float) -> None:
     while ringing and loop.time() < deadline:
         await asyncio.sleep(DRAIN_POLL)
         ringing = ringing_legs(router)
-    for pbx, leg in ringing:
-        log.warning("stopping: hanging up leg %s (call %s, agent %s) still ringing",
-                    leg.leg_id, leg.call_id, leg.agent_id)
-        await router.links[pbx].send(router.translators[pbx].hangup(leg))
+    if ringing:
+        for session in router.sessions.values():
+            await session.hang_up_ringing()

@@ -129,7 +129,7 @@ async def test_events_held_during_a_hung_listing_are_bounded(pbx, caplog):
                           for n in range(2000)))
         await until(lambda: pbx.logins >= 2, 10)  # the connection was dropped and the router logged in again
         assert any("events held while its state is rebuilt" in r.getMessage() for r in caplog.records)
-        assert len(router._held.get("p1") or []) <= router.held_limit
+        assert len(router.sessions["p1"].rebuild.held or []) <= router.held_limit
         pbx.mode["CoreShowChannels"] = "ok"
         await until(lambda: router.resyncs.get("p1") == 1 and "p1" not in router.stale)
     finally:

@@ -211,6 +211,8 @@ class World:
             check_state(self.engine)
             check_order(self.engine, commands)
             self.check_issue12()
+        else:  # (check_issue12 follows the calls' skills, which _promised compares with)
+            self.note_skills()
         while self.later:
             self.feed(self.later.pop(0))
         return commands
@@ -328,6 +330,11 @@ class World:
                         levels = dict(requirement.skills)
                         assert all(levels.get(k, 0) >= v for k, v in rec.rule.skills), (rec.id, requirement)
             elif rec.id in self.live:
+                self.skills[rec.id] = rec.rule.skills
+
+    def note_skills(self) -> None:
+        for rec in self.engine.calls.values():
+            if not rec.callback and rec.id in self.live:
                 self.skills[rec.id] = rec.rule.skills
 
     def step(self, action: tuple) -> None:

@@ -6,14 +6,14 @@ answered, the outcome) and with the router's Prometheus counters."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 
 from router.core.state import AgentStatus
-from router.daemon import Router
-from router.metrics import Metrics
-from router.records.setup import RecordsSettings, open_records
+from router.compose import build
+from router.records.setup import RecordsSettings
 from router.records.store import make_engine, parse_url
 from support.centre import Behaviour, Centre
 
@@ -26,24 +26,23 @@ IDLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.LOGGED_OUT)
 
 
 class RecordedCentre(Centre):
-    """A Centre whose router writes records to `url` and has metrics."""
+    """A Centre built with `records` and metrics, as `router run --simulate
+    --records URL --http ...` builds it (router/compose.py)."""
 
     def __init__(self, settings: RecordsSettings, **kw) -> None:
-        self.settings = settings
-        self.db = make_engine(parse_url(settings.url, settings.password))
         super().__init__(**kw)
+        self.options = replace(self.options, records=settings, http=("127.0.0.1", 0))
+        self.app = build(self.options)
+        self.pbx = self.app.simulator
+        self.db = make_engine(parse_url(settings.url, settings.password))
 
-    def new_router(self) -> Router:
-        router = super().new_router()
-        self.metrics = Metrics(router)
-        router.attach_metrics(self.metrics)
-        self.records = open_records(self.settings, lambda: router.table, registry=self.metrics.registry)
-        router.subscribe(self.records, "records")
-        return router
+    @property
+    def records(self):
+        return self.app.records
 
-    async def connect(self) -> None:
-        self.records.start(self.router.clock.now)
-        await super().connect()
+    @property
+    def metrics(self):
+        return self.app.metrics
 
 
 def query(db, sql: str) -> list:
@@ -141,5 +140,4 @@ async def test_every_call_and_agent_state_is_on_record_as_the_pbx_and_the_metric
         for call_id, talk in talks.items():
             assert talked[call_id] == pytest.approx(talk, abs=1e-3), call_id
         assert not query(db, "SELECT 1 FROM agent_states WHERE local_minute % 15 + duration / 60.0 > 15.0001")
-        centre.records.stop()
         centre.db.dispose()

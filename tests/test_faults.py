@@ -26,11 +26,9 @@ PING_INTERVAL, PING_TIMEOUT = 0.5, 0.5
 class QuickWatchdog(Centre):
     """A Centre whose link pings every half second."""
 
-    async def connect(self) -> None:
-        self.router.add_pbx("sim", "127.0.0.1", self.pbx.port, self.pbx.username, self.pbx.secret,
-                            reconnect=1.0, ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT)
-        await self.router.start()
-        await self.until(lambda: self.router.resyncs.get("sim", 0) >= 1, 5)
+    def __init__(self, **options) -> None:
+        super().__init__(**options, link={"reconnect": 1.0, "ping_interval": PING_INTERVAL,
+                                          "ping_timeout": PING_TIMEOUT})
 
 
 async def finish(centre: Centre) -> list[str]:

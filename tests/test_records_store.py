@@ -131,8 +131,10 @@ def test_an_older_database_is_migrated_to_head_keeping_its_rows(url):
     engine.dispose()
     store = open_store(*url)
     with store.engine.connect() as conn:
-        assert current(conn) == head() == "0002"
+        assert current(conn) == head() == "0003"
         assert "ix_calls_date_queue" in {i["name"] for i in sa.inspect(conn).get_indexes("calls")}
+        states = {i["name"] for i in sa.inspect(conn).get_indexes("agent_states")}
+        assert "ix_agent_states_report" in states and "ix_agent_states_date_agent" not in states
     assert read_back(store) == by_table(rows)
     store.close()
 
@@ -144,7 +146,7 @@ def test_a_newer_schema_is_refused_naming_both_revisions(url):
         conn.execute(sa.text(f"UPDATE {schema.VERSION_TABLE} SET version_num = '0099_future'"))
     engine.dispose()
     with pytest.raises(RecordsError, match=r"revision 0099_future, newer than this router knows \(its newest "
-                                           r"is 0002\)"):
+                                           r"is 0003\)"):
         open_store(*url)
 
 

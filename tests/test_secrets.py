@@ -7,10 +7,12 @@ error messages, not in what the router publishes. (The JSON logs of a real
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from support.centre import MONDAY_10AM, SPEED, TABLE, Behaviour, Centre
 
 from router.cli import main
+from router.compose import build
 from router.daemon import Clock, Router
 
 SECRET = "Pa55-ZyX-secret-4711"
@@ -40,8 +42,8 @@ async def test_secrets_never_reach_the_logs_or_published_events(caplog):
         await wrong.start()
         await centre.until(lambda: any("login refused" in r.getMessage() for r in caplog.records), 5)
         await wrong.stop()
-        centre.router = Router(TABLE, Clock(SPEED, start=MONDAY_10AM))
-        centre.router.subscribe(lambda p, now: published.append(p))
+        centre.app = build(replace(centre.options, on_publish=lambda p, now: published.append(p)),
+                           simulator=centre.pbx)
         await centre.connect()
         centre.pbx.agent_login("1014")
         call = centre.pbx.place_call(dnis="4008002000", caller_name="王五")

@@ -25,6 +25,8 @@ import codecs
 import re
 from typing import Collection
 
+from panoramisk.message import Message
+
 BANNER = "Asterisk Call Manager/"
 _HEADER = re.compile(r"^([^:\n]+): ?([^\n]*)", re.MULTILINE)  # on LF line ends
 
@@ -173,3 +175,9 @@ def to_event(headers: Headers) -> AmiEvent:
     if len(event) != len(headers):  # a repeated header: keep every value
         event = AmiEvent(gather(headers))
     return event
+
+
+def to_message(headers: Headers) -> Message:
+    """Framed headers as a panoramisk Message (repeated keys become lists):
+    what a reply or a listing item becomes, for panoramisk's futures."""
+    return Message(gather(headers))

@@ -7,11 +7,10 @@ for its known faults (../shared/FIELD-NOTES.md):
 - a watchdog pings and, when no answer comes in time, closes the transport
   so that panoramisk reconnects (its own ping never checks the answer);
 - no action is ever re-sent after a reconnect (an Originate sent twice
-  rings two agents): every action we use is "forgetable";
-- every action's reply is waited for a bounded time (`reply`,
-  `send_then`: some replies never resolve);
-- a failed login is reported (panoramisk retries silently forever), and
-  `close()` really stops reconnecting;
+  rings two agents), a connect is bounded, a failed login is reported and
+  `close()` really stops reconnecting (router.ami.manager);
+- every action's reply is waited for a bounded time (`reply`; `send_then`
+  through router.ami.replies: some replies never resolve);
 - reconnecting is ours too: panoramisk logs "Not able to reconnect" on
   every attempt, names neither the PBX nor the cause, and retries a refused
   login every 2 s for ever. Here a link going down is logged once, with
@@ -25,110 +24,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections import deque
 from typing import Any, Callable, Collection
 
-from panoramisk import Manager
-
+from router.ami.manager import _REDACT, FORGETABLE, LinkManager, describe_failure
 from router.ami.protocol import RouterProtocol
+from router.ami.replies import Replies
 
 log = logging.getLogger("router.ami")
 
-
-class _Redact(logging.Filter):
-    """Last line of defence: panoramisk logs whole actions in a few places
-    (a failed send, an action queued while disconnected); a record on this
-    logger that contains an AMI secret has it masked."""
-
-    secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            if any(secret in text for secret in self.secrets):
-                # Longest first: a shorter secret inside a longer one must not
-                # leave the rest of the longer one showing.
-                for secret in sorted(self.secrets, key=len, reverse=True):
-                    text = text.replace(secret, "********")
-                record.msg, record.args = text, ()
-        return True
-
-
-_REDACT = _Redact()
-log.addFilter(_REDACT)
-
-#: How often replies past their deadline are given up on (send_then).
-REPLY_SWEEP = 0.25
-#: Seconds a TCP connect may take before it counts as a timeout.
-CONNECT_TIMEOUT = 10.0
 #: Seconds between two "still down" lines while a PBX stays unreachable.
 REMINDER = 300.0
-
-
-def describe_failure(exc: BaseException | None) -> str:
-    """The cause of a failed connect, in a few words."""
-    if exc is None:
-        return "connect cancelled"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, TimeoutError):
-        return f"timeout (no TCP answer within {CONNECT_TIMEOUT:.0f}s)"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve the host name ({exc.strerror or exc})"
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {exc}"
-
-#: Never re-send any of these after a reconnect: state is rebuilt instead.
-FORGETABLE = ("login", "logoff", "ping", "originate", "hangup", "redirect", "setvar", "getvar",
-              "coreshowchannels", "status", "devicestatelist", "command")
-
-
-class _Manager(Manager):
-    """panoramisk's Manager, told about our Link."""
-
-    link: "Link"
-
-    def connect(self, *args, **kwargs):
-        """panoramisk's connect, bounded in time; its outcome goes to the Link."""
-        if self.link.closing:  # panoramisk's close() leaves a reconnect pending
-            return None
-        c = self.config
-        task = asyncio.ensure_future(asyncio.wait_for(
-            self.loop.create_connection(c["protocol_factory"], c["host"], c["port"], ssl=c["ssl"]),
-            CONNECT_TIMEOUT))
-        task.add_done_callback(self.connection_made)
-        return task
-
-    def connection_made(self, f):
-        if self.link.closing:
-            if not f.cancelled() and f.exception() is None:
-                f.result()[0].close()
-            return
-        if f.cancelled() or f.exception() is not None:
-            self.link.connect_failed(None if f.cancelled() else f.exception())
-            return
-        super().connection_made(f)
-
-    def connection_lost(self, exc):
-        """panoramisk's, but the Link decides when to try again (and logs)."""
-        self._connected = False
-        self.loop.call_soon(self.on_disconnect, self, exc)
-        if self.pinger:
-            self.pinger.cancel()
-            self.pinger = None
-        self.link.connection_lost(exc)
-
-    def login(self, future):
-        try:
-            ok = super().login(future)
-        except Exception as err:  # connection lost mid-login, cancelled, ...
-            log.warning("AMI %s: login did not complete: %s", self.link.name, err)
-            return False
-        if not ok:
-            self.link.login_failed(future.result())
-        return ok
 
 
 class Link:
@@ -164,10 +70,8 @@ class Link:
         self.ping_interval, self.ping_timeout = ping_interval, ping_timeout
         self._on_message, self._on_up, self._on_down = on_message, on_up, on_down
         self._watchdog: asyncio.Task | None = None
-        # Replies send_then waits for: timeout -> (deadline, future, action, timeout), in order.
-        self._deadlines: dict[float, deque] = {}
-        self._sweeper: asyncio.TimerHandle | None = None
-        self.manager = _Manager(host=host, port=port, username=username, secret=secret,
+        self.replies = Replies(name, lambda: self.closing)  # what send_then waits for
+        self.manager = LinkManager(host=host, port=port, username=username, secret=secret,
                                 protocol_factory=RouterProtocol, forgetable_actions=FORGETABLE,
                                 ping_delay=10 ** 9, ping_interval=10 ** 9,  # our watchdog pings
                                 reconnect_timeout=10 ** 9, log=log,  # we reconnect ourselves
@@ -185,15 +89,22 @@ class Link:
         self.closing = True
         if self._watchdog:
             self._watchdog.cancel()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-        self._deadlines.clear()
+        self.replies.clear()
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None
         self.manager.close()
         self.up = False
+
+    def abort(self) -> None:
+        """Die as a killed process would: the connection dropped at once,
+        no goodbyes, no watchdog, no reconnect (for tests of restarts)."""
+        self.closing = True
+        if self._watchdog:
+            self._watchdog.cancel()
+        transport = getattr(self.manager.protocol, "transport", None)
+        if transport is not None:
+            transport.abort()
 
     def drop(self) -> None:
         """Close the connection now (panoramisk then reconnects)."""
@@ -339,59 +250,8 @@ class Link:
                   timeout: float | None = None) -> None:
         """Write one action now, as `send_now`; when its reply comes call
         `then(reply)`, or `then(None)` when the link is down, the action
-        failed or no reply came within `timeout` (up to REPLY_SWEEP later;
-        logged as `reply` does).
-
-        Why not a task awaiting `send`: the router sends an Originate or a
-        Hangup for nearly every call, and a task plus `wait_for` per action
-        (or even a timer each) was a large part of the cost of an event
-        (bench/RESULTS.md). `then` runs from the event loop, never inside
-        this call, and not at all once the link is closed."""
-        future = self.send_now(action)
-        loop = asyncio.get_running_loop()
-        if future is None:
-            if then is not None:
-                loop.call_soon(self._then, then, None)
-            return
-        limit = timeout or self.action_timeout
-        # One queue per timeout value: deadlines in it come in order.
-        self._deadlines.setdefault(limit, deque()).append((loop.time() + limit, future, action.get("Action"), limit))
-        if self._sweeper is None:
-            self._sweeper = loop.call_later(REPLY_SWEEP, self._sweep)
-
-        def done(f: asyncio.Future) -> None:
-            reply = None
-            if not f.cancelled():
-                if f.exception() is not None:
-                    log.error("AMI %s: %s failed: %s", self.name, action.get("Action"), f.exception())
-                else:
-                    reply = f.result()
-            if then is not None:
-                self._then(then, reply)
-
-        future.add_done_callback(done)
-
-    def _sweep(self) -> None:
-        """Give up on replies past their deadline (their `then` gets None)."""
-        loop = asyncio.get_running_loop()
-        self._sweeper = None
-        now = loop.time()
-        for queue in self._deadlines.values():
-            while queue and (queue[0][1].done() or queue[0][0] <= now):
-                _, future, name, limit = queue.popleft()
-                if not future.done():
-                    log.error("AMI %s: no reply to %s within %.1fs", self.name, name, limit)
-                    future.cancel()
-        if any(self._deadlines.values()):
-            self._sweeper = loop.call_later(REPLY_SWEEP, self._sweep)
-
-    def _then(self, then: Callable[[Any], None], reply) -> None:
-        if self.closing:
-            return
-        try:
-            then(reply)
-        except Exception:
-            log.exception("AMI %s: error handling a reply", self.name)
+        failed or no reply came within `timeout` (router/ami/replies.py)."""
+        self.replies.wait(self.send_now(action), action.get("Action"), then, timeout or self.action_timeout)
 
     async def reply(self, action: dict, future, timeout: float | None = None):
         """Wait (bounded) for the reply of an action `send_now` wrote."""

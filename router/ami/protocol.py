@@ -20,8 +20,7 @@ import asyncio
 from panoramisk.ami_protocol import AMIProtocol
 
 from router.ami import probe
-from router.ami.framing import AmiEvent, Framer, FramingError, Headers, to_event
-from router.ami.trace import to_message
+from router.ami.framing import AmiEvent, Framer, FramingError, Headers, to_event, to_message
 
 #: Actions answered by a single Response (an async Originate's outcome comes
 #: later as an OriginateResponse event, handled as an event): sent by

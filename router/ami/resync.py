@@ -24,7 +24,9 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from router.ami.translate import Leg, Translator, caller_id, device_flags, parse_vars
+from router.ami.headers import Folded, folded, listed, unset_as_empty
+from router.ami.translate import Leg, Translator
+from router.ami.values import caller_id, device_flags, parse_vars
 from router.core import events as ev
 
 CALLER_CONTEXT = "router-in"
@@ -48,7 +50,7 @@ def items(reply: Any, event_name: str) -> list[Mapping]:
     if not isinstance(reply, (list, tuple)):
         return []
     return [m for m in reply if isinstance(m, Mapping)
-            and _text(_fold(m).get("event")).lower() == event_name.lower()]
+            and listed(folded(m), "event").lower() == event_name.lower()]
 
 
 def listing_failure(reply: Any) -> str | None:
@@ -58,34 +60,14 @@ def listing_failure(reply: Any) -> str | None:
     if reply is None:
         return "got no reply"
     first = reply[0] if isinstance(reply, (list, tuple)) and reply else reply
-    folded = _fold(first)
-    response = _text(folded.get("response")).lower()
+    head = folded(first)
+    response = listed(head, "response").lower()
     if response != "success":
-        message = _text(folded.get("message")) or "no reason given"
+        message = listed(head, "message") or "no reason given"
         return f"was refused: {message[:200]}" if response else "got an unreadable reply"
     if not isinstance(reply, (list, tuple)):
         return "was answered without a list"
     return None
-
-
-def _fold(msg: Any) -> dict[str, Any]:
-    """Lower-cased keys: panoramisk's Message is case-insensitive, a plain
-    dict is not, and Asterisk spells BridgeId two ways."""
-    if not isinstance(msg, Mapping):
-        return {}
-    try:
-        return {k.lower(): v for k, v in msg.items() if isinstance(k, str)}
-    except Exception:  # a mapping that cannot even be walked: nothing to learn
-        return {}
-
-
-def _text(value: Any) -> str:
-    """A header's value: the first when repeated; "" when missing, not
-    text, or Asterisk's "(null)" for an unset variable/application."""
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    text = value.strip() if isinstance(value, str) else ""
-    return "" if text == "(null)" else text
 
 
 def _variables(msg: dict) -> dict[str, str]:
@@ -96,7 +78,7 @@ def _variables(msg: dict) -> dict[str, str]:
         if isinstance(line, str):
             name, sep, value = line.partition("=")  # a value may hold "=" (ROUTER_VARS)
             if sep and name.strip():
-                out[name.strip()] = _text(value)
+                out[name.strip()] = unset_as_empty(value)
     return out
 
 
@@ -114,10 +96,10 @@ def _by_uniqueid(msgs: Iterable[Any]) -> dict[str, dict]:
     """Folded messages by Uniqueid, listing order; the first one wins."""
     out: dict[str, dict] = {}
     for msg in msgs or ():
-        folded = _fold(msg)
-        uid = _text(folded.get("uniqueid"))
+        item = folded(msg)
+        uid = listed(item, "uniqueid")
         if uid and uid not in out:
-            out[uid] = folded
+            out[uid] = item
     return out
 
 
@@ -137,22 +119,22 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
 
     def bridged(uid: str) -> bool:
         # Either listing may show it: they are taken a moment apart.
-        return any(_text(m.get("bridgeid")) for m in (chans.get(uid, {}), stats.get(uid, {})))
+        return any(listed(m, "bridgeid") for m in (chans.get(uid, {}), stats.get(uid, {})))
 
     waiting: list[ev.CallWaiting] = []
     calls: dict[str, str] = {}
     for uid, chan in chans.items():
-        if (_text(chan.get("context")) != CALLER_CONTEXT or bridged(uid)
-                or _text(chan.get("application")) not in HOLD_APPS):
+        if (listed(chan, "context") != CALLER_CONTEXT or bridged(uid)
+                or listed(chan, "application") not in HOLD_APPS):
             continue  # not holding for the router (still in the IVR, in the fallback, talking)
         variables = _variables(stats.get(uid, {}))
         waiting.append(ev.CallWaiting(
             uid, dnis=variables.get("ROUTER_DNIS", ""),
-            caller_num=caller_id(_text(chan.get("calleridnum"))),
-            caller_name=caller_id(_text(chan.get("calleridname"))),
+            caller_num=caller_id(listed(chan, "calleridnum")),
+            caller_name=caller_id(listed(chan, "calleridname")),
             variables=parse_vars(variables.get("ROUTER_VARS", "")), pbx=translator.pbx,
-            waited=_seconds(_text(chan.get("duration")))))
-        calls[uid] = _text(chan.get("channel"))
+            waited=_seconds(listed(chan, "duration"))))
+        calls[uid] = listed(chan, "channel")
     waiting.sort(key=lambda c: (-c.waited, c.call_id))  # longest-waiting first
 
     connected: list[tuple[str, str]] = []
@@ -163,16 +145,16 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
         call_id, agent_id = variables.get("ROUTER_CALL", ""), variables.get("ROUTER_AGENT", "")
         if not call_id or not agent_id or uid == call_id:
             continue  # not a leg the router originated
-        facts = {**stat, **chans.get(uid, {})}
-        up = _text(facts.get("channelstate")) == "6" or _text(facts.get("channelstatedesc")) == "Up"
+        facts = Folded({**stat, **chans.get(uid, {})})
+        up = listed(facts, "channelstate") == "6" or listed(facts, "channelstatedesc") == "Up"
         # Up and the caller bridged covers a leg caught between its answer
         # and its own BridgeEnter.
         talking = bridged(uid) or (up and bridged(call_id))
         (connected if talking else ringing).append((call_id, agent_id))
-        legs[uid] = Leg(uid, call_id, agent_id, _text(facts.get("channel")), answered=talking)
+        legs[uid] = Leg(uid, call_id, agent_id, listed(facts, "channel"), answered=talking)
         caller = chans.get(call_id) or stats.get(call_id)
         if talking and caller is not None and call_id not in calls:
-            calls[call_id] = _text(caller.get("channel"))  # so its Hangup reads as the call's end
+            calls[call_id] = listed(caller, "channel")  # so its Hangup reads as the call's end
 
     for uid in pending or ():
         leg = translator.originates.get(uid) if isinstance(uid, str) else None
@@ -182,20 +164,12 @@ def build_snapshot(translator: Translator, channels: list[Mapping], status: list
 
     agents: dict[str, tuple[bool, bool]] = {}
     for msg in devices or ():
-        folded = _fold(msg)
-        agent = translator._devices.get(_text(folded.get("device")))
+        item = folded(msg)
+        agent = translator.agent_of_device(listed(item, "device"))
         if agent is not None:
-            agents[agent] = device_flags(_text(folded.get("state")))  # (busy, unreachable)
+            agents[agent] = device_flags(listed(item, "state"))  # (busy, unreachable)
 
-    translator.calls = calls
-    translator.legs = legs
-    # A ringing leg's OriginateResponse may still come; a failed one has no
-    # Uniqueid and follows the leg's Hangup, so only its ActionID (= the leg
-    # id, Translator.ring) can match it, even if another process sent it.
-    translator.originates = {uid: leg for uid, leg in legs.items() if not leg.answered}
-    # Never reuse the id of a leg still up (Asterisk would refuse the
-    # ChannelId): move the leg counter past those of this translator's form.
-    translator.skip_leg_ids(legs)
+    translator.replace_state(calls, legs)
     return ev.PbxSnapshot(translator.pbx, tuple(waiting), tuple(connected), tuple(ringing),
                           tuple((agent, busy) for agent, (busy, _) in agents.items()),
                           unreachable=tuple(agent for agent, (_, unreachable) in agents.items() if unreachable))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from panoramisk.message import Message
+from router.ami.framing import to_message
 
-from router.ami.framing import gather
+__all__ = ["Record", "read_trace", "received_stream", "to_message"]
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,3 @@ def read_trace(path: str | Path) -> list[Record]:
 def received_stream(records: list[Record]) -> bytes:
     """Everything Asterisk sent, as one byte stream."""
     return b"".join(r.raw for r in records if not r.sent)
-
-
-def to_message(headers: list[tuple[str, str]]) -> Message:
-    """Framed headers as a panoramisk Message (repeated keys become lists)."""
-    return Message(gather(headers))

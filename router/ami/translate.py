@@ -7,44 +7,37 @@ only what it needs to connect the two: each waiting call's channel, and each
 agent leg the router originated (by the Uniqueid the router chose for it).
 
 Rules (docs/ASTERISK.md is the contract):
-- Handlers never raise on odd input: a missing header reads as "", an event
-  about a channel we do not know is ignored and counted in `ignored`.
-- Every value copied from outside into an action goes through `clean()`: no
-  CR, LF or other control characters can reach the wire, so a caller name
-  cannot add headers or actions.
+- Handlers never raise on odd input: a missing header reads as ""
+  (router/ami/headers.py), an event about a channel we do not know is
+  ignored and counted in `ignored`.
+- Every value copied from outside into an action goes through `clean()`
+  (router/ami/values.py): no CR, LF or other control characters can reach
+  the wire, so a caller name cannot add headers or actions.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
+from router.ami.headers import header
+from router.ami.legs import Leg, LegIds, PairIndex
+from router.ami.values import caller_id, clean, device_flags, parse_vars
 from router.core import events as ev
 from router.core.commands import CancelRing, RingAgent, RunAction
 from router.core.table import RoutingTable
 
+__all__ = ["Leg", "Translator", "UNUSED_EVENTS", "AGENT_COMMANDS", "MAX_IGNORED_KINDS", "FAILURE_REASONS",
+           "caller_id", "clean", "device_flags", "parse_vars", "header"]
+
 AGENT_CONTEXT = "router-agent"
 CALLBACK_CONTEXT = "router-callback"
 ACTION_CONTEXT = "router-action"
-MAX_VALUE = 256
-MAX_VARS = 32
 MAX_OPEN_ORIGINATES = 100_000
 MAX_IGNORED_KINDS = 200
 #: OriginateResponse Reason -> AgentNoAnswer reason (Asterisk's AST_CONTROL_*).
 FAILURE_REASONS = {"3": "no-answer", "5": "busy", "8": "congestion"}
-#: DeviceStateChange states that mean the phone is in use.
-BUSY_STATES = {"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"}
-#: States that mean the phone cannot be reached: UNAVAILABLE (a PJSIP
-#: endpoint with no registered contact), INVALID, UNKNOWN.
-UNREACHABLE_STATES = {"UNAVAILABLE", "INVALID", "UNKNOWN"}
-
-
-def device_flags(state: str) -> tuple[bool, bool]:
-    """(busy, unreachable) for a device state as Asterisk names it."""
-    state = state.upper()
-    return state in BUSY_STATES, state in UNREACHABLE_STATES
 AGENT_COMMANDS = {"login", "logout", "pause", "unpause"}
 #: Events Asterisk sends that the router knowingly does not use (counted in
 #: `ignored` all the same; only other kinds are worth a warning).
@@ -55,54 +48,8 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
                  "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin", "DTMFEnd", "NewAccountCode",
                  "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete"}
 
-
-#: Never in a header value: C0 and C1 controls, DEL, and the Unicode line and
-#: paragraph separators (Python's splitlines() and some log viewers break there).
-_SEQ = re.compile(r"[0-9]{1,9}")  # the leg counter in a leg id
-_PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._/+-]")  # a recording path goes into MixMonitor() unquoted
-_UNSAFE = dict.fromkeys((*range(32), *range(0x7f, 0xa0), 0x2028, 0x2029))  # for str.translate: drop
-
-
-def clean(value: Any, limit: int = MAX_VALUE) -> str:
-    """Text safe to put in an AMI header value: control characters and line
-    separators dropped, length bounded."""
-    text = "" if value is None else str(value)
-    return text.translate(_UNSAFE)[:limit]
-
-
-def header(msg: Mapping, key: str) -> str:
-    """A header's value ("" when missing; the first one when repeated)."""
-    value = msg.get(key, "")
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return value if isinstance(value, str) else ""
-
-
-def parse_vars(text: str) -> tuple[tuple[str, str], ...]:
-    """`menu=3&lang=yue` -> (("menu", "3"), ("lang", "yue"))."""
-    out = []
-    for item in text.split("&"):
-        key, sep, value = item.partition("=")
-        if sep and key.strip():
-            out.append((key.strip(), value.strip()))
-    return tuple(out[:MAX_VARS])
-
-
-def caller_id(value: str) -> str:
-    """A CallerIDNum/CallerIDName header's text: "" for Asterisk's "<unknown>"."""
-    return "" if value == "<unknown>" else value
-
-
-@dataclass(slots=True)
-class Leg:
-    """An agent leg the router originated."""
-
-    leg_id: str
-    call_id: str
-    agent_id: str
-    channel: str = ""  # learnt from Newchannel
-    answered: bool = False
-    cancelled: bool = False  # hung up by the router: its offer was withdrawn
+#: A recording path goes into MixMonitor() unquoted: only these characters.
+_PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._/+-]")
 
 
 class Translator:
@@ -117,17 +64,36 @@ class Translator:
         # A failed Originate's response has "Uniqueid: <unknown>" and comes
         # after the leg's Hangup (agent_no_answer.ami), so only this finds it.
         self.originates: dict[str, Leg] = {}
-        # (call id, agent id) -> oldest leg, for leg_for; rebuilt from `legs`.
-        self._pairs: dict[tuple[str, str], Leg] = {}
-        self._pairs_of: dict[str, Leg] | None = None
+        self._pairs = PairIndex()  # (call id, agent id) -> oldest leg, for leg_for
         self.ignored: Counter[str] = Counter()
-        self._seq = 0
+        self._ids = LegIds(pbx, run)
         self.set_table(table)
 
     def set_table(self, table: RoutingTable) -> None:
         # Only this server's phones: another server may have an endpoint of
         # the same name, whose state says nothing about our agent.
         self._devices = {a.endpoint: a.id for a in table.agents.values() if a.pbx in (None, self.pbx)}
+
+    def agent_of_device(self, device: str) -> str | None:
+        """The agent whose phone on this PBX is `device` (None: no agent's)."""
+        return self._devices.get(device)
+
+    def replace_state(self, calls: dict[str, str], legs: dict[str, Leg]) -> None:
+        """Forget what was known; know the calls (id -> caller channel) and
+        the legs a state listing showed (router/ami/resync.py)."""
+        self.calls = calls
+        self.legs = legs
+        # A ringing leg's OriginateResponse may still come; a failed one has no
+        # Uniqueid and follows the leg's Hangup, so only its ActionID (= the leg
+        # id, `ring`) can match it, even if another process sent it.
+        self.originates = {uid: leg for uid, leg in legs.items() if not leg.answered}
+        # Never reuse the id of a leg still up (Asterisk would refuse the
+        # ChannelId): move the leg counter past those of this translator's form.
+        self.skip_leg_ids(legs)
+
+    def ringing_legs(self) -> list[Leg]:
+        """The agent legs originated and not yet answered."""
+        return [leg for leg in self.legs.values() if not leg.answered]
 
     # ------------------------------------------------------------ AMI -> core
     def event(self, msg: Mapping) -> list:
@@ -191,9 +157,25 @@ class Translator:
         if header(msg, "Response") == "Success":
             leg.answered = True
             return [ev.AgentAnswered(leg.call_id, leg.agent_id)]
+        return self._originate_failed(leg, FAILURE_REASONS.get(header(msg, "Reason"), "failed"))
+
+    def _originate_failed(self, leg: Leg | None, reason: str = "failed") -> list:
+        if leg is None:
+            return self._ignore("OriginateResponse for an unknown leg")
         self.legs.pop(leg.leg_id, None)
-        reason = FAILURE_REASONS.get(header(msg, "Reason"), "failed")
         return [ev.AgentNoAnswer(leg.call_id, leg.agent_id, reason)]
+
+    def refused(self, action_id: str) -> list:
+        """Domain events for an Originate that Asterisk refused (its reply
+        was an error): read as its failed OriginateResponse (Reason 0)."""
+        return self._originate_failed(self.originates.pop(action_id, None))
+
+    @staticmethod
+    def not_sent(cmd: RingAgent) -> list:
+        """Domain events for a RingAgent that cannot be sent to this PBX now
+        (its state is not rebuilt): as if Asterisk refused the Originate, a
+        failed offer (the call goes back in line; the agent rests briefly)."""
+        return [ev.AgentNoAnswer(cmd.call_id, cmd.agent_id, "failed")]
 
     def _hangup(self, msg: Mapping) -> list:
         uid = header(msg, "Uniqueid")
@@ -233,15 +215,8 @@ class Translator:
     # ------------------------------------------------------------ core -> AMI
     def ring(self, cmd: RingAgent) -> dict:
         """The Originate for a RingAgent; remembers the leg."""
-        self._seq += 1
-        leg = Leg(f"{self._leg_prefix()}{self._seq}", cmd.call_id, cmd.agent_id)
-        pairs = self._pairs_for_legs()
-        self.legs[leg.leg_id] = leg
-        known = pairs.get((cmd.call_id, cmd.agent_id))
-        if known is None:
-            pairs[(cmd.call_id, cmd.agent_id)] = leg
-        elif self.legs.get(known.leg_id) is not known:
-            self._scan_pair(cmd.call_id, cmd.agent_id)
+        leg = Leg(self._ids.next(), cmd.call_id, cmd.agent_id)
+        self._pairs.add(self.legs, leg)
         self.originates[leg.leg_id] = leg  # the leg id doubles as the ActionID
         if len(self.originates) > MAX_OPEN_ORIGINATES:  # responses lost with a connection
             del self.originates[next(iter(self.originates))]
@@ -269,49 +244,14 @@ class Translator:
             "Variable": variables,
         }
 
-    def _leg_prefix(self) -> str:
-        # Every leg id is this and the leg counter: rtr-PBX-RUN-N (rtr-PBX-N with no run).
-        return f"rtr-{self.pbx or 'pbx'}-{self.run}{'-' if self.run else ''}"
-
     def skip_leg_ids(self, leg_ids: Iterable[str]) -> None:
         """Move the leg counter past the ids of this translator's form among
         `leg_ids` (legs still up: Asterisk would refuse a reused ChannelId)."""
-        prefix = self._leg_prefix()
-        for leg_id in leg_ids:
-            if leg_id.startswith(prefix) and _SEQ.fullmatch(leg_id[len(prefix):]):
-                self._seq = max(self._seq, int(leg_id[len(prefix):]))
+        self._ids.skip(leg_ids)
 
     def leg_for(self, call_id: str, agent_id: str) -> Leg | None:
         """The oldest live leg ringing `agent_id` for `call_id`."""
-        # A scan of every leg cost ~1 ms per CancelRing with thousands of
-        # agents talking (found by profiling: bench/RESULTS.md), so a map
-        # (call, agent) -> leg is kept beside `legs`. `legs` is changed in
-        # several places (and replaced by a resync), so an entry is trusted
-        # only while its leg is still in `legs`; otherwise scan as before.
-        pairs = self._pairs_for_legs()
-        leg = pairs.get((call_id, agent_id))
-        if leg is None or self.legs.get(leg.leg_id) is leg:
-            return leg
-        return self._scan_pair(call_id, agent_id)
-
-    def _pairs_for_legs(self) -> dict[tuple[str, str], Leg]:
-        pairs = self._pairs
-        if (self._pairs_of is not self.legs
-                or len(pairs) > 2 * len(self.legs) + 1000):  # new map, or too many dead entries
-            pairs = {}
-            for leg in self.legs.values():
-                pairs.setdefault((leg.call_id, leg.agent_id), leg)
-            self._pairs, self._pairs_of = pairs, self.legs
-        return pairs
-
-    def _scan_pair(self, call_id: str, agent_id: str) -> Leg | None:
-        leg = next((leg for leg in self.legs.values()
-                    if leg.call_id == call_id and leg.agent_id == agent_id), None)
-        if leg is None:
-            self._pairs.pop((call_id, agent_id), None)
-        else:
-            self._pairs[(call_id, agent_id)] = leg
-        return leg
+        return self._pairs.find(self.legs, call_id, agent_id)
 
     def cancel(self, cmd: CancelRing) -> dict | None:
         """The Hangup for a CancelRing (None if no such leg is up)."""

@@ -173,13 +173,6 @@ def read_queue(r: Reader, name: str, key_node: Scalar, node: Node, path: str,
 
 
 def read_queues(r: Reader, node: Node, path: str, edges: list[Edge]) -> dict[str, QueueSpec] | None:
-    if r.mapping(node, path, "a mapping of queue name: settings") is None:
-        return None
-    queues: dict[str, QueueSpec] = {}
-    for key, key_node, value_node in r.entries(node, path):
-        key_path = join_path(path, key)
-        name = r.name_key(key_node, key_path)
-        queue = read_queue(r, name or key, key_node, value_node, key_path, edges)
-        if name is not None:
-            queues[name] = queue
-    return queues
+    return r.named(node, path, "a mapping of queue name: settings",
+                   lambda name, key_node, value_node, key_path:
+                   read_queue(r, name, key_node, value_node, key_path, edges))

@@ -182,6 +182,23 @@ class Reader:
         self.error(node, path, f"expected {what}, got {describe(node)}")
         return []
 
+    def named(self, node: Node | None, path: str, what: str,
+              read: Callable[[str, Scalar, Node, str], Any]) -> dict[str, Any] | None:
+        """An open mapping of name -> item (skills, teams, calendars,
+        queues): each key is checked as a name (`name_key`) before
+        `read(name, key_node, value_node, key_path)` reads its value; an
+        item read as None is left out. None when the node is no mapping."""
+        if self.mapping(node, path, what) is None:
+            return None
+        result: dict[str, Any] = {}
+        for key, key_node, value_node in self.entries(node, path):
+            key_path = join_path(path, key)
+            name = self.name_key(key_node, key_path)
+            item = read(name, key_node, value_node, key_path)
+            if item is not None:
+                result[name] = item
+        return result
+
     def name_key(self, key_node: Scalar, path: str) -> str:
         """A mapping key that defines a name (a queue, skill, team ...).
         Returns the key as written even when it is not a valid name (that

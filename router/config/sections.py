@@ -46,33 +46,23 @@ def read_enforcement(r: Reader, node: Node, path: str) -> Enforcement:
 
 def read_skills(r: Reader, node: Node, path: str) -> tuple[dict[str, str], dict[str, Where]] | None:
     """name -> description, and where each skill is defined (for warnings)."""
-    if r.mapping(node, path, "a mapping of skill: description") is None:
+    read = r.named(node, path, "a mapping of skill: description",
+                   lambda name, key_node, value_node, key_path:
+                   (r.text(value_node, key_path), Where.of(key_node, key_path)))
+    if read is None:
         return None
-    skills: dict[str, str] = {}
-    where: dict[str, Where] = {}
-    for key, key_node, value_node in r.entries(node, path):
-        key_path = join_path(path, key)
-        name = r.name_key(key_node, key_path)
-        description = r.text(value_node, key_path)
-        if name is not None:
-            skills[name] = description
-            where[name] = Where.of(key_node, key_path)
-    return skills, where
+    return ({name: description for name, (description, _) in read.items()},
+            {name: where for name, (_, where) in read.items()})
 
 
 def read_teams(r: Reader, node: Node, path: str) -> dict[str, Team] | None:
-    if r.mapping(node, path, "a mapping of team: {title, leader}") is None:
-        return None
-    teams: dict[str, Team] = {}
-    for key, key_node, value_node in r.entries(node, path):
-        key_path = join_path(path, key)
-        name = r.name_key(key_node, key_path)
+    def team(name: str, key_node, value_node: Node, key_path: str) -> Team:
         found = r.fields(value_node, key_path, ["title", "leader"]) or {}
         title = r.text(found.get("title"), join_path(key_path, "title"))
         leader = r.ref("agent", found.get("leader"), join_path(key_path, "leader"))
-        if name is not None:
-            teams[name] = Team(name, title, leader)
-    return teams
+        return Team(name, title, leader)
+
+    return r.named(node, path, "a mapping of team: {title, leader}", team)
 
 
 AGENT_KEYS = ["id", "name", "endpoint", "team", "skills", "max_no_answer", "wrapup", "pbx"]
@@ -157,22 +147,16 @@ def _weekly(r: Reader, node: Node | None, path: str) -> list[tuple[int, int, int
 
 
 def read_calendars(r: Reader, node: Node, path: str) -> dict[str, Calendar] | None:
-    if r.mapping(node, path, "a mapping of calendar: {timezone, weekly, holidays}") is None:
-        return None
-    calendars: dict[str, Calendar] = {}
-    for key, key_node, value_node in r.entries(node, path):
-        key_path = join_path(path, key)
-        name = r.name_key(key_node, key_path)
+    def calendar(name: str, key_node, value_node: Node, key_path: str) -> Calendar | None:
         found = r.fields(value_node, key_path, ["timezone", "weekly", "holidays"],
                          required=["timezone", "weekly"])
         if found is None:
-            continue
+            return None
         timezone = _timezone(r, found.get("timezone"), join_path(key_path, "timezone"))
         weekly = _weekly(r, found.get("weekly"), join_path(key_path, "weekly"))
         holidays = [r.value(item, item_path, DATE)
                     for item_path, item in r.items(found.get("holidays"), join_path(key_path, "holidays"),
                                                    "a list of dates")]
-        if name is not None:
-            calendars[name] = Calendar(name, timezone or "", tuple(weekly),
-                                       frozenset(d for d in holidays if d is not None))
-    return calendars
+        return Calendar(name, timezone or "", tuple(weekly), frozenset(d for d in holidays if d is not None))
+
+    return r.named(node, path, "a mapping of calendar: {timezone, weekly, holidays}", calendar)

@@ -28,6 +28,7 @@ from router.core import events as ev
 from router.core import facts as f
 from router.core.classify import classify
 from router.core.commands import CancelTimer, StartTimer
+from router.core.shared import EngineState
 from router.core.state import AgentRec, AgentStatus
 from router.core.table import merge_skills
 
@@ -40,8 +41,10 @@ _LOGGED_IN_IDLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.WRAPUP
 _OFF = (AgentStatus.LOGGED_OUT, AgentStatus.PAUSED)
 
 
-class AgentOps:
+class AgentOps(EngineState):
     """Mixin of Engine: the agent half of the event handlers."""
+
+    __slots__ = ()
 
     def _set(self, rec: AgentRec, status: AgentStatus, reason: str = "", keep_idle: bool = False) -> None:
         if status is AgentStatus.AVAILABLE and rec.id not in self.table.agents:
@@ -120,9 +123,7 @@ class AgentOps:
         return rec
 
     def _withdraw_offer(self, rec: AgentRec) -> None:
-        call = self.calls[rec.call]
-        rec.call = None
-        self._requeue(call)
+        self._requeue(self.calls[rec.call])
 
     def _on_login(self, e: ev.AgentLogin) -> None:
         rec = self._agent(e)

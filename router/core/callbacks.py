@@ -36,6 +36,7 @@ from router.core import events as ev
 from router.core import facts as f
 from router.core.calendar import is_open, next_open
 from router.core.commands import CancelTimer, StartTimer
+from router.core.shared import EngineState
 from router.core.state import CallRec, CallStatus
 from router.core.table import Rule, RoutingTable, Step, merge_skills
 
@@ -65,8 +66,10 @@ def callback_rule(table: RoutingTable, skills: tuple[tuple[str, int], ...]) -> R
     return replace(table.default, skills=tuple(skills))
 
 
-class CallbackOps:
+class CallbackOps(EngineState):
     """Mixin of Engine: promising, placing and finishing callbacks."""
+
+    __slots__ = ()
 
     def _promise(self, call: CallRec) -> None:
         """Rule 1: the call is leaving by a callback action."""
@@ -132,9 +135,9 @@ class CallbackOps:
         self.parked.pop(call.id, None)
         self._emit(CancelTimer("callback", call.id))
         self.calls[call.id] = call
-        call.status, call.agent, call.result = CallStatus.WAITING, None, ""
+        call.result = ""
         call.step = call.early = 0
-        self._line_add(call)
+        self._call_to(call, CallStatus.WAITING)  # (its agent was let go when its attempt ended)
         self._apply_step(call)
 
     def _on_result(self, e: ev.CallbackResult) -> None:

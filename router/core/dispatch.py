@@ -36,7 +36,8 @@ from router.core import facts as f
 import bisect
 
 from router.core.commands import RingAgent, StartTimer
-from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
+from router.core.shared import EngineState
+from router.core.state import AgentRec, CallRec, CallStatus
 from router.core.strategy import choose
 from router.core.table import Step
 
@@ -56,13 +57,10 @@ class Group:
         self.entries: list[tuple[tuple, str, CallRec]] = []  # (line_key, call id, call), sorted
 
 
-class DispatchOps:
+class DispatchOps(EngineState):
     """Mixin of Engine: the groups of waiting calls and the dispatch."""
 
-    def _init_dispatch(self) -> None:
-        self._groups: dict[tuple, Group] = {}
-        self._touched: list[CallRec] = []  # to (re)file before the next dispatch
-        self._fresh: dict[tuple, Group] = {}  # groups that got a call since the last dispatch
+    __slots__ = ()
 
     def _touch(self, call: CallRec) -> None:
         """The call may be waiting at a new place, step or queue: file it."""
@@ -150,11 +148,9 @@ class DispatchOps:
     def _offer(self, call: CallRec, rec: AgentRec) -> None:
         queue = self.table.queues[call.queue]
         config = self.table.agents[rec.id]
-        call.status, call.agent = CallStatus.RINGING, rec.id
         call.offers += 1
-        rec.call = call.id
         self._last_rr[call.queue] = rec.id
-        self._set(rec, AgentStatus.RESERVED)
+        self._call_to(call, CallStatus.RINGING, rec)
         survey, recording = self._offer_extras(call, queue)
         self._emit(RingAgent(call.id, rec.id, config.endpoint, queue.ring_timeout, queue.name,
                              call.info.caller_num, call.info.caller_name,

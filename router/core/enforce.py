@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from router.core import facts as f
 from router.core.commands import StartTimer
+from router.core.shared import EngineState
 from router.core.state import CallRec, CallStatus
 
 #: Seconds between enforcement checks (protection states, early escalation).
@@ -46,8 +47,10 @@ FINAL_SAMPLE = 5
 PROTECT_WINDOW = "15m"
 
 
-class EnforceOps:
+class EnforceOps(EngineState):
     """Mixin of Engine: line keys, the enforcement check and dispatch order."""
+
+    __slots__ = ()
 
     # -- rule 1
     def _line_key(self, call: CallRec) -> tuple[float, float, int]:

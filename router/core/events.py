@@ -199,8 +199,16 @@ class ConfigReplaced:
     table: RoutingTable
 
 
+@dataclass(frozen=True)
+class OffersStopped:
+    """The router stops gracefully: from now on no call is offered (no agent
+    reserved, no RingAgent). Legs ringing already may still be answered;
+    waiting callers stay in the dialplan, for its fallback or the next
+    router's resync."""
+
+
 Event = (
     CallWaiting | CallLeft | AgentOffered | AgentAnswered | AgentNoAnswer | CallEnded
     | AgentLogin | AgentLogout | AgentPause | AgentUnpause | AgentDevice | PbxSnapshot | TimerFired | ConfigReplaced
-    | CallMove | CallPriority | SurveyAnswered
+    | CallMove | CallPriority | SurveyAnswered | OffersStopped
 )

@@ -24,6 +24,7 @@ from __future__ import annotations
 from router.core import events as ev
 from router.core import facts as f
 from router.core.commands import CancelRing, StartTimer
+from router.core.shared import EngineState
 from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 
 #: Seconds given to an offer taken over from a snapshot before the ring
@@ -31,8 +32,10 @@ from router.core.state import AgentRec, AgentStatus, CallRec, CallStatus
 ADOPTED_RING = 30.0
 
 
-class ResyncOps:
+class ResyncOps(EngineState):
     """Mixin of Engine: the PbxSnapshot handler."""
+
+    __slots__ = ()
 
     def _on_snapshot(self, e: ev.PbxSnapshot) -> None:
         talking = dict(e.connected)
@@ -98,7 +101,7 @@ class ResyncOps:
         what the PBX says wins, whatever order the calls are looked at in
         (a claim on an agent still held for a stale reservation would be
         refused, and a second agent rung for a caller already talking)."""
-        self._resync_answered: set[str] = set()  # calls whose answer is already out
+        self._resync_answered = set()  # calls whose answer is already out
         shown: dict[str, str] = {}  # agent -> the call the PBX shows them with
         for call_id, agent_id in talking.items():
             shown[agent_id] = call_id
@@ -147,13 +150,11 @@ class ResyncOps:
         rule = self.table.default
         self._seq += 1
         call = CallRec(id=info.call_id, info=info, rule=rule, queue=rule.queue, priority=rule.priority,
-                       arrived=self._now, entered=self._now, seq=self._seq, steps=rule.steps,
-                       status=CallStatus.CONNECTED, agent=agent_id)
+                       arrived=self._now, entered=self._now, seq=self._seq, steps=rule.steps)
         self.calls[call.id] = call
         rec = self.agents[agent_id]
         self._pause_after_call(rec)
-        rec.call = call.id
-        self._set(rec, AgentStatus.ON_CALL)
+        self._call_to(call, CallStatus.CONNECTED, rec)  # (never in the line)
         if removed:
             rec.pending = (AgentStatus.LOGGED_OUT, "removed from config")
 
@@ -162,10 +163,8 @@ class ResyncOps:
         """Drop the engine's agent for `call` (its leg is not on the PBX)."""
         rec = self.agents[call.agent]
         was_talking = call.status is CallStatus.CONNECTED
-        rec.call, call.agent = None, None
-        call.status = CallStatus.WAITING
+        self._call_to(call, CallStatus.WAITING, rec)  # (a talking one: back in line at its old place)
         if was_talking:
-            self._line_add(call)  # back in line at its old place
             self._release(rec)
         else:
             self._release(rec, keep_idle=True)
@@ -201,7 +200,6 @@ class ResyncOps:
                 "PbxSnapshot", f"{call.id} talks with {agent_id}, who holds another call"))
         rec = self.agents[agent_id]
         self._pause_after_call(rec)
-        call.status, call.agent, rec.call = CallStatus.RINGING, agent_id, call.id
         self._connect(call, rec, announce=not answered)
         if agent_id not in self.table.agents:
             rec.pending = (AgentStatus.LOGGED_OUT, "removed from config")
@@ -217,9 +215,7 @@ class ResyncOps:
                 self._free_agent_of(call)
             keep = next((a for a in agents if self._claimable(a, call)), None)
             if keep is not None:
-                rec = self.agents[keep]
-                call.status, call.agent, rec.call = CallStatus.RINGING, keep, call.id
-                self._set(rec, AgentStatus.RESERVED)
+                self._call_to(call, CallStatus.RINGING, self.agents[keep])
                 call.ring_until = self._now + ADOPTED_RING
                 self._emit(StartTimer("ring", call.id, call.ring_until))
         self._cancel_all(call.id, [a for a in agents if a != keep])

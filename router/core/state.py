@@ -24,6 +24,8 @@ class AgentStatus(str, Enum):
 
 
 class CallStatus(str, Enum):
+    """Where a call in routing is; it changes only as calls.py's TRANSITIONS allow."""
+
     WAITING = "waiting"
     RINGING = "ringing"
     CONNECTED = "connected"

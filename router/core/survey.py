@@ -29,6 +29,7 @@ import re
 
 from router.core import events as ev
 from router.core import facts as f
+from router.core.shared import EngineState
 from router.core.state import CallRec
 from router.core.table import Queue
 
@@ -53,14 +54,11 @@ def recording_path(directory: str, call_id: str) -> str:
     return f"{directory.rstrip('/')}/{name}.{RECORDING_FORMAT}"
 
 
-class SurveyOps:
+class SurveyOps(EngineState):
     """Mixin of Engine: what an offer carries for the survey and the
     recording, and the scores."""
 
-    def _init_survey(self) -> None:
-        # call id -> (ended at, queue, agent, answered): surveyed calls that
-        # ended, oldest first (insertion order is end order).
-        self._surveys: dict[str, tuple[float, str, str, bool]] = {}
+    __slots__ = ()
 
     def _offer_extras(self, call: CallRec, queue: Queue) -> tuple[bool, str]:
         """(survey, recording path or "") for an offer of `call` from `queue`;

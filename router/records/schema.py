@@ -43,7 +43,9 @@ INDEXES = {
     "ix_calls_date_agent": ("calls", ("local_date", "answered_by")),
     "ix_calls_arrived": ("calls", ("arrived_at",)),
     "ix_offers_agent_rung": ("offers", ("agent_id", "rung_at")),
-    "ix_agent_states_date_agent": ("agent_states", ("local_date", "agent_id")),
+    # covering: the agent and team reports read only this index (revision 0003)
+    "ix_agent_states_report": ("agent_states", ("local_date", "agent_id", "team", "state", "reason", "duration",
+                                                "local_minute")),
     "ix_agent_states_started": ("agent_states", ("started_at",)),
     "ix_agent_sessions_date_agent": ("agent_sessions", ("local_date", "agent_id")),
     "ix_callbacks_date_queue": ("callbacks", ("local_date", "queue")),

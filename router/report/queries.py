@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from router.records.model import AGENT_STATES
 from router.report.buckets import group_columns, key_of
 from router.report.source import CALLBACKS, CALLS, OFFERS, STATES
 
@@ -127,29 +126,40 @@ def _people(sel: Select, team_col, agent_col) -> list:
     return where
 
 
-def state_times(conn, sel: Select, view: str) -> list[Part]:
-    """Seconds per state, per agent (view "agents") or team and bucket.
-    The intervals are cut at every local quarter hour, so each lies in one
-    bucket. One row per key and bucket with a sum per state: far fewer
-    groups than grouping by state, and for agents in the order of the
-    (local_date, agent_id) index, so SQLite needs no sort."""
+def _states(conn, sel: Select, view: str, *extra, where=()) -> list:
+    """Seconds per agent, team, state (and `extra` columns) and bucket, in
+    the order of the report index (local_date, agent_id, team, state,
+    reason, duration, local_minute): for a day, week or month SQLite walks
+    that covering index and groups as it goes, without a sort or a table
+    lookup. A team's figures are the sum of its agents' rows (an agent who
+    changed team mid-period counts in each team for the time spent there)."""
     s = STATES.c
-    key = s.agent_id if view == "agents" else s.team
-    stmt = sa.select(sa.func.sum(s.duration).label("logged_in"),
-                     *(sa.func.sum(sa.case((s.state == state, s.duration), else_=0.0)).label(state)
-                       for state in AGENT_STATES)).where(_in_dates(STATES, sel), *_people(sel, s.team, s.agent_id))
-    return _run(conn, _grouped(stmt, STATES, sel.by, key), sel)
+    cols = group_columns(STATES, sel.by)
+    stmt = (sa.select(*cols, s.agent_id, s.team, s.state, *extra, sa.func.sum(s.duration).label("seconds"))
+            .where(_in_dates(STATES, sel), *_people(sel, s.team, s.agent_id), *where)
+            .group_by(*cols, s.agent_id, s.team, s.state, *extra))
+    rows = []
+    for row in conn.execute(stmt):
+        key = row.agent_id if view == "agents" else row.team
+        rows.append((key if key is not None else "", key_of(sel.by, row), row))
+    return rows
+
+
+def state_times(conn, sel: Select, view: str) -> list[Part]:
+    """Seconds per state, and their sum (the logged-in time), per agent
+    (view "agents") or team and bucket. The intervals are cut at every
+    local quarter hour, so each lies in one bucket; one part per state,
+    which figures.merge adds up."""
+    return [(key, bucket, {"logged_in": row.seconds or 0.0, row.state: row.seconds or 0.0})
+            for key, bucket, row in _states(conn, sel, view)]
 
 
 def state_reasons(conn, sel: Select, view: str) -> list[Part]:
     """Seconds per pause (and unreachable) reason: `paused:REASON` fields."""
     s = STATES.c
-    key = s.agent_id if view == "agents" else s.team
-    stmt = (sa.select(s.state, s.reason, sa.func.sum(s.duration).label("seconds"))
-            .where(_in_dates(STATES, sel), *_people(sel, s.team, s.agent_id), s.state.in_(("paused", "unreachable"))))
-    stmt = _grouped(stmt, STATES, sel.by, key).group_by(s.state, s.reason)
-    return [(k, bucket, {f"{v['state']}:{v['reason'] or '-'}": v["seconds"] or 0.0})
-            for k, bucket, v in _run(conn, stmt, sel)]
+    return [(key, bucket, {f"{row.state}:{row.reason or '-'}": row.seconds or 0.0})
+            for key, bucket, row in _states(conn, sel, view, s.reason,
+                                            where=(s.state.in_(("paused", "unreachable")),))]
 
 
 def handled(conn, sel: Select, view: str) -> list[Part]:

@@ -7,9 +7,9 @@ import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from router.compose import Options, Simulation, build
 from router.config import load_config
-from router.daemon import Clock, Router
-from router.sim.pbx import PbxSimulator
+from router.daemon import Router
 from router.sim.traffic import Behaviour
 from support.paths import ROOT
 from support.waiting import assert_clean, until
@@ -27,29 +27,30 @@ class Centre:
     """A simulated PBX and a router connected to it."""
 
     def __init__(self, behaviour: Behaviour = STEADY, calls_per_hour: float = 0.0, agents=(), seed: int = 1,
-                 state_file=None):
-        self.pbx = PbxSimulator(TABLE, speed=SPEED, seed=seed, calls_per_hour=calls_per_hour,
-                                behaviour=behaviour, login_agents=not agents)
-        self.state_file = state_file
-        self.router = self.new_router()
+                 state_file=None, link=None):
+        # Built as `router run --simulate` builds it (router/compose.py).
+        self.options = Options(TABLE, simulation=Simulation(seed=seed, calls_per_hour=calls_per_hour,
+                                                            behaviour=behaviour, login_agents=not agents),
+                               speed=SPEED, start=MONDAY_10AM, state_file=state_file, link=link or {"reconnect": 1.0})
+        self.app = build(self.options)
+        self.pbx = self.app.simulator
         self.agents = agents
 
-    def new_router(self) -> Router:
-        return Router(TABLE, Clock(SPEED, start=MONDAY_10AM), state_file=self.state_file)
+    @property
+    def router(self) -> Router:
+        return self.app.router
 
     async def connect(self) -> None:
-        self.router.add_pbx("sim", "127.0.0.1", self.pbx.port, self.pbx.username, self.pbx.secret, reconnect=1.0)
-        await self.router.start()
+        await self.app.start()
         await self.until(lambda: self.router.resyncs.get("sim", 0) >= 1, 5)
 
     async def restart_router(self) -> None:
-        """Kill the router (as SIGKILL would) and start a new one."""
+        """Kill the router (as SIGKILL would) and start a new one on the same PBX."""
         await self.router.abort()
-        self.router = self.new_router()
+        self.app = build(self.options, simulator=self.pbx)
         await self.connect()
 
     async def __aenter__(self) -> "Centre":
-        await self.pbx.start()
         await self.connect()
         for agent in self.agents:
             self.pbx.agent_login(agent)
@@ -58,8 +59,9 @@ class Centre:
         return self
 
     async def __aexit__(self, *exc) -> None:
-        await self.router.stop()
-        await self.pbx.stop()
+        await self.app.stop()
+        if not self.app.owns_simulator:  # the router was restarted on it
+            await self.pbx.stop()
 
     #: Wait (real seconds) until condition() holds (support.waiting.until).
     until = staticmethod(until)
