@@ -74,6 +74,7 @@ class Options:
     signals: bool = False  # SIGINT/SIGTERM set App.stopping; SIGHUP reloads config_dir
     out: Any = None  # where the start-up lines go (None: stdout)
     tz: Any = None  # the zone the control API shows times in
+    records: Any = None  # router.records.setup.RecordsSettings: the call and agent records
 
 
 class App:
@@ -89,6 +90,7 @@ class App:
         self.metrics = None
         self.bus = None
         self.control = None
+        self.records = None  # router.records.subscriber.RecordsSubscriber
         #: Set by SIGINT/SIGTERM (with options.signals).
         self.stopping = asyncio.Event()
         self._signals = False
@@ -118,6 +120,8 @@ class App:
             self._signals = True
         if o.pid_file and self.simulator is None:
             ops.write_pid_file(o.pid_file)
+        if o.records is not None:  # before the state file and the first resync: their facts are on record
+            self._start_records()
         await router.start()
         if o.tuned_gc:
             heap.install(asyncio.get_running_loop())
@@ -141,6 +145,9 @@ class App:
             await self.bus.stop()
             self.bus = None
         await self.router.stop()
+        if self.records is not None:  # after the router: its last facts are on record
+            self.records.stop()
+            self.records = None
         if self.simulator is not None and self.owns_simulator:
             await self.simulator.stop()
         if o.tuned_gc:
@@ -161,6 +168,16 @@ class App:
         self.router.attach_metrics(self.metrics)
         bound = await self.metrics.serve(host, port)
         print(f"metrics on http://{host}:{bound}/metrics (health on /healthz)", file=self.out, flush=True)
+
+    def _start_records(self) -> None:
+        """The records subscriber (router/records/), its checkpoint restored."""
+        from router.records.setup import open_records
+
+        router = self.router
+        registry = self.metrics.registry if self.metrics is not None else None
+        self.records = open_records(self.options.records, lambda: router.table, registry=registry)
+        self.records.start(router.clock.now)
+        router.subscribe(self.records, "records")
 
     def _start_bus(self) -> None:
         from router.mqtt import MqttBus

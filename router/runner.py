@@ -42,7 +42,7 @@ def _printer(tz: ZoneInfo, quiet: bool, out):
 async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInfo, quiet: bool = False,
                      out=None, state_file: str | None = None, config_dir: str | None = None,
                      pid_file: str | None = None, http: tuple[str, int] | None = None,
-                     mqtt=None, control: str | None = None) -> int:
+                     mqtt=None, control: str | None = None, records=None) -> int:
     """Route calls on real Asterisk servers until SIGINT/SIGTERM (graceful
     stop, see router/reload.py); SIGHUP reloads `config_dir`."""
     ops.hold_signals()  # before anything else (cli's cmd_run holds them earlier still)
@@ -51,7 +51,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
         log.warning("no --state-file: after a restart every agent must log in again")
     app = build(Options(table, pbxs=tuple(pbxs), state_file=state_file, config_dir=config_dir, http=http,
                         mqtt=mqtt, control=control, pid_file=pid_file, on_publish=_printer(tz, quiet, out),
-                        tuned_gc=True, signals=True, out=out, tz=tz))
+                        tuned_gc=True, signals=True, out=out, tz=tz, records=records))
     router = app.router
     try:
         await app.start()
@@ -68,7 +68,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
 async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, duration: float, speed: float,
                         seed: int, calls_per_hour: float, quiet: bool = False, out=None,
                         http: tuple[str, int] | None = None, config_dir: str | None = None, mqtt=None,
-                        control: str | None = None, pid_file: str | None = None) -> int:
+                        control: str | None = None, pid_file: str | None = None, records=None) -> int:
     """Route a simulated contact centre, printed live; at the end the
     per-queue table of `router simulate`."""
     from router.sim.run import report
@@ -78,7 +78,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
     app = build(Options(table, simulation=Simulation(seed=seed, calls_per_hour=calls_per_hour), speed=speed,
                         start=start, config_dir=config_dir, http=http, mqtt=mqtt, control=control,
                         pid_file=pid_file, on_publish=_printer(tz, quiet, out), tuned_gc=True, signals=True,
-                        out=out, tz=tz))
+                        out=out, tz=tz, records=records))
     router, clock, stop = app.router, app.router.clock, app.stopping
     at = datetime.fromtimestamp(start, tz)
 

@@ -1,0 +1,70 @@
+"""`--records URL` for `router run`: where the records go and their local
+files, and the subscriber built from them.
+
+The spool (writer.py) and the checkpoint of open calls (checkpoint.py) live
+in one directory: `--records-spool DIR`, else beside the SQLite file
+(`records.db.spool/`), else beside the state file (`records.spool/`). A
+PostgreSQL URL with neither is refused: the spool is what makes a database
+outage or a kill lose nothing, so it must be somewhere kept.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from router.core.table import RoutingTable
+
+
+@dataclass(frozen=True)
+class RecordsSettings:
+    url: str
+    password: str | None
+    spool_dir: Path
+
+
+def records_settings(url: str | None, password_file: str | None, spool: str | None,
+                     state_file: str | None) -> RecordsSettings | None:
+    """The checked settings (RecordsError with the reason), None without --records."""
+    from router.records.store import RecordsError, parse_url, read_password
+
+    if not url:
+        if spool:
+            raise RecordsError("--records-spool needs --records URL")
+        return None
+    password = read_password(password_file)
+    parsed = parse_url(url, password)
+    if spool:
+        spool_dir = Path(spool)
+    elif parsed.get_backend_name() == "sqlite":
+        spool_dir = Path(f"{parsed.database}.spool")
+    elif state_file:
+        spool_dir = Path(state_file).parent / "records.spool"
+    else:
+        raise RecordsError("--records postgresql://...: give --records-spool DIR (or --state-file, "
+                           "to keep it beside that): rows wait there while the database is down")
+    try:
+        spool_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RecordsError(f"cannot make the records spool {spool_dir}: {err.strerror}") from None
+    if not os.access(spool_dir, os.W_OK | os.X_OK):
+        raise RecordsError(f"the records spool {spool_dir} is not writable")
+    return RecordsSettings(url, password, spool_dir)
+
+
+def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTable], registry=None,
+                 checkpoint: bool = True):
+    """The records subscriber (not started) for `settings`; without
+    `checkpoint`, open calls are not kept across a restart (a simulation)."""
+    from router.records.assemble import RecordAssembler
+    from router.records.checkpoint import Checkpoint
+    from router.records.store import open_store
+    from router.records.subscriber import RecordsSubscriber
+    from router.records.writer import RecordWriter
+
+    writer = RecordWriter(lambda: open_store(settings.url, settings.password), settings.spool_dir,
+                          registry=registry)
+    journal = Checkpoint(settings.spool_dir / "open.journal") if checkpoint else None
+    return RecordsSubscriber(RecordAssembler(table_getter), writer, journal, registry=registry)
