@@ -242,8 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_simulate)
 
     from router.control.shell import add_parsers
+    from router.records.cli import add_parser as add_records_parser
 
     add_parsers(sub)
+    add_records_parser(sub)
     return parser
 
 

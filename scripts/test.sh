@@ -19,9 +19,12 @@ echo "asterisklint: deploy/asterisk/extensions.conf: no findings"
 #   that one check where systemd cannot be installed (some containers).
 # - chromium for tests/test_whatif_chart.py, which opens the staffing chart
 #   (`router simulate --html`) in a real headless browser.
+# - postgresql for the records tests (tests/test_records_*.py): the test
+#   support (tests/support/postgres.py) runs its own server on a free port.
 . scripts/apt.sh
 command -v promtool >/dev/null && command -v prometheus >/dev/null \
     || apt_need "the Prometheus tests" prometheus
 command -v systemd-analyze >/dev/null || apt_want "the systemd unit check" systemd
 command -v chromium >/dev/null || apt_need "the staffing chart test" chromium
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_need "the records tests (a real PostgreSQL)" postgresql
 exec .venv/bin/python -m pytest -q "$@"

@@ -21,3 +21,13 @@ def _restore_router_logging():
         logger = logging.getLogger(name)
         logger.setLevel(level)
         logger.handlers = handlers
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (tests/support/postgres.py), one per run."""
+    from support.postgres import Postgres
+
+    server = Postgres()
+    yield server
+    server.close()

@@ -35,7 +35,7 @@ def promtool(*args: str) -> str:
 
 
 def test_rules_pass_promtool_check():
-    assert "SUCCESS: 13 rules found" in promtool("check", "rules", "router.rules.yml")
+    assert "SUCCESS: 15 rules found" in promtool("check", "rules", "router.rules.yml")
 
 
 def test_example_prometheus_config_passes_promtool_check():
@@ -98,11 +98,15 @@ def exported_names(registry: CollectorRegistry) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def router_names() -> set[str]:
-    """Names collected after a short run of the engine with the sample config."""
+def router_names(tmp_path_factory) -> set[str]:
+    """Names collected after a short run of the engine with the sample
+    config, with a records writer (router/records/) on the same registry."""
+    from router.records.writer import RecordWriter
+
     table = load_config(ROOT / "config")
     router = Router(table, Clock(1.0, start=1_800_000_000.0))
     metrics = Metrics(router, registry=CollectorRegistry())
+    RecordWriter(lambda: None, tmp_path_factory.mktemp("records") / "spool", registry=metrics.registry)
     router.attach_metrics(metrics)
     for agent in list(table.agents)[:3]:
         router.engine.handle(ev.AgentLogin(agent), router.clock.now())

@@ -1,0 +1,99 @@
+"""`router records migrate|prune`: the records database's upkeep.
+
+    router records migrate --records URL
+    router records prune --records URL [--keep-days N]
+
+The password (PostgreSQL) comes from ROUTER_RECORDS_PASSWORD or
+--records-password-file, never from a flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+EXIT_OK, EXIT_FAILED = 0, 1
+#: Retention when --keep-days is not given (issue 16: a bit over a year, for
+#: year-on-year monthly reports).
+KEEP_DAYS = 400
+
+
+def add_records_flags(parser: argparse.ArgumentParser, required: bool) -> None:
+    """--records URL and --records-password-file (also for `router run`)."""
+    parser.add_argument("--records", metavar="URL", required=required,
+                        help="records database: sqlite:PATH or postgresql://USER@HOST[:PORT]/DB "
+                             "(password from ROUTER_RECORDS_PASSWORD)")
+    parser.add_argument("--records-password-file", metavar="PATH",
+                        help="read the records database password from this file")
+
+
+def _keep_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: keep at least 1 day")
+    return days
+
+
+def add_parser(sub) -> None:
+    rec = sub.add_parser("records", help="the call and agent records database: migrate, prune")
+    actions = rec.add_subparsers(dest="records_command", required=True, metavar="ACTION")
+    mig = actions.add_parser("migrate", help="create or upgrade the records schema to this router's")
+    add_records_flags(mig, required=True)
+    mig.set_defaults(func=cmd_migrate)
+    prune = actions.add_parser("prune", help="delete records older than --keep-days")
+    add_records_flags(prune, required=True)
+    prune.add_argument("--keep-days", type=_keep_days, default=KEEP_DAYS,
+                       help=f"keep this many days of records (default {KEEP_DAYS})")
+    prune.set_defaults(func=cmd_prune)
+
+
+def _failed(args, err: Exception) -> int:
+    from router.records.store import RecordsError
+
+    if isinstance(err, RecordsError):
+        print(f"router records: {err}", file=sys.stderr)
+    else:  # the database's own message: unreachable, login refused, ...
+        text = str(err).strip().splitlines()
+        print(f"router records: cannot use {args.records}: {type(err).__name__}: {text[0] if text else ''}",
+              file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from router.records.migrate import migrate
+    from router.records.store import make_engine, parse_url, read_password
+
+    try:
+        engine = make_engine(parse_url(args.records, read_password(args.records_password_file)))
+        try:
+            before, after = migrate(engine)
+        finally:
+            engine.dispose()
+    except Exception as err:  # noqa: BLE001 (reported, exit 1)
+        return _failed(args, err)
+    if before == after:
+        print(f"router records: {args.records} is at schema revision {after}, this router's newest: nothing to do")
+    else:
+        print(f"router records: {args.records} migrated from schema revision {before or '(empty)'} to {after}")
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from router.records.store import open_store, read_password
+
+    before = time.time() - args.keep_days * 86400
+    try:
+        store = open_store(args.records, read_password(args.records_password_file))
+        try:
+            deleted = store.prune(before)
+        finally:
+            store.close()
+    except Exception as err:  # noqa: BLE001 (reported, exit 1)
+        return _failed(args, err)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(before))
+    print(f"router records: deleted {deleted} rows older than {args.keep_days} days (before {when})")
+    return EXIT_OK

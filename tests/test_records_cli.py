@@ -1,0 +1,74 @@
+"""`router records migrate|prune` (router/records/cli.py), on SQLite and on
+the test PostgreSQL with the password from a file and from the environment."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from router.cli import main
+from router.records import schema
+from router.records.store import make_engine, open_store, parse_url
+from support.postgres import PASSWORD
+from test_records_store import call_rows
+
+
+def test_migrate_creates_then_reports_nothing_to_do(tmp_path, capsys):
+    url = f"sqlite:{tmp_path / 'r.db'}"
+    assert main(["records", "migrate", "--records", url]) == 0
+    assert "migrated from schema revision (empty) to 0002" in capsys.readouterr().out
+    assert main(["records", "migrate", "--records", url]) == 0
+    assert "at schema revision 0002, this router's newest: nothing to do" in capsys.readouterr().out
+
+
+def test_migrate_refuses_a_newer_database(tmp_path, capsys):
+    url = f"sqlite:{tmp_path / 'r.db'}"
+    open_store(url).close()
+    engine = make_engine(parse_url(url))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {schema.VERSION_TABLE} SET version_num = 'f00d'"))
+    engine.dispose()
+    assert main(["records", "migrate", "--records", url]) == 1
+    assert "revision f00d, newer than this router knows (its newest is 0002)" in capsys.readouterr().err
+
+
+def test_prune_keeps_the_days_asked_for(tmp_path, capsys):
+    url = f"sqlite:{tmp_path / 'r.db'}"
+    store = open_store(url)
+    now = time.time()
+    old, recent = call_rows(0, now - 10 * 86400), call_rows(1, now - 86400)
+    store.write(old + recent)
+    store.close()
+    assert main(["records", "prune", "--records", url, "--keep-days", "5"]) == 0
+    assert f"deleted {len(old)} rows older than 5 days" in capsys.readouterr().out
+    store = open_store(url)
+    with store.engine.connect() as conn:
+        left = sum(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar() for t in schema.TABLES.values())
+    store.close()
+    assert left == len(recent)
+
+
+def test_bad_flags_are_usage_errors(capsys):
+    for argv in (["records", "prune", "--records", "sqlite:x.db", "--keep-days", "0"],
+                 ["records", "prune"], ["records"]):
+        try:
+            main(argv)
+        except SystemExit as stop:
+            assert stop.code == 2
+        else:
+            raise AssertionError(f"{argv} accepted")
+
+
+def test_postgresql_with_the_password_from_a_file_or_the_environment(postgres, tmp_path, capsys, monkeypatch):
+    url = postgres.create_database("cli")
+    secret = tmp_path / "pw"
+    secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    assert main(["records", "migrate", "--records", url, "--records-password-file", str(secret)]) == 0
+    assert "to 0002" in capsys.readouterr().out
+    monkeypatch.setenv("ROUTER_RECORDS_PASSWORD", PASSWORD)
+    assert main(["records", "prune", "--records", url]) == 0
+    assert "deleted 0 rows older than 400 days" in capsys.readouterr().out
+    monkeypatch.setenv("ROUTER_RECORDS_PASSWORD", "wrong")
+    assert main(["records", "prune", "--records", url]) == 1
+    assert "password authentication failed" in capsys.readouterr().err
