@@ -111,6 +111,17 @@ def _mqtt_settings(args: argparse.Namespace):
         raise _usage(f"--mqtt: {err}") from None
 
 
+def _records_settings(args: argparse.Namespace):
+    """--records URL, --records-password-file, --records-spool (router/records/setup.py)."""
+    from router.records.setup import records_settings
+    from router.records.store import RecordsError
+
+    try:
+        return records_settings(args.records, args.records_password_file, args.records_spool, args.state_file)
+    except RecordsError as err:
+        raise _usage(f"--records: {err}") from None
+
+
 def _logging(args: argparse.Namespace) -> None:
     """Structured logs on stderr, once every flag has been checked."""
     from router.logs import setup_logging
@@ -133,6 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_mode_flags(args)
     pbxs = [] if args.simulate else _pbx_addresses(args)
     mqtt = _mqtt_settings(args)
+    records = _records_settings(args)
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
@@ -145,11 +157,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                                          speed=_given(args.speed, 10.0), seed=_given(args.seed, 1),
                                          calls_per_hour=_given(args.calls_per_hour, 450.0), quiet=args.quiet,
                                          http=args.http, config_dir=args.config, mqtt=mqtt, control=control,
-                                         pid_file=args.pid_file))
+                                         pid_file=args.pid_file, records=records))
     _logging(args)
     return asyncio.run(run_daemon(table, pbxs, tz=tz, quiet=args.quiet, state_file=args.state_file,
                                   http=args.http, config_dir=args.config, pid_file=args.pid_file,
-                                  mqtt=mqtt, control=control))
+                                  mqtt=mqtt, control=control, records=records))
 
 
 #: `router run` flags that only one mode uses: (flag, attribute).
@@ -206,6 +218,16 @@ def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
                    help="seconds between queue statistics (default 5)")
 
 
+def _records_flags(parser: argparse.ArgumentParser) -> None:
+    from router.records.cli import add_records_flags
+
+    g = parser.add_argument_group("call and agent records (router report reads them)")
+    add_records_flags(g, required=False)
+    g.add_argument("--records-spool", metavar="DIR",
+                   help="the records' local spool and open-call checkpoint (default: beside the SQLite "
+                        "file, or beside --state-file)")
+
+
 def add_run_parser(sub) -> None:
     """`router run` on the subparsers `sub`."""
     from router.cli import _positive, _simulation_flags
@@ -228,6 +250,7 @@ def add_run_parser(sub) -> None:
                      help="logs on stderr, one line per event: key=value (text) or JSON")
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     _mqtt_flags(run)
+    _records_flags(run)
     run.add_argument("--control", metavar="PATH|off",
                      help="serve the control API (router status, agent, call) on this Unix socket "
                           "(default $ROUTER_CONTROL or $XDG_RUNTIME_DIR/router/control.sock; off: none)")

@@ -76,6 +76,25 @@ async def _serve_control(router: Router, control: str | None, tz: ZoneInfo, bus,
     return server
 
 
+def _start_records(router: Router, records, metrics):
+    """The records subscriber (router/records/) on the router's facts, its
+    checkpoint restored; None without --records. Before `router.start()`:
+    the facts of the state file and the first resync are on record too."""
+    if records is None:
+        return None
+    from router.records.setup import open_records
+
+    subscriber = open_records(records, lambda: router.table, registry=metrics.registry if metrics else None)
+    subscriber.start(router.clock.now)
+    router.listeners.append(subscriber)
+    return subscriber
+
+
+def _stop_records(subscriber) -> None:
+    if subscriber is not None:
+        subscriber.stop()
+
+
 def _start_bus(router: Router, mqtt, config_path: str | None):
     """The MQTT bus on this router, or None without --mqtt."""
     if mqtt is None:
@@ -93,7 +112,7 @@ def _start_bus(router: Router, mqtt, config_path: str | None):
 async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInfo, quiet: bool = False,
                      out=None, state_file: str | None = None, config_dir: str | None = None,
                      pid_file: str | None = None, http: tuple[str, int] | None = None,
-                     mqtt=None, control: str | None = None) -> int:
+                     mqtt=None, control: str | None = None, records=None) -> int:
     """Route calls on real Asterisk servers until SIGINT/SIGTERM (graceful
     stop, see router/reload.py); SIGHUP reloads `config_dir`."""
     from router import ops
@@ -110,8 +129,9 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
     ops.install_signals(stop, (lambda: router.request_reload(config_dir)) if config_dir else None)
     if pid_file:
         ops.write_pid_file(pid_file)
-    bus = control_server = None
+    bus = control_server = subscriber = None
     try:
+        subscriber = _start_records(router, records, metrics)
         await router.start()
         heap.install(asyncio.get_running_loop())  # short full GCs (router/heap.py)
         bus = _start_bus(router, mqtt, config_dir)
@@ -124,6 +144,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
             await bus.stop()
         await router.stop()
     finally:
+        _stop_records(subscriber)
         if control_server is not None:
             await control_server.stop()
         heap.uninstall()
@@ -139,7 +160,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
 async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, duration: float, speed: float,
                         seed: int, calls_per_hour: float, quiet: bool = False, out=None,
                         http: tuple[str, int] | None = None, config_dir: str | None = None, mqtt=None,
-                        control: str | None = None, pid_file: str | None = None) -> int:
+                        control: str | None = None, pid_file: str | None = None, records=None) -> int:
     """Route a simulated contact centre, printed live; at the end the
     per-queue table of `router simulate`."""
     from router import ops
@@ -163,6 +184,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
     from router.ops import install_signals
     # SIGINT/SIGTERM stop; SIGHUP reloads, as in run_daemon.
     install_signals(stop, (lambda: router.request_reload(config_dir)) if config_dir else None)
+    subscriber = _start_records(router, records, metrics)
     await router.start()
     heap.install(asyncio.get_running_loop())  # short full GCs (router/heap.py)
     bus = _start_bus(router, mqtt, config_dir)
@@ -194,6 +216,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
         if bus is not None:
             await bus.stop()
         await router.stop()
+        _stop_records(subscriber)
         await pbx.stop()
         if metrics is not None:
             await metrics.stop()

@@ -1,0 +1,61 @@
+"""`--records URL` for `router run`: where the records go and their local
+files, and the subscriber built from them.
+
+The spool (writer.py) and the checkpoint of open calls (checkpoint.py) live
+in one directory: `--records-spool DIR`, else beside the SQLite file
+(`records.db.spool/`), else beside the state file (`records.spool/`). A
+PostgreSQL URL with neither is refused: the spool is what makes a database
+outage or a kill lose nothing, so it must be somewhere kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from router.core.table import RoutingTable
+
+
+@dataclass(frozen=True)
+class RecordsSettings:
+    url: str
+    password: str | None
+    spool_dir: Path
+
+
+def records_settings(url: str | None, password_file: str | None, spool: str | None,
+                     state_file: str | None) -> RecordsSettings | None:
+    """The checked settings (RecordsError with the reason), None without --records."""
+    from router.records.store import RecordsError, parse_url, read_password
+
+    if not url:
+        if spool:
+            raise RecordsError("--records-spool needs --records URL")
+        return None
+    password = read_password(password_file)
+    parsed = parse_url(url, password)
+    if spool:
+        spool_dir = Path(spool)
+    elif parsed.get_backend_name() == "sqlite":
+        spool_dir = Path(f"{parsed.database}.spool")
+    elif state_file:
+        spool_dir = Path(state_file).parent / "records.spool"
+    else:
+        raise RecordsError("--records postgresql://...: give --records-spool DIR (or --state-file, "
+                           "to keep it beside that): rows wait there while the database is down")
+    return RecordsSettings(url, password, spool_dir)
+
+
+def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTable], registry=None):
+    """The records subscriber (not started) for `settings`."""
+    from router.records.assemble import RecordAssembler
+    from router.records.checkpoint import Checkpoint
+    from router.records.store import open_store
+    from router.records.subscriber import RecordsSubscriber
+    from router.records.writer import RecordWriter
+
+    writer = RecordWriter(lambda: open_store(settings.url, settings.password), settings.spool_dir,
+                          registry=registry)
+    return RecordsSubscriber(RecordAssembler(table_getter), writer,
+                             Checkpoint(settings.spool_dir / "open.journal"), registry=registry)
