@@ -243,9 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from router.control.shell import add_parsers
     from router.records.cli import add_parser as add_records_parser
+    from router.whatif.fit_cli import add_parser as add_traffic_parser
 
     add_parsers(sub)
     add_records_parser(sub)
+    add_traffic_parser(sub)
     return parser
 
 
