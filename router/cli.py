@@ -133,7 +133,7 @@ ENFORCEMENT_PARTS = {
 def cmd_simulate(args: argparse.Namespace) -> int:
     from router.sim.run import run_simulation
 
-    if args.traffic or args.compare:  # the what-if commands (router/whatif/, docs/WHATIF.md)
+    if args.traffic or args.compare or args.replay or args.date:  # the what-if commands (router/whatif/, docs/WHATIF.md)
         from router.whatif.cli import simulate_whatif
 
         return simulate_whatif(args, _load, _zone_of, parse_at, UsageError)
@@ -232,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--staffing", action="store_true", help="with --traffic: the staffing plan per interval")
     w.add_argument("--csv", metavar="PATH", help="with --traffic: write the staffing plan as CSV")
     w.add_argument("--html", metavar="PATH", help="with --traffic: the staffing plan as a chart (HTML)")
+    w.add_argument("--replay", metavar="URL", help="a recorded day from the call records (sqlite:PATH, postgresql://...)")
+    w.add_argument("--date", metavar="DATE", help="with --replay: the local date to replay, e.g. 2026-11-24")
     sim.add_argument("--agents", type=int, help="how many of the configured agents log in (default: most)")
     sim.add_argument("--quiet", action="store_true", help="only the per-queue summaries")
     sim.add_argument("--enforcement", choices=("config", *ENFORCEMENT_PARTS), default="config",
