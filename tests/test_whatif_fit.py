@@ -162,6 +162,8 @@ def test_the_fit_recovers_the_known_traffic(records):
         assert ct.talk.kind == "lognormal"
         assert ct.talk.mean == pytest.approx(mean, abs=4 * sd / math.sqrt(n))
         assert ct.talk.sd == pytest.approx(sd, abs=4 * sd / 2 * math.sqrt((kurtosis - 1) / n))
+        assert ct.wrapup.kind == "lognormal"
+        assert ct.wrapup.mean == pytest.approx(WRAPUP[0], abs=4 * WRAPUP[1] / math.sqrt(n))
     # answer delay and no-answer share
     n = len(truth["delays"])
     assert profile.answer_delay.mean == pytest.approx(DELAY[0], abs=4 * DELAY[1] / math.sqrt(n))
@@ -262,3 +264,32 @@ def test_few_answered_calls_give_an_empirical_list():
     assert (d.kind, d.mean) == ("lognormal", 50.0) and d.sd == pytest.approx(10.0 * math.sqrt(100 / 99))
     assert lognormal_or_list(100, 0.2, 0.04, []).kind == "fixed"  # no wrap-up to speak of
     assert kaplan_meier([]).events == 0
+
+
+def test_after_call_work_pauses_count_as_the_calls_wrap_up(tmp_path):
+    """An agent who paused for after-call work straight after a call (as the
+    simulator does when the work outlasts the config's wrap-up) did that
+    call's after-call work: it is added, across a quarter-hour cut too."""
+    day0 = midnight(FIRST)
+    rows = []
+    for i, (wrap, acw) in enumerate([(10.0, 0.0), (0.0, 40.0), (5.0, 95.0)]):
+        at = day0 + 10 * 3600 + 14 * 60 + i * 20  # ends near 10:15, so the pauses cross the cut
+        talk = 30.0 - i * 15
+        row = call_row(f"w{i}", "sales", "4008001000", {}, "+86138000", "sales", at, "answered", 5.0, talk, wrap)
+        rows.append(replace_answered_by(row, f"20{i}"))
+        if acw:
+            rows += states(f"20{i}", at + 5 + talk + wrap, at + 5 + talk + wrap + acw, "paused", "after-call work")
+    assert sum(r.TABLE == "agent_states" for r in rows) == 4  # the last two pauses are cut at 10:15
+    store = open_store(f"sqlite:{tmp_path / 'acw.db'}")
+    store.write(rows)
+    store.close()
+    engine = open_records(f"sqlite:{tmp_path / 'acw.db'}")
+    profile, _ = fit(engine, FIRST, FIRST)
+    engine.dispose()
+    assert profile.calls[0].wrapup.values == pytest.approx((10.0, 40.0, 100.0))
+
+
+def replace_answered_by(row, agent):
+    from dataclasses import replace
+
+    return replace(row, answered_by=agent)

@@ -1,7 +1,7 @@
 """`router simulate CONFIG --replay URL --date DATE` (router/whatif/replay.py,
 replay_run.py) on records written the real way: a simulated Monday of the
 sample config and examples/traffic.yaml, its facts through the records
-assembler (router/records/assemble.py) into SQLite. Then the fit of that day
+assembler (router/records/assemble.py) into SQLite (bench/record_day.py). Then the fit of that day
 (`router traffic fit`) played again: records -> profile -> simulation.
 
 Tolerances are binomial standard deviations of the counts compared (4 of
@@ -18,40 +18,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from router.config import load_config
-from router.records.assemble import RecordAssembler
+from bench.record_day import record_days
 from router.records.localtime import zone_of
-from router.records.store import open_store
-from router.sim.discrete import Simulation
 from router.whatif.profile_file import read_profile
 from router.whatif.records_db import open_records
 from router.whatif.replay import load_day
 from router.whatif.replay_run import Figures, recorded, replay
 from router.whatif.run import run_profile
-from router.whatif.world import ProfileWorld, midnight
 from tests.test_cli import ROOT, SAMPLE, run
 
 MONDAY = date(2026, 11, 23)
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def record_day(table, profile, day: date, path) -> str:
-    """Simulate `day` of `profile` with the records assembler listening, as
-    `router run --records` does (ticks every simulated minute), into SQLite."""
-    day0 = midnight(day, SH)
-    sim = Simulation(table, start=day0, seed=11, world=lambda t, rng: ProfileWorld(t, rng, profile, day, 1, SH))
-    asm = RecordAssembler(lambda: table)
-    rows: list = []
-    sim.on_publish = lambda fact, now: rows.extend(asm.handle(fact, now))
-    sim.start()
-    t = day0
-    while t < day0 + 26 * 3600:
-        t += 60.0
-        sim.run_until(t)
-        rows.extend(asm.tick(t))
-    store = open_store(f"sqlite:{path}")
-    store.write(rows)
-    store.close()
-    return f"sqlite:{path}"
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +36,9 @@ def day_records(tmp_path_factory):
     table = load_config(SAMPLE)
     profile, errors = read_profile(ROOT / "examples" / "traffic.yaml", table)
     assert errors == []
-    return record_day(table, profile, MONDAY, tmp_path_factory.mktemp("replay") / "records.db"), table
+    url = f"sqlite:{tmp_path_factory.mktemp('replay') / 'records.db'}"
+    record_days(table, profile, MONDAY, 1, url, seed=11, tz=SH)
+    return url, table
 
 
 def _total(figures: dict[str, Figures]) -> Figures:

@@ -17,7 +17,9 @@ month of a large centre fits in seconds.
   calls), a lognormal with the sample mean and standard deviation of the
   durations; with fewer than MIN_FIT answered calls, the empirical list of
   them. A call type gets the times of the queue most of its answered calls
-  ended in.
+  ended in. After-call work = the record's wrap-up + the "after-call work"
+  pause its agent went into straight after it, if any (joined in SQL on
+  agent and time, through the agent states' primary key).
 - **Patience**: Kaplan–Meier (router/whatif/km.py) over every call's wait
   per call type (abandoned: an event; answered, overflowed, callback:
   censored; closed calls never waited and are left out), written as an
@@ -44,7 +46,7 @@ from sqlalchemy.engine import Engine
 from router.whatif.fit_roster import fit_roster
 from router.whatif.km import kaplan_meier, patience_dist
 from router.whatif.profile import ZERO, CallType, Dist, Profile
-from router.whatif.records_db import CALLS, OFFERS, RecordsInputError, days
+from router.whatif.records_db import ACW, CALLS, OFFERS, STATES, RecordsInputError, days
 
 #: Fewer observations than this: an empirical list instead of a fitted lognormal.
 MIN_FIT = 30
@@ -84,18 +86,37 @@ def _name(rule: str, dnis: str, several: bool) -> str:
     return (_NAME_BAD.sub("-", text).strip("-.") or "calls")[:64]
 
 
+def _with_acw():
+    """calls left-joined to the after-call work pause its agent went into
+    straight after the call (its first two quarter-hour pieces), and the
+    call's after-call work: wrap-up + that pause."""
+    c = CALLS.c
+    p1, p2 = STATES.alias("acw1"), STATES.alias("acw2")
+    end = c.ended_at + func.coalesce(c.wrapup, 0.0)
+    first = and_(p1.c.agent_id == c.answered_by, p1.c.started_at >= end - 0.001, p1.c.started_at <= end + 0.001,
+                 p1.c.state == "paused", p1.c.reason == ACW)
+    second = and_(p2.c.agent_id == p1.c.agent_id, p2.c.started_at == p1.c.ended_at, p2.c.state == "paused",
+                  p2.c.reason == ACW)
+    joined = CALLS.outerjoin(p1, first).outerjoin(p2, second)
+    work = func.coalesce(c.wrapup, 0.0) + func.coalesce(p1.c.duration, 0.0) + func.coalesce(p2.c.duration, 0.0)
+    return joined, work
+
+
 def _times(conn, where) -> dict[str, tuple[Dist, Dist]]:
-    """queue -> (talk, after-call work) of its answered calls."""
+    """queue -> (talk, after-call work) of its answered calls. After-call
+    work is the record's wrap-up plus an after-call-work pause that follows
+    it (the agent paused for the rest of the work: router/sim/discrete.py
+    does, and so may a real agent)."""
     c = CALLS.c
     answered = and_(where, c.outcome == "answered", c.talk.is_not(None))
-    wrap = func.coalesce(c.wrapup, 0.0)
+    joined, wrap = _with_acw()
     rows = conn.execute(select(c.final_queue, func.count(), func.avg(c.talk), func.avg(c.talk * c.talk),
                                func.avg(wrap), func.avg(wrap * wrap))
-                        .where(answered).group_by(c.final_queue)).all()
+                        .select_from(joined).where(answered).group_by(c.final_queue)).all()
     out = {}
     for queue, n, talk, talk2, work, work2 in rows:
         few = [] if n >= MIN_FIT else conn.execute(
-            select(c.talk, wrap).where(and_(answered, c.final_queue == queue))).all()
+            select(c.talk, wrap).select_from(joined).where(and_(answered, c.final_queue == queue))).all()
         out[queue] = (lognormal_or_list(n, talk, talk2, [t for t, _ in few]),
                       lognormal_or_list(n, work, work2, [w for _, w in few]))
     return out

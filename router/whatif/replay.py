@@ -33,17 +33,21 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlalchemy import and_, or_, select
 
 from router.core import events as ev
+from router.records.model import CallRow
 from router.whatif.fit import MIN_FIT, answering
 from router.whatif.km import Curve, draw_beyond, kaplan_meier
 from router.whatif.profile import Dist
 from router.whatif.records_db import ACW, CALLS, SESSIONS, STATES, RecordsInputError
 from router.whatif.world import midnight
+
+#: Pauses this long after the day's end still count (after-call work of late calls).
+SPILL = 2 * 3600.0
 
 
 @dataclass
@@ -53,7 +57,7 @@ class Day:
     date: date
     start: float  # local midnight
     end: float  # the next local midnight
-    calls: list  # CallRow-shaped rows, by arrival
+    calls: list[CallRow]  # by arrival
     sessions: list[tuple[str, float, float]]  # (agent, login, logout)
     pauses: list[tuple[str, float, float, str]]  # (agent, from, to, reason)
     answer_delay: Dist
@@ -74,6 +78,26 @@ def _pauses(rows) -> list[tuple[str, float, float, str]]:
     return [tuple(p) for p in out]
 
 
+def _key(agent: str, at: float) -> tuple[str, int]:
+    return agent, round(at * 1000)
+
+
+def _with_acw(calls, acw) -> list:
+    """The calls, each answered one's wrap-up lengthened by the after-call
+    work pause its agent went into straight after it (a pause the records
+    keep as agent time, not as the call's wrap-up)."""
+    follows = {_key(agent, a): b - a for agent, a, b, _ in acw}
+    out = []
+    for row in calls:
+        r = CallRow(**row._mapping)
+        if r.outcome == "answered" and r.answered_by and r.ended_at is not None:
+            extra = follows.get(_key(r.answered_by, r.ended_at + (r.wrapup or 0.0)))
+            if extra:
+                r = replace(r, wrapup=(r.wrapup or 0.0) + extra)
+        out.append(r)
+    return out
+
+
 def load_day(engine, day: date, tz) -> Day:
     """The day's calls, sessions, pauses and answering; RecordsInputError
     when no inbound call is on record that day."""
@@ -91,8 +115,13 @@ def load_day(engine, day: date, tz) -> Day:
         pauses = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at)
                               .where(and_(st.started_at < end, st.ended_at > start, away))
                               .order_by(st.agent_id, st.started_at)).all()
+        acw = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at)
+                           .where(and_(st.started_at < end + SPILL, st.ended_at > start, st.state == "paused",
+                                       st.reason == ACW))
+                           .order_by(st.agent_id, st.started_at)).all()
         delay, no_answer = answering(conn, where)
-    out = Day(day, start, end, list(calls), [tuple(r) for r in sessions], _pauses(pauses), delay, no_answer)
+    out = Day(day, start, end, _with_acw(calls, _pauses(acw)), [tuple(r) for r in sessions], _pauses(pauses),
+              delay, no_answer)
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for r in out.calls:
         if r.outcome != "closed":
