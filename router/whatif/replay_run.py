@@ -115,8 +115,8 @@ def _d(a: float, b: float, unit: str, digits: int = 0) -> str:
 def report(table: RoutingTable, before: dict[str, Figures], after: dict[str, Figures]) -> str:
     """Recorded beside replayed, per queue (the config's queues, then any
     recorded queue the config does not have)."""
-    head = (f"{'':<11} {'offered':>13} {'answered':>13} {'SL':>17} {'ASA':>20} {'abandon':>21}",
-            f"{'queue':<11} {'rec':>6} {'sim':>6} {'rec':>6} {'sim':>6} {'rec':>5} {'sim':>5} {'diff':>5} "
+    head = (f"{'':<11} {'offered':>13} {'answered':>13} {'SL':>20} {'ASA':>20} {'abandon':>21}",
+            f"{'queue':<11} {'rec':>6} {'sim':>6} {'rec':>6} {'sim':>6} {'rec':>6} {'sim':>6} {'diff':>6} "
             f"{'rec':>6} {'sim':>6} {'diff':>6} {'rec':>6} {'sim':>6} {'diff':>7}")
     rows = list(head)
     names = list(table.queues) + sorted(q for q in before if q not in table.queues)
@@ -125,7 +125,7 @@ def report(table: RoutingTable, before: dict[str, Figures], after: dict[str, Fig
         if not a.offered and not b.offered:
             continue
         rows.append(f"{q:<11} {a.offered:6d} {b.offered:6d} {a.answered:6d} {b.answered:6d} "
-                    f"{_n(a.sl, '%'):>5} {_n(b.sl, '%'):>5} {_d(a.sl, b.sl, ''):>5} "
+                    f"{_n(a.sl, '%', 1):>6} {_n(b.sl, '%', 1):>6} {_d(a.sl, b.sl, '', 1):>6} "
                     f"{_n(a.asa, 's', 1):>6} {_n(b.asa, 's', 1):>6} {_d(a.asa, b.asa, 's', 1):>6} "
                     f"{_n(a.abandon, '%', 1):>6} {_n(b.abandon, '%', 1):>6} {_d(a.abandon, b.abandon, '', 1):>7}")
     return "\n".join(rows)
