@@ -105,10 +105,21 @@ async def _until(condition, seconds: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: float, seed: int) -> dict:
+async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: float, seed: int,
+                       records: str | None = None) -> dict:
     table = make_table(agents, seed)
     port = conn.recv()
     router = Router(table, Clock())
+    subscriber = None
+    if records:  # as `router run --records URL` (router/runner.py)
+        from pathlib import Path
+
+        from router.records.setup import RecordsSettings, open_records
+
+        path = records.removeprefix("sqlite:")
+        subscriber = open_records(RecordsSettings(records, None, Path(f"{path}.spool")), lambda: router.table)
+        subscriber.start(router.clock.now)
+        router.listeners.append(subscriber)
     # A patient watchdog: the simulator, busy with the start-up burst, may
     # take seconds to answer a Ping (a real Asterisk does not).
     router.add_pbx("sim", "127.0.0.1", port, "router", "sim-secret", ping_interval=30, ping_timeout=120)
@@ -150,24 +161,41 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         probe.install(None)
         heap.uninstall()
         await router.stop()
+        if subscriber is not None:
+            subscriber.stop()
+    rows = subscriber.rows if subscriber is not None else 0
     in_line = sum(1 for c in engine.calls.values() if c.status.value == "waiting")
     return {"agents": agents, "waiting_target": waiting, "waiting_end": in_line,
             "latency": summarise(meter.samples, scale=1e3), "timer_originates": meter.stale,
             "events_per_s": events / elapsed, "router_cpu_share": router_cpu,
             "full_gc": len(full_gc), "full_gc_max_ms": max(full_gc, default=0.0) * 1e3,
-            "sim_cpu_share": sim["cpu_share"], "sim_errors": sim["errors"]}
+            "sim_cpu_share": sim["cpu_share"], "sim_errors": sim["errors"], "record_rows": rows}
 
 
 def tcp_latency(agents: int, waiting: int, rate: float = 50.0, seconds: float = 20.0,
-                warmup: float = 5.0, seed: int = 1) -> dict:
+                warmup: float = 5.0, seed: int = 1, records: str | None = None) -> dict:
     """Decision latency (ms) over loopback TCP; see the module docstring."""
     ctx = mp.get_context("fork")
     here, there = ctx.Pipe()
     child = ctx.Process(target=_pbx_process, args=(there, agents, waiting, rate, seed), daemon=True)
     child.start()
     try:
-        return asyncio.run(_router_side(here, agents, waiting, seconds, warmup, seed))
+        return asyncio.run(_router_side(here, agents, waiting, seconds, warmup, seed, records))
     finally:
         child.join(10)
         if child.is_alive():
             child.kill()
+
+
+if __name__ == "__main__":  # one size alone: python -m bench.tcp 1000 500 [--records sqlite:PATH]
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m bench.tcp", description="decision latency over TCP, one size")
+    parser.add_argument("agents", type=int)
+    parser.add_argument("waiting", type=int)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--records", metavar="URL", help="records on, as router run --records (sqlite:PATH)")
+    args = parser.parse_args()
+    print(json.dumps(tcp_latency(args.agents, args.waiting, seconds=args.seconds,
+                                 warmup=min(10.0, args.seconds * 2), records=args.records), indent=1))

@@ -154,9 +154,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         table = replace(table, settings=replace(table.settings, enforcement=chosen))
     tz = _zone_of(table)
     start = parse_at(args.start or "2026-11-23T09:00", tz)
+    from router.run_cli import _records_settings
+
+    args.state_file = None
     return run_simulation(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
                           seed=args.seed, calls_per_hour=args.calls_per_hour, quiet=args.quiet,
-                          agents=args.agents)
+                          agents=args.agents, records=_records_settings(args))
 
 
 def _duration(text: str) -> float:
@@ -241,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "longest waiting; no early escalation, no protection); only-deadline, only-early, "
                           "only-protection: one part alone")
     _simulation_flags(sim, duration=8 * 3600.0, speed=0.0, live=False)
+    from router.run_cli import _records_flags
+
+    _records_flags(sim)
     sim.set_defaults(func=cmd_simulate)
 
     from router.control.shell import add_parsers

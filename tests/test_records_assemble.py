@@ -162,6 +162,31 @@ def test_overflow_and_moves():
     assert [o.outcome for o in feed.of(OfferRow)] == ["withdrawn", "withdrawn"]  # moved, then hung up
 
 
+def test_an_offer_withdrawn_by_a_pause_ends_at_the_pause():
+    feed = logged_in(centre(), "a1", "a2")
+    feed(ev.CallWaiting("c1"), T0)
+    first = feed.engine.calls["c1"].agent
+    feed(ev.AgentPause(first, "break"), T0 + 4)  # while it rings: the call is offered to the other
+    second = feed.engine.calls["c1"].agent
+    feed(ev.AgentAnswered("c1", second), T0 + 6)
+    feed(ev.CallEnded("c1", second), T0 + 20)
+    feed.fire(T0 + 60)
+    offers = [(o.agent_id, o.outcome, o.rung_at - T0, o.ended_at - T0) for o in feed.of(OfferRow)]
+    assert offers == [(first, "withdrawn", 0.0, 4.0), (second, "answered", 4.0, 6.0)]
+
+
+def test_a_call_arriving_while_its_queue_is_closed_is_not_counted():
+    t = centre(hours="never", closed=Action("voicemail", "200"))
+    never = Calendar("never", "Asia/Shanghai", ())
+    t = RoutingTable(t.skills, t.teams, t.agents, t.queues, RoutingTable.freeze({**t.calendars, "never": never}),
+                     t.rules, t.default, t.settings)
+    feed = logged_in(t, "a1")
+    feed(ev.CallWaiting("c1"), T0)
+    row = feed.call("c1")
+    assert (row.outcome, row.reason, row.action, row.sl_counted, row.wait, row.offers) == \
+        ("closed", "closed", "voicemail 200", False, 0.0, 0)
+
+
 def test_overflow_to_voicemail_is_a_miss():
     feed = logged_in(centre())
     feed(ev.CallWaiting("c1"), T0)

@@ -234,6 +234,10 @@ class RecordAssembler(CallbackOps, ResumeOps):
     def _on_agent(self, e: f.AgentStateChanged, now: float) -> None:
         closed = self.agents.change(e.agent, e.state, e.reason, e.call, self._team(e.agent), now, self.out)
         self.dirty.add("a:" + e.agent)
+        if closed is not None and closed.state == "reserved" and closed.call and e.state != "on_call":
+            call = self.calls.get(closed.call)  # the ring ended with no fact of its own: withdrawn
+            if call is not None:
+                call.close_offer(now, "withdrawn", e.agent)
         if e.state in ("reserved", "on_call") and e.call:
             self._talk = (e.state, e.call, e.agent, now)  # settled by the next fact (_settle_talk)
         waited = self.awaiting.get(e.agent)

@@ -47,8 +47,10 @@ def records_settings(url: str | None, password_file: str | None, spool: str | No
     return RecordsSettings(url, password, spool_dir)
 
 
-def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTable], registry=None):
-    """The records subscriber (not started) for `settings`."""
+def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTable], registry=None,
+                 checkpoint: bool = True):
+    """The records subscriber (not started) for `settings`; without
+    `checkpoint`, open calls are not kept across a restart (a simulation)."""
     from router.records.assemble import RecordAssembler
     from router.records.checkpoint import Checkpoint
     from router.records.store import open_store
@@ -57,5 +59,5 @@ def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTa
 
     writer = RecordWriter(lambda: open_store(settings.url, settings.password), settings.spool_dir,
                           registry=registry)
-    return RecordsSubscriber(RecordAssembler(table_getter), writer,
-                             Checkpoint(settings.spool_dir / "open.journal"), registry=registry)
+    journal = Checkpoint(settings.spool_dir / "open.journal") if checkpoint else None
+    return RecordsSubscriber(RecordAssembler(table_getter), writer, journal, registry=registry)

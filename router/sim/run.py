@@ -21,7 +21,8 @@ SUMMARY_EVERY = 60.0  # simulated seconds
 
 
 def run_simulation(table: RoutingTable, *, tz: ZoneInfo, start: float, duration: float, speed: float,
-                   seed: int, calls_per_hour: float, quiet: bool, out=None, agents: int | None = None) -> int:
+                   seed: int, calls_per_hour: float, quiet: bool, out=None, agents: int | None = None,
+                   records=None) -> int:
     out = out or sys.stdout  # looked up per call: tests swap sys.stdout
     def clock(t: float) -> str:
         return datetime.fromtimestamp(t, tz).strftime("%H:%M:%S")
@@ -30,8 +31,12 @@ def run_simulation(table: RoutingTable, *, tz: ZoneInfo, start: float, duration:
         if not quiet:
             print(f"{clock(t)}  {line}", file=out, flush=True)
 
+    from router.sim.recorded import SimRecords
+
+    recorded = SimRecords(records, lambda: sim.engine.table, start, out) if records else None
     sim = Simulation(table, seed=seed, calls_per_hour=calls_per_hour, start=start, agents=agents,
-                     log=None if quiet else log)  # quiet: no line is even formatted
+                     log=None if quiet else log,  # quiet: no line is even formatted
+                     on_publish=recorded.subscriber if recorded else None)
     print(f"simulating {duration:.0f}s from {datetime.fromtimestamp(start, tz):%Y-%m-%d %H:%M %Z} "
           f"at {calls_per_hour:.0f} calls/h, seed {seed}, speed {'max' if not speed else f'{speed:g}x'}",
           file=out, flush=True)
@@ -41,6 +46,8 @@ def run_simulation(table: RoutingTable, *, tz: ZoneInfo, start: float, duration:
     while t < start + duration:
         t = min(t + SUMMARY_EVERY, start + duration)
         sim.run_until(t)
+        if recorded:
+            recorded.tick(t)
         if speed:
             delay = began + (t - start) / speed - time.monotonic()
             if delay > 0:
@@ -50,6 +57,8 @@ def run_simulation(table: RoutingTable, *, tz: ZoneInfo, start: float, duration:
             for line in summary_lines(sim.engine, sim.tally, t):
                 print(f"{clock(t)}  {line}", file=out, flush=True)
     print(report(sim.tally), file=out, flush=True)
+    if recorded:
+        recorded.finish(t)
     return 0
 
 

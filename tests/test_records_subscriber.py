@@ -1,0 +1,134 @@
+"""The records subscriber and its checkpoint (router/records/subscriber.py,
+checkpoint.py), and the `router run --records` flags."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from router.core import facts as f
+from router.records.checkpoint import Checkpoint
+from router.records.setup import records_settings
+from router.records.store import RecordsError
+from router.records.subscriber import RecordsSubscriber
+from test_records_assemble import T0, centre
+from router.records.assemble import RecordAssembler
+
+
+class Sink:
+    """Stands for the writer (the real one is tested in test_records_writer.py)."""
+
+    def __init__(self) -> None:
+        self.rows: list = []
+        self.started = self.stopped = False
+
+    def put(self, rows) -> None:
+        self.rows.extend(rows)
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stopped = True
+
+
+def queued(call: str, name: str = "王五") -> f.CallQueued:
+    return f.CallQueued(call, "sales", "r", 0, "800", "138", name, "sim", variables=(("lang", "中文"),), arrived=T0)
+
+
+def test_the_checkpoint_journal_round_trips_and_survives_a_cut_line(tmp_path):
+    cp = Checkpoint(tmp_path / "open.journal")
+    assert cp.load() == ({}, None)
+    cp.start()
+    cp.submit({"c:1": ["x", "王五"], "a:1001": [1]}, 10.0)
+    cp.submit({"c:1": None, "c:2": ["y"]}, 11.0)
+    cp.stop()
+    with open(tmp_path / "open.journal", "ab") as handle:
+        handle.write(b'["c:3", ["cut sh')  # a kill in the middle of a line
+    again = Checkpoint(tmp_path / "open.journal")
+    assert again.load() == ({"a:1001": [1], "c:2": ["y"]}, 11.0)
+
+
+def test_the_checkpoint_stays_compact(tmp_path, monkeypatch):
+    monkeypatch.setattr("router.records.checkpoint.SLACK", 10)
+    cp = Checkpoint(tmp_path / "open.journal")
+    cp.load()
+    cp.start()
+    for n in range(200):
+        cp.submit({f"c:{n}": [n], f"c:{n - 1}": None}, float(n))
+        cp._drain()
+    cp.stop()
+    lines = (tmp_path / "open.journal").read_bytes().count(b"\n")
+    assert lines < 60  # not 600: rewritten as it grew
+    assert Checkpoint(tmp_path / "open.journal").load() == ({"c:199": [199]}, 199.0)
+
+
+def test_a_failing_assembler_never_raises_into_routing_and_is_counted():
+    class Broken(RecordAssembler):
+        def handle(self, fact, now):
+            raise ValueError("boom")
+
+    sub = RecordsSubscriber(Broken(lambda: centre()), Sink())
+    sub(queued("c1"), T0)
+    sub(queued("c2"), T0)
+    assert sub.errors == 2
+
+
+def test_the_subscriber_restores_the_checkpoint_and_checkpoints_what_changes(tmp_path):
+    t = centre()
+    sink = Sink()
+    sub = RecordsSubscriber(RecordAssembler(lambda: t), sink, Checkpoint(tmp_path / "open.journal"))
+    sub.start(lambda: T0)
+    sub(queued("c1"), T0)
+    sub(f.CallAbandoned("c2", "sales", 1.0), T0)  # unknown: nothing
+    sub.tick(T0 + 1)
+    sub.stop()
+    assert sink.started and sink.stopped and sink.rows == []
+    text = (tmp_path / "open.journal").read_text(encoding="utf-8")
+    assert "王五" in text and "中文" in text  # UTF-8 as is
+    assert json.loads(text.splitlines()[-2])[0] == "c:c1"
+
+    sink2 = Sink()
+    sub2 = RecordsSubscriber(RecordAssembler(lambda: t), sink2, Checkpoint(tmp_path / "open.journal"))
+    assert sub2.start(lambda: T0 + 10) == 1
+    sub2(f.CallAbandoned("c1", "sales", 20.0), T0 + 20)
+    sub2.stop()
+    (row,) = [r for r in sink2.rows if getattr(r, "TABLE", "") == "calls"]
+    assert (row.call_id, row.outcome, row.caller_name, row.wait) == ("c1", "abandoned", "王五", 20.0)
+
+
+def test_records_flags(tmp_path):
+    assert records_settings(None, None, None, None) is None
+    with pytest.raises(RecordsError, match="--records-spool needs --records"):
+        records_settings(None, None, str(tmp_path), None)
+    with pytest.raises(RecordsError, match="--records-spool DIR"):
+        records_settings("postgresql://router@db/records", None, None, None)
+    pg = records_settings("postgresql://router@db/records", None, None, str(tmp_path / "agents.json"))
+    assert pg.spool_dir == tmp_path / "records.spool"
+    lite = records_settings(f"sqlite:{tmp_path}/r.db", None, None, None)
+    assert str(lite.spool_dir) == f"{tmp_path}/r.db.spool"
+    with pytest.raises(RecordsError):
+        records_settings("mysql://x/y", None, None, None)
+
+
+def test_router_simulate_writes_the_simulated_day_on_record(tmp_path, capsys):
+    import re
+    import sqlite3
+
+    from router.cli import main
+    from support.paths import ROOT
+
+    assert main(["simulate", str(ROOT / "config"), "--duration", "1h", "--quiet", "--seed", "3",
+                 "--records", f"sqlite:{tmp_path / 'r.db'}"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"records: \d+ rows written to sqlite:", out)
+    answered = sum(int(line.split()[2]) for line in out.splitlines()
+                   if re.match(r"^\w+\s+\d+\s+\d+\s+\d+%", line))
+    with sqlite3.connect(tmp_path / "r.db") as db:
+        (on_record,) = db.execute("SELECT COUNT(*) FROM calls WHERE outcome = 'answered' AND kind = 'inbound'").fetchone()
+        (sessions,) = db.execute("SELECT SUM(duration) FROM agent_sessions").fetchone()
+        (states,) = db.execute("SELECT SUM(duration) FROM agent_states").fetchone()
+    # answered calls still talking or in wrap-up at the end are not on record yet
+    assert answered - 40 <= on_record <= answered and on_record > 100
+    assert states == pytest.approx(sessions, abs=1e-3) and sessions > 0
