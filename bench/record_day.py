@@ -6,8 +6,10 @@ subscriber ticks it) into a records database.
     .venv/bin/python -m bench.record_day sqlite:/tmp/records.db \\
         [--config config] [--traffic examples/traffic.yaml] [--date 2026-11-23] [--days 1] [--seed 11]
 
-For `router traffic fit` and `router simulate --replay` (docs/WHATIF.md)
-until `router simulate --records` exists; the replay tests use it.
+For `router traffic fit` and `router simulate --replay` (docs/WHATIF.md):
+`router simulate --records` records the plain flat-traffic simulation;
+this records a traffic profile's days with their roster. The replay tests
+use it.
 """
 
 from __future__ import annotations

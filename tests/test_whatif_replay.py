@@ -138,3 +138,36 @@ def test_fit_the_recorded_day_and_play_it_again(day_records, tmp_path, capsys):
         sim = outcome.tally.queues[queue].offered
         # a new Poisson day of the same rates: 4 standard deviations of a Poisson count
         assert abs(sim - rec.offered) <= 4 * math.sqrt(rec.offered), (queue, sim, rec.offered)
+
+
+def test_simulate_with_records_then_fit_and_replay(tmp_path, capsys):
+    """End to end with the commands an admin runs: `router simulate
+    --records` (a plain simulated morning, on record), `router traffic fit`
+    over it, the fitted profile simulated, and the morning replayed."""
+    url = f"sqlite:{tmp_path / 'morning.db'}"
+    code, out, err = run(capsys, "simulate", SAMPLE, "--quiet", "--duration", "2h", "--records", url)
+    assert code == 0 and "rows written to" in out, err
+    profile_path = tmp_path / "morning.yaml"
+    code, out, err = run(capsys, "traffic", "fit", "--records", url, "--from", "2026-11-23", "--to", "2026-11-23",
+                         "--config", SAMPLE, "--out", str(profile_path))
+    assert code == 0, err
+    table = load_config(SAMPLE)
+    profile, errors = read_profile(profile_path, table)
+    engine = open_records(url)
+    day = load_day(engine, MONDAY, zone_of(table))
+    before = recorded(engine, day)
+    engine.dispose()
+    assert errors == [] and profile.offered(0) == pytest.approx(len(day.calls), abs=1e-3 * len(profile.calls) * 48)
+    # every agent logged in from 09:00 (the plain simulation's start) to the end of the morning
+    assert {sh.start for sh in profile.roster} == {9 * 3600.0}
+    code, out, err = run(capsys, "simulate", SAMPLE, "--traffic", str(profile_path), "--day", "mon")
+    assert code == 0, err
+    code, out, err = run(capsys, "simulate", SAMPLE, "--replay", url, "--date", "2026-11-23")
+    assert code == 0, err
+    lines = {line.split()[0]: line.split() for line in out.splitlines()[3:]}
+    for queue, rec in before.items():
+        rec_off, sim_off, rec_ans, sim_ans = (int(x) for x in lines[queue][1:5])
+        assert (rec_off, rec_ans) == (rec.offered, rec.answered)
+        assert sim_off == rec_off
+        p = 1 - rec.answered / rec.offered
+        assert abs(sim_ans - rec_ans) <= 4 * math.sqrt(rec.offered * p * (1 - p)) + 1, queue
