@@ -293,3 +293,22 @@ def replace_answered_by(row, agent):
     from dataclasses import replace
 
     return replace(row, answered_by=agent)
+
+
+def test_postgresql_gives_the_same_profile_as_sqlite(records, postgres):
+    """The same rows in a real PostgreSQL server (tests/support/postgres.py):
+    the aggregation is dialect-neutral, the profile identical."""
+    from support.postgres import PASSWORD
+
+    url = postgres.create_database("whatif_fit")
+    rows, _ = synthetic()
+    store = open_store(url, PASSWORD)
+    store.write(rows)
+    store.close()
+    profiles = []
+    for where, password in ((records[0], None), (url, PASSWORD)):
+        engine = open_records(where, password)
+        profiles.append(dump(fit(engine, FIRST, LAST)[0]))
+        engine.dispose()
+    assert profiles[0] == profiles[1]
+    assert "roster:" in profiles[1] and "sales:" in profiles[1]
