@@ -4,7 +4,8 @@ beside the recorded ones (router/whatif/replay.py, replay_run.py;
 docs/WHATIF.md, "Replay a recorded day").
 
 Exit codes: 0 done; 1 the config has errors or the records cannot be used
-(missing database, no calls that day); 2 bad usage.
+(missing database, no calls that day); 2 bad usage. A PostgreSQL password
+comes from ROUTER_RECORDS_PASSWORD or --records-password-file.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def simulate_replay(args, load, usage) -> int:
         raise usage("--date is for --replay URL: give the records to replay")
     if not args.date:
         raise usage("--replay needs --date DATE, the local date to replay (e.g. --date 2026-11-24)")
+    if getattr(args, "records", None):
+        raise usage("--replay reads records; --records would write the replay's own: give one of them")
     if args.compare or args.traffic or args.staffing or args.csv or args.html or args.agents is not None:
         raise usage("--replay takes CONFIG_DIR and --date (and --seed): the day's own calls and roster; "
                     "not --traffic, --compare, --staffing, --csv, --html or --agents")
@@ -38,7 +41,7 @@ def simulate_replay(args, load, usage) -> int:
     if table is None:
         return EXIT_FAILED
     try:
-        engine = open_records(args.replay, read_password(None))
+        engine = open_records(args.replay, read_password(getattr(args, "records_password_file", None)))
     except (RecordsInputError, RecordsError) as err:
         print(f"router simulate: {err}", file=sys.stderr)
         return EXIT_FAILED
