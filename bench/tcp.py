@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import multiprocessing as mp
+import os
 import random
 import resource
 import time
@@ -118,6 +119,8 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
 
         path = records.removeprefix("sqlite:")
         subscriber = open_records(RecordsSettings(records, None, Path(f"{path}.spool")), lambda: router.table)
+        if os.environ.get("BENCH_RECORDS_NO_WRITER"):  # diagnosis: the subscriber's own cost, rows dropped
+            subscriber.writer = _NullWriter()
         subscriber.start(router.clock.now)
         router.listeners.append(subscriber)
     # A patient watchdog: the simulator, busy with the start-up burst, may
@@ -170,6 +173,19 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
             "events_per_s": events / elapsed, "router_cpu_share": router_cpu,
             "full_gc": len(full_gc), "full_gc_max_ms": max(full_gc, default=0.0) * 1e3,
             "sim_cpu_share": sim["cpu_share"], "sim_errors": sim["errors"], "record_rows": rows}
+
+
+class _NullWriter:
+    """Stands for the records writer in a diagnosis run: takes rows, keeps none."""
+
+    def put(self, rows) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout: float = 5.0) -> None:
+        pass
 
 
 def tcp_latency(agents: int, waiting: int, rate: float = 50.0, seconds: float = 20.0,

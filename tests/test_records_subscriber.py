@@ -110,6 +110,9 @@ def test_records_flags(tmp_path):
     assert str(lite.spool_dir) == f"{tmp_path}/r.db.spool"
     with pytest.raises(RecordsError):
         records_settings("mysql://x/y", None, None, None)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RecordsError, match="cannot make the records spool"):
+        records_settings(f"sqlite:{tmp_path}/r.db", None, str(tmp_path / "file" / "spool"), None)
 
 
 def test_router_simulate_writes_the_simulated_day_on_record(tmp_path, capsys):

@@ -10,6 +10,7 @@ outage or a kill lose nothing, so it must be somewhere kept.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -44,6 +45,12 @@ def records_settings(url: str | None, password_file: str | None, spool: str | No
     else:
         raise RecordsError("--records postgresql://...: give --records-spool DIR (or --state-file, "
                            "to keep it beside that): rows wait there while the database is down")
+    try:
+        spool_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RecordsError(f"cannot make the records spool {spool_dir}: {err.strerror}") from None
+    if not os.access(spool_dir, os.W_OK | os.X_OK):
+        raise RecordsError(f"the records spool {spool_dir} is not writable")
     return RecordsSettings(url, password, spool_dir)
 
 
