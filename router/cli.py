@@ -134,7 +134,7 @@ ENFORCEMENT_PARTS = {
 def cmd_simulate(args: argparse.Namespace) -> int:
     from router.sim.run import run_simulation
 
-    if args.traffic or args.compare:  # the what-if commands (router/whatif/, docs/WHATIF.md)
+    if args.traffic or args.compare or args.replay or args.date:  # the what-if commands (router/whatif/, docs/WHATIF.md)
         from router.whatif.cli import simulate_whatif
 
         return simulate_whatif(args, _load, _zone_of, parse_at, UsageError)
@@ -242,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--staffing", action="store_true", help="with --traffic: the staffing plan per interval")
     w.add_argument("--csv", metavar="PATH", help="with --traffic: write the staffing plan as CSV")
     w.add_argument("--html", metavar="PATH", help="with --traffic: the staffing plan as a chart (HTML)")
+    w.add_argument("--replay", metavar="URL", help="a recorded day from the call records (sqlite:PATH, postgresql://...)")
+    w.add_argument("--date", metavar="DATE", help="with --replay: the local date to replay, e.g. 2026-11-24")
     sim.add_argument("--agents", type=int, help="how many of the configured agents log in (default: most)")
     sim.add_argument("--quiet", action="store_true", help="only the per-queue summaries")
     sim.add_argument("--enforcement", choices=("config", *ENFORCEMENT_PARTS), default="config",
@@ -259,9 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(sub, cmd_report)
     from router.control.shell import add_parsers
     from router.records.cli import add_parser as add_records_parser
+    from router.whatif.fit_cli import add_parser as add_traffic_parser
 
     add_parsers(sub)
     add_records_parser(sub)
+    add_traffic_parser(sub)
     return parser
 
 

@@ -50,7 +50,11 @@ def _write(path: str, text: str, usage) -> None:
 
 
 def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
-    """Dispatch of `router simulate` when --traffic or --compare is given."""
+    """Dispatch of `router simulate` when --traffic, --compare or --replay is given."""
+    if args.replay or args.date:
+        from router.whatif.replay_cli import simulate_replay
+
+        return simulate_replay(args, load, usage)
     if args.compare and args.config:
         raise usage("give either CONFIG_DIR or --compare CONFIG_A CONFIG_B, not both")
     if (args.staffing or args.csv or args.html) and (args.compare or not args.traffic):

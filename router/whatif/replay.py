@@ -1,0 +1,202 @@
+"""`router simulate CONFIG --replay URL --date DATE`: a recorded day offered
+again, call by call, to a candidate config.
+
+Each inbound call of the day (CallRow, kind "inbound") arrives at its
+recorded moment with its own dialled number, caller number and name and IVR
+variables; the candidate's rules classify and route it. Its conversation
+lasts its recorded talk and its after-call work its recorded wrap-up (the
+agent is unavailable for the longer of that and the candidate's wrap-up).
+A call that was not answered on the day but is in the replay gets the talk
+and wrap-up of an answered call of the same rule and number that day,
+drawn at random (of all answered calls if it has none).
+
+Patience: an abandoned call keeps its recorded wait as its patience. An
+answered (or overflowed) call tells only that its caller would have waited
+more than its wait: its patience is drawn from the day's Kaplan–Meier curve
+of its rule and number (router/whatif/km.py; the day's curve of all calls
+when that group has fewer than MIN_FIT calls) *conditional on exceeding
+the recorded wait*, so a config that answers later loses some of these
+callers, as it would have. Closed calls are drawn unconditionally.
+
+Agents: logged in and out at their recorded session times; paused (breaks,
+unreachable) when the records say so, except the after-call work pauses,
+which the replay makes itself. Agents not in the candidate config are left
+out (printed). They answer after a delay drawn from the day's answered
+offers and miss the day's share of offers (fit.answering).
+
+The draws come from a stream of their own (seeded by --seed), so two
+candidates see the same patience for the same caller.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from sqlalchemy import and_, or_, select
+
+from router.core import events as ev
+from router.records.model import CallRow
+from router.whatif.fit import MIN_FIT, answering
+from router.whatif.km import Curve, draw_beyond, kaplan_meier
+from router.whatif.profile import Dist
+from router.whatif.records_db import ACW, CALLS, SESSIONS, STATES, RecordsInputError
+from router.whatif.world import midnight
+
+#: Pauses this long after the day's end still count (after-call work of late calls).
+SPILL = 2 * 3600.0
+
+
+@dataclass
+class Day:
+    """What the records hold of one local day."""
+
+    date: date
+    start: float  # local midnight
+    end: float  # the next local midnight
+    calls: list[CallRow]  # by arrival
+    sessions: list[tuple[str, float, float]]  # (agent, login, logout)
+    pauses: list[tuple[str, float, float, str]]  # (agent, from, to, reason)
+    answer_delay: Dist
+    no_answer: float
+    curves: dict[tuple[str, str], Curve] = field(default_factory=dict)
+    pooled: Curve | None = None
+
+
+def _pauses(rows) -> list[tuple[str, float, float, str]]:
+    """Quarter-hour pieces of one pause joined back into one pause."""
+    out: list[list] = []
+    for agent, state, reason, a, b in rows:
+        why = reason or state
+        if out and out[-1][0] == agent and out[-1][3] == why and abs(out[-1][2] - a) < 1e-6:
+            out[-1][2] = b
+        else:
+            out.append([agent, a, b, why])
+    return [tuple(p) for p in out]
+
+
+def _key(agent: str, at: float) -> tuple[str, int]:
+    return agent, round(at * 1000)
+
+
+def _with_acw(calls, acw) -> list:
+    """The calls, each answered one's wrap-up lengthened by the after-call
+    work pause its agent went into straight after it (a pause the records
+    keep as agent time, not as the call's wrap-up)."""
+    follows = {_key(agent, a): b - a for agent, a, b, _ in acw}
+    out = []
+    for row in calls:
+        r = CallRow(**row._mapping)
+        if r.outcome == "answered" and r.answered_by and r.ended_at is not None:
+            extra = follows.get(_key(r.answered_by, r.ended_at + (r.wrapup or 0.0)))
+            if extra:
+                r = replace(r, wrapup=(r.wrapup or 0.0) + extra)
+        out.append(r)
+    return out
+
+
+def load_day(engine, day: date, tz) -> Day:
+    """The day's calls, sessions, pauses and answering; RecordsInputError
+    when no inbound call is on record that day."""
+    start, end = midnight(day, tz), midnight(day + timedelta(days=1), tz)
+    c, s, st = CALLS.c, SESSIONS.c, STATES.c
+    where = and_(c.kind == "inbound", c.local_date == day.isoformat())
+    with engine.connect() as conn:
+        calls = conn.execute(select(CALLS).where(where).order_by(c.arrived_at, c.call_id)).all()
+        if not calls:
+            raise RecordsInputError(f"no inbound calls on record on {day}")
+        sessions = conn.execute(select(s.agent_id, s.login_at, s.logout_at)
+                                .where(and_(s.login_at < end, s.logout_at > start))
+                                .order_by(s.login_at, s.agent_id)).all()
+        away = or_(and_(st.state == "paused", st.reason != ACW), st.state == "unreachable")
+        pauses = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at)
+                              .where(and_(st.started_at < end, st.ended_at > start, away))
+                              .order_by(st.agent_id, st.started_at)).all()
+        acw = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at)
+                           .where(and_(st.started_at < end + SPILL, st.ended_at > start, st.state == "paused",
+                                       st.reason == ACW))
+                           .order_by(st.agent_id, st.started_at)).all()
+        delay, no_answer = answering(conn, where)
+    out = Day(day, start, end, _with_acw(calls, _pauses(acw)), [tuple(r) for r in sessions], _pauses(pauses),
+              delay, no_answer)
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for r in out.calls:
+        if r.outcome != "closed":
+            groups[(r.rule, r.dnis)].append((round(r.wait), int(r.outcome == "abandoned"),
+                                             int(r.outcome != "abandoned")))
+    out.pooled = kaplan_meier(o for g in groups.values() for o in g)
+    for key, obs in groups.items():
+        curve = kaplan_meier(obs)
+        out.curves[key] = curve if curve.calls >= MIN_FIT else out.pooled
+    return out
+
+
+class ReplayWorld:
+    """A `router.sim.discrete.World` offering a recorded day's calls again."""
+
+    def __init__(self, table, rng: random.Random, day: Day) -> None:
+        self.table, self.rng, self.day = table, rng, day
+        self.callers = random.Random(rng.getrandbits(64))
+        self._next = 0
+        self._rows: dict[str, object] = {}  # simulated call id -> its record
+        self._times: dict[str, tuple[float, float]] = {}
+        answered = [r for r in day.calls if r.outcome == "answered" and r.talk is not None]
+        self._answered: dict[tuple[str, str], list] = defaultdict(list)
+        for r in answered:
+            self._answered[(r.rule, r.dnis)].append((r.talk, r.wrapup or 0.0))
+        self._all = [(r.talk, r.wrapup or 0.0) for r in answered] or [(150.0, 0.0)]
+        self.skipped = sorted({a for a, _, _ in day.sessions if a not in table.agents})
+
+    def begin(self, sim) -> None:
+        for agent, login, logout in self.day.sessions:
+            if agent in self.table.agents:
+                sim.at(max(login, sim.now), "event", ev.AgentLogin(agent))
+                sim.at(logout, "event", ev.AgentLogout(agent))
+        for agent, a, b, reason in self.day.pauses:
+            if agent in self.table.agents:
+                sim.at(max(a, sim.now), "pause", agent, reason)
+                sim.at(b, "unpause", agent, reason)
+
+    def next_arrival(self, now: float) -> float | None:
+        if self._next >= len(self.day.calls):
+            return None
+        return max(now, self.day.calls[self._next].arrived_at)
+
+    def new_call(self, call_id: str, now: float) -> ev.CallWaiting:
+        r = self.day.calls[self._next]
+        self._next += 1
+        self._rows[call_id] = r
+        if r.outcome == "answered" and r.talk is not None:
+            self._times[call_id] = (r.talk, r.wrapup or 0.0)
+        else:
+            pool = self._answered.get((r.rule, r.dnis)) or self._all
+            self._times[call_id] = pool[int(self.callers.random() * len(pool))]
+        variables = tuple((str(k), str(v)) for k, v in json.loads(r.variables or "{}").items())
+        return ev.CallWaiting(call_id, dnis=r.dnis, caller_num=r.caller_num, caller_name=r.caller_name,
+                              variables=variables, pbx="sim")
+
+    def patience(self, call_id: str) -> float:
+        r = self._rows[call_id]
+        u = self.callers.random()  # drawn for every call: the stream stays aligned
+        if r.outcome == "abandoned":
+            return r.wait
+        curve = self.day.curves.get((r.rule, r.dnis), self.day.pooled)
+        return draw_beyond(curve, 0.0 if r.outcome == "closed" else r.wait, u)
+
+    def ring(self, call_id: str, agent_id: str, timeout: float) -> float | None:
+        delay = self.day.answer_delay.sample(self.rng)
+        missed = self.day.no_answer and self.rng.random() < self.day.no_answer
+        return None if missed or delay >= timeout else delay
+
+    def _of(self, call_id: str) -> tuple[float, float]:
+        # a callback's leg ("cb-<call>") lasts like the call it calls back
+        return self._times.get(call_id) or self._times.get(call_id.removeprefix("cb-")) or self._all[0]
+
+    def talk(self, call_id: str) -> float:
+        return self._of(call_id)[0]
+
+    def after_call(self, call_id: str, agent_id: str) -> float:
+        return self._of(call_id)[1]
