@@ -1,7 +1,8 @@
 """End to end: the router and the PBX simulator over loopback TCP, with the
 records subscriber writing a real SQLite file through the real writer.
 The records are compared with the simulator's own log of every call (who
-answered, the outcome) and with the router's Prometheus counters."""
+answered, the outcome) and with the router's Prometheus counters, and so is
+`router report` over them (report_figures, the figures of its table)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from router.core.state import AgentStatus
 from router.compose import build
 from router.records.setup import RecordsSettings
 from router.records.store import make_engine, parse_url
+from router.report.buckets import TOTAL
+from router.report.figures import report_figures
 from support.centre import Behaviour, Centre
 
 BUSY = Behaviour(mean_patience=45, answer_delay=(1.0, 4.0), no_answer_rate=0.1, mean_talk=40, min_talk=10)
@@ -140,4 +143,26 @@ async def test_every_call_and_agent_state_is_on_record_as_the_pbx_and_the_metric
         for call_id, talk in talks.items():
             assert talked[call_id] == pytest.approx(talk, abs=1e-3), call_id
         assert not query(db, "SELECT 1 FROM agent_states WHERE local_minute % 15 + duration / 60.0 > 15.0001")
+
+        # `router report` over the same day: its per-queue figures are the
+        # Prometheus counters, the simulator's outcomes and the SlaBook's level
+        days = [d for (d,) in query(db, "SELECT DISTINCT local_date FROM calls ORDER BY local_date")]
+        report = report_figures(db, days[0], days[-1], "day", views=("queues",), table=router.table)
+        totals = {r["queue"]: r for r in report["queues"] if r["bucket"] == TOTAL}
+        sim_queue = Counter((rows[c][3], r.outcome) for c, r in sim.items())  # (final queue, the PBX's outcome)
+        for queue in router.table.queues:
+            row = totals.get(queue)
+            counted = sample("router_calls_answered_total", {"queue": queue}) or 0
+            if row is None:
+                assert counted == 0 and not overflowed[queue], queue
+                continue
+            for outcome in ("answered", "abandoned", "closed"):
+                assert row[outcome] == (sample(f"router_calls_{outcome}_total", {"queue": queue}) or 0), (queue, outcome)
+            assert row["overflowed"] + row["callback"] == overflowed[queue], queue
+            assert row["answered"] == sim_queue[queue, "answered"] and row["abandoned"] == sim_queue[queue, "abandoned"]
+            assert row["offered"] == sum(n for (q, _), n in sim_queue.items() if q == queue), queue
+            met, done = router.engine.sla.counts(queue, "today", now)
+            assert (row["sl_met"], row["sl_counted"]) == (met, done), queue
+            if done:
+                assert row["sl_percent"] == round(100 * router.engine.sla.level(queue, "today", now), 1), queue
         centre.db.dispose()
