@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the scripted fake Asterisk
 
 from router.config import load_config  # noqa: E402
-from router.daemon import Clock, Router  # noqa: E402
+from router.runtime.daemon import Clock, Router  # noqa: E402
 
 
 class Lateness:
@@ -77,7 +77,7 @@ def big_config(target: Path, agents: int) -> Path:
 
 
 async def bench_reload(agents: int = 5_000) -> None:
-    from router.reload import reload_router
+    from router.runtime.reload import reload_router
 
     with tempfile.TemporaryDirectory() as tmp:
         config = big_config(Path(tmp) / "config", agents)
@@ -190,7 +190,7 @@ async def bench_ami(outages=(3.0, 10.0)) -> None:
 
 
 async def main(names: list[str]) -> None:
-    from router import heap
+    from router.process import heap
 
     heap.install(asyncio.get_running_loop())  # as `router run` does (short full GCs)
     try:

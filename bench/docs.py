@@ -56,7 +56,7 @@ def command(*flags: str) -> str:
 @lru_cache(maxsize=None)
 def simulate(*flags: str) -> dict[str, Row]:
     """The closing table of `router simulate config WHAT_IF FLAGS`."""
-    from router.cli import main
+    from router.present.cli import main
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

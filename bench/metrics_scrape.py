@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from router.config import load_config
 from router.core import events as ev
-from router.daemon import Clock, Router
+from router.runtime.daemon import Clock, Router
 from router.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -36,7 +36,7 @@ def record_days(table, profile, first: date, days: int, url: str, *, seed: int =
                      world=lambda t, rng: ProfileWorld(t, rng, profile, first, days, tz))
     asm = RecordAssembler(lambda: table)
     rows: list = []
-    sim.on_publish = lambda fact, now: rows.extend(asm.handle(fact, now))
+    sim.subscribe(lambda fact, now: rows.extend(asm.handle(fact, now)))
     sim.start()
     t = day0
     while t < end:

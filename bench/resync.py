@@ -15,7 +15,7 @@ import multiprocessing as mp
 import time
 
 from bench.tables import call_mix, make_table
-from router.compose import Options, PbxAddress, build
+from router.process.compose import Options, PbxAddress, build
 
 
 async def _pbx(conn, agents: int, channels: int, seed: int) -> None:

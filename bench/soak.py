@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from router.config import load_config  # noqa: E402
 from router.config.values import parse_duration  # noqa: E402
-from router.compose import Options, Simulation, build  # noqa: E402
+from router.process.compose import Options, Simulation, build  # noqa: E402
 from router.sim.traffic import Behaviour  # noqa: E402
 
 MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()

@@ -6,7 +6,7 @@ without its traffic model: this module drives it. All agents log in, N + W
 callers dial in (N are answered, W wait), then new callers arrive at `rate`
 per second (Poisson) and are topped up to keep about W in line; agents talk
 an exponential time with mean 0.9 N / rate, so agents free up as calls
-arrive. The router (router.daemon.Router with its panoramisk Link) runs in
+arrive. The router (router.runtime.daemon.Router with its panoramisk Link) runs in
 this process with the latency probe (router/ami/probe.py) installed after
 the warm-up: from the AMI chunk that made a decision possible reaching the
 router's socket to the Originate written to it.
@@ -17,7 +17,7 @@ bottleneck, and the figures then say more about it than about the router.
 Also counted in the window: the router process's full (generation 2)
 garbage collections and the longest. The probe does not see them: events
 that arrive during one wait in the socket, before the probe's clock starts.
-The router runs with router/heap.py installed, as under `router run`.
+The router runs with router/process/heap.py installed, as under `router run`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import time
 from bench.stats import summarise
 from bench.tables import call_mix, make_table
 from router.ami import probe
-from router.compose import Options, PbxAddress, build
+from router.process.compose import Options, PbxAddress, build
 from router.sim.traffic import Behaviour
 
 
@@ -109,14 +109,14 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
                        records: str | None = None) -> dict:
     table = make_table(agents, seed)
     port = conn.recv()
-    # Built as `router run` builds it (router/compose.py), short GCs too. A
+    # Built as `router run` builds it (router/process/compose.py), short GCs too. A
     # patient watchdog: the simulator, busy with the start-up burst, may
     # take seconds to answer a Ping (a real Asterisk does not).
     app = build(Options(table, pbxs=(PbxAddress("sim", "127.0.0.1", port, "router", "sim-secret"),),
                         link={"ping_interval": 30, "ping_timeout": 120}, tuned_gc=True))
     router = app.router
     subscriber = None
-    if records:  # as `router run --records URL` (router/compose.py, App._start_records)
+    if records:  # as `router run --records URL` (router/process/compose.py, App._start_records)
         from pathlib import Path
 
         from router.records.setup import RecordsSettings, open_records

@@ -24,7 +24,7 @@ import multiprocessing as mp
 import time
 
 from bench.tables import call_mix, make_table
-from router.compose import Options, PbxAddress, build
+from router.process.compose import Options, PbxAddress, build
 
 END = b"Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: BenchEnd\r\n\r\n"
 

@@ -16,7 +16,7 @@ from panoramisk.message import Message
 from router.ami.framing import Framer
 from router.ami.link import Link
 from router.ami.resync import RESYNC_ACTIONS, build_snapshot, items
-from router import daemon
+from router.runtime import daemon
 from router.ami.trace import read_trace, received_stream, to_message
 from router.ami.translate import Leg, Translator
 from router.config import load_config

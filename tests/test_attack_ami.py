@@ -15,7 +15,7 @@ from support.fake_ami import FakeAmi
 from router.ami.link import Link
 from router.config import load_config
 from router.core import events as ev
-from router.daemon import Clock, Router
+from router.runtime.daemon import Clock, Router
 from router.metrics import Metrics
 from support.ports import free_port
 from test_ami_resync import chan, stat

@@ -15,10 +15,10 @@ import pytest
 from router.config import load_config
 from router.core import events as ev
 from router.core import facts as f
-from router.logs import JsonFormatter, TextFormatter
-from router.output import describe
+from router.process.logs import JsonFormatter, TextFormatter
+from router.present.console import describe
 from router.sim.pbx import PbxSimulator
-from router.state import AgentStateFile
+from router.runtime.state_file import AgentStateFile
 from test_process import SECRET, VIP, RouterProcess, quick_config
 from support.waiting import until
 
@@ -147,7 +147,7 @@ def test_log_lines_escape_line_separators_from_topics(formatter):
 
 # ---------------------------------------------------------------- HTTP (item 12)
 async def test_http_connections_over_the_cap_get_503_at_once_and_are_counted():
-    from router.daemon import Clock, Router
+    from router.runtime.daemon import Clock, Router
     from router.metrics import Metrics
     from test_metrics import http_get
 
@@ -185,7 +185,7 @@ def test_the_unit_raises_the_file_descriptor_limit():
 
 
 async def test_failed_saves_are_counted_in_the_metrics(tmp_path):
-    from router.daemon import Clock, Router
+    from router.runtime.daemon import Clock, Router
     from router.metrics import Metrics
 
     router = Router(load_config(Path(__file__).resolve().parent.parent / "config"), Clock(),

@@ -13,10 +13,10 @@ import sys
 import threading
 from pathlib import Path
 
-from router import ops
+from router.process import ops
 from router.config import load_config
 from router.core import events as ev
-from router.daemon import Clock, Router
+from router.runtime.daemon import Clock, Router
 from router.sim.pbx import PbxSimulator
 from test_process import SECRET, RouterProcess, quick_config
 from test_reload import config_copy, teach_1001_support
@@ -57,7 +57,7 @@ async def test_a_sighup_reload_reads_the_config_off_the_event_loop(tmp_path, cap
 
 
 async def test_an_oversized_config_is_refused_unread_and_the_running_one_stays(tmp_path, caplog):
-    from router.reload import MAX_CONFIG_BYTES
+    from router.runtime.reload import MAX_CONFIG_BYTES
 
     config = config_copy(tmp_path)
     with open(config / "zz-comments.yaml", "w", encoding="utf-8") as handle:

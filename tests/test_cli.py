@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from router.cli import main
+from router.present.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = str(ROOT / "config")
@@ -143,8 +143,8 @@ def test_each_host_port_flag_keeps_its_own_rules(capsys, argv, message, monkeypa
 
 
 def test_host_port_flags_take_their_defaults_and_ipv6_forms(monkeypatch):
-    from router.cli import build_parser
-    from router.run_cli import _http_address, _mqtt_settings, _pbx_addresses
+    from router.present.cli import build_parser
+    from router.present.run_cli import _http_address, _mqtt_settings, _pbx_addresses
 
     monkeypatch.setenv("ROUTER_AMI_SECRET", "s")
     assert _http_address("[::1]:9464") == ("::1", 9464)
@@ -217,7 +217,7 @@ def test_console_script_version_and_check():
 
 def test_enforcement_and_callback_lines_name_action_and_reason():
     from router.core.facts import CallbackRetrying, CallHurried
-    from router.output import describe
+    from router.present.console import describe
 
     assert describe(CallHurried("sales", "escalate", "c1", 40.0, 1)) == \
         "enforce escalate sales (ewt) call=c1 ewt=40.0 step=1"
@@ -244,7 +244,7 @@ def test_decision_lines_carry_the_utc_offset_of_their_zone():
     from zoneinfo import ZoneInfo
 
     from router.core.facts import CallAbandoned
-    from router.runner import _printer
+    from router.present.run_modes import _printer
 
     out = io.StringIO()
     at = datetime(2026, 11, 23, 9, 30, 5, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()

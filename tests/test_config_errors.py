@@ -125,7 +125,7 @@ def test_unparsable_file_does_not_make_sections_missing(tmp_path):
 
 
 def test_a_yaml_error_in_one_file_hides_no_other_files_errors(tmp_path, capsys):
-    from router.cli import main
+    from router.present.cli import main
 
     split(tmp_path, {
         "a.yaml": GOOD.split("queues:")[0].replace("{sales: 5}", "{salse: 5}"),

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router.cli import main
+from router.present.cli import main
 from router.config import check_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from router.cli import main
+from router.present.cli import main
 from router.control import ControlError, ControlServer
-from router.daemon import Clock, Router
+from router.runtime.daemon import Clock, Router
 from router.sim.pbx import PbxSimulator
 from test_mqtt import MONDAY_10AM, SPEED, STEADY, TABLE, Centre, Listener, broker  # noqa: F401 (fixture)
 from support.waiting import until

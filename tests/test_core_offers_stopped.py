@@ -1,4 +1,4 @@
-"""OffersStopped (a graceful stop, router/reload.py `drain`): from then on
+"""OffersStopped (a graceful stop, router/runtime/reload.py `drain`): from then on
 the engine offers nothing, so no agent is reserved for a ring the router
 would not send; what rings already may still be answered."""
 

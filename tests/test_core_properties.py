@@ -41,7 +41,7 @@ from router.core.engine import Engine
 from router.core.state import AgentStatus, CallStatus, OUTCOMES
 from router.core.table import Action, Calendar, Match, RoutingTable, Strategy
 from router.core.patterns import compile_pattern
-from router.state import AgentStateFile
+from router.runtime.state_file import AgentStateFile
 from support.tables import agent, fire_timers, queue, req, rule, step, table
 
 CALLS = [f"c{i}" for i in range(8)]

@@ -99,7 +99,7 @@ def test_a_callback_keeps_its_skills_across_reload_and_move():
 
 
 def test_a_callback_keeps_its_skills_across_a_restart(tmp_path):
-    from router.state import AgentStateFile
+    from router.runtime.state_file import AgentStateFile
 
     engine = Engine(english_table())
     out = promised_english(engine)
@@ -274,7 +274,7 @@ def test_a_callback_waits_for_its_queues_hours():
 
 
 def test_a_parked_retry_survives_a_restart(tmp_path):
-    from router.state import AgentStateFile
+    from router.runtime.state_file import AgentStateFile
 
     sales = queue("sales", step(0, req(sales=1)), step(60, action=Action("callback")))
     tbl = table([agent("a", sales=5)], [sales], enforcement=OFF)

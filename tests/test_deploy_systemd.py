@@ -50,7 +50,7 @@ def test_the_unit_runs_unprivileged_hardened_and_reloads_on_sighup():
 
 
 def test_the_router_flags_in_the_unit_exist():
-    from router.cli import build_parser
+    from router.present.cli import build_parser
 
     start = unit()["Service"]["ExecStart"].replace("${ROUTER_AMI}", "pbx1=127.0.0.1:5038").split()
     args = build_parser().parse_args(start[1:])

@@ -24,7 +24,7 @@ import pytest
 from router.config import load_config
 from router.core.classify import classify
 from router.core.events import CallWaiting
-from router.daemon import Clock, Router
+from router.runtime.daemon import Clock, Router
 from router.metrics import Metrics
 from router.sim.pbx import PbxSimulator
 from router.sim.traffic import Behaviour

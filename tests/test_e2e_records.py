@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from router.core.state import AgentStatus
-from router.compose import build
+from router.process.compose import build
 from router.records.setup import RecordsSettings
 from router.records.store import make_engine, parse_url
 from router.report.buckets import TOTAL
@@ -30,7 +30,7 @@ IDLE = (AgentStatus.AVAILABLE, AgentStatus.PAUSED, AgentStatus.LOGGED_OUT)
 
 class RecordedCentre(Centre):
     """A Centre built with `records` and metrics, as `router run --simulate
-    --records URL --http ...` builds it (router/compose.py)."""
+    --records URL --http ...` builds it (router/process/compose.py)."""
 
     def __init__(self, settings: RecordsSettings, **kw) -> None:
         super().__init__(**kw)

@@ -1,4 +1,4 @@
-"""router/heap.py: survivors of a full collection are frozen (later full
+"""router/process/heap.py: survivors of a full collection are frozen (later full
 collections skip them), new garbage is still collected, a thaw frees cycles
 that died frozen, and uninstall gives everything back to the collector."""
 
@@ -8,7 +8,7 @@ import asyncio
 import gc
 import weakref
 
-from router import heap
+from router.process import heap
 
 
 class Node:

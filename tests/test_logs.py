@@ -1,4 +1,4 @@
-"""Structured logs (router/logs.py): one line per event, key=value or JSON,
+"""Structured logs (router/process/logs.py): one line per event, key=value or JSON,
 tracebacks and hostile text included."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from router.logs import JsonFormatter, TextFormatter, setup_logging
+from router.process.logs import JsonFormatter, TextFormatter, setup_logging
 
 
 def record(msg: str, *args, exc: bool = False) -> logging.LogRecord:
@@ -49,8 +49,8 @@ def test_setup_logging_sends_router_logs_to_the_stream(fmt):
     stream = io.StringIO()
     handler = setup_logging(fmt, "info", stream)
     try:
-        logging.getLogger("router.reload").info("reloaded %s", "配置")
-        logging.getLogger("router.reload").debug("not shown")
+        logging.getLogger("router.runtime.reload").info("reloaded %s", "配置")
+        logging.getLogger("router.runtime.reload").debug("not shown")
     finally:
         for name in ("router", "panoramisk"):
             logging.getLogger(name).removeHandler(handler)

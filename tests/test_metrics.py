@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from router.core import events as ev
 from router.core import facts as f
 from router.core.table import ServiceLevel
-from router.daemon import Clock, Router
+from router.runtime.daemon import Clock, Router
 from router.metrics import Metrics
 from router.metrics.events import WAIT_BUCKETS, wait_buckets
 from support.tables import agent, queue, req, step, table
@@ -215,7 +215,7 @@ async def test_router_run_simulate_serves_metrics_with_the_http_flag():
     import urllib.request
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "router.cli", "run", "config", "--simulate", "--quiet", "--speed", "30",
+        sys.executable, "-m", "router.present.cli", "run", "config", "--simulate", "--quiet", "--speed", "30",
         "--duration", "90s", "--http", "127.0.0.1:0", stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, cwd=str(Path(__file__).resolve().parent.parent))
     try:
@@ -240,7 +240,7 @@ async def test_router_run_simulate_serves_metrics_with_the_http_flag():
 
 
 def test_bad_http_flag_is_a_usage_error(capsys):
-    from router.cli import main
+    from router.present.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "config", "--simulate", "--http", "localhost"])
@@ -283,7 +283,7 @@ def test_estimated_wait_per_skill_set_follows_each_rules_skills():
 
 
 def test_http_flag_without_a_host_binds_loopback_only():
-    from router.cli import _http_address
+    from router.present.cli import _http_address
 
     assert _http_address(":9464") == ("127.0.0.1", 9464)  # never 0.0.0.0 unless written out
     assert _http_address("0.0.0.0:9464") == ("0.0.0.0", 9464)

@@ -18,7 +18,7 @@ import pytest
 
 from router.config import load_config
 from router.core import events as ev
-from router.daemon import Clock, Router
+from router.runtime.daemon import Clock, Router
 from router.mqtt import MqttBus, MqttSettings
 from router.mqtt.schema import FIELDS, SCHEMA_VERSION
 from router.sim.pbx import PbxSimulator
@@ -469,7 +469,7 @@ async def test_router_run_simulate_with_mqtt_from_the_command_line(broker, tmp_p
 
 
 def test_bad_mqtt_options_are_usage_errors(capsys):
-    from router.cli import main
+    from router.present.cli import main
 
     assert main(["run", str(ROOT / "config"), "--simulate", "--mqtt", "host:port"]) == 2
     assert "--mqtt 'host:port' must be HOST[:PORT]" in capsys.readouterr().err

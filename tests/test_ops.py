@@ -1,4 +1,4 @@
-"""`router reload` and the pid file (router/ops.py); the exit codes."""
+"""`router reload` and the pid file (router/process/ops.py); the exit codes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import signal
 import subprocess
 import sys
 
-from router.cli import main
-from router.ops import read_pid, remove_pid_file, write_pid_file
+from router.present.cli import main
+from router.process.ops import read_pid, remove_pid_file, write_pid_file
 
 
 def test_pid_file_round_trip_and_only_our_own_is_removed(tmp_path):

@@ -7,7 +7,7 @@ import time
 
 import sqlalchemy as sa
 
-from router.cli import main
+from router.present.cli import main
 from router.records import schema
 from router.records.migrate import head
 from router.records.store import make_engine, open_store, parse_url

@@ -119,7 +119,7 @@ def test_router_simulate_writes_the_simulated_day_on_record(tmp_path, capsys):
     import re
     import sqlite3
 
-    from router.cli import main
+    from router.present.cli import main
     from support.paths import ROOT
 
     assert main(["simulate", str(ROOT / "config"), "--duration", "1h", "--quiet", "--seed", "3",

@@ -1,5 +1,5 @@
 """Config reload on a running router, over TCP with calls in flight
-(router/reload.py): a good config is swapped in whole and the calls keep
+(router/runtime/reload.py): a good config is swapped in whole and the calls keep
 their place and elapsed time under the new rules; a bad one changes nothing
 and its errors are logged exactly as `router check` prints them.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from support.centre import ROOT, Behaviour, Centre
 
-from router.cli import main
+from router.present.cli import main
 from router.config import check_config
 
 # Agents answer after 1 s; 1014 talks long so that callers wait behind it.

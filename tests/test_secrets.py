@@ -11,9 +11,9 @@ from dataclasses import replace
 
 from support.centre import MONDAY_10AM, SPEED, TABLE, Behaviour, Centre
 
-from router.cli import main
-from router.compose import build
-from router.daemon import Clock, Router
+from router.present.cli import main
+from router.process.compose import build
+from router.runtime.daemon import Clock, Router
 
 SECRET = "Pa55-ZyX-secret-4711"
 WRONG = "Wr0ng-QqQ-secret-0815"

@@ -3,7 +3,7 @@
 import json
 
 from router.core import events as ev
-from router.state import AgentStateFile
+from router.runtime.state_file import AgentStateFile
 
 
 def test_round_trip_restores_logins_and_pauses_but_not_device_busy(tmp_path):
@@ -46,7 +46,7 @@ def test_save_is_atomic_and_skips_when_nothing_changed(tmp_path):
 
 def test_open_callbacks_are_kept_and_come_back_as_promises(tmp_path, caplog):
     from router.core import events as ev
-    from router.state import AgentStateFile
+    from router.runtime.state_file import AgentStateFile
 
     path = tmp_path / "state.json"
     saved = AgentStateFile(path)

@@ -1,4 +1,4 @@
-"""The one subscription mechanism (router/subscribers.py) and the MQTT
+"""The one subscription mechanism (router/runtime/subscribers.py) and the MQTT
 schema derived from the fact catalogue (router/mqtt/schema.py)."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 
 from router.core import events as ev
 from router.core import facts as f
-from router.daemon import Clock, Router
+from router.runtime.daemon import Clock, Router
 from router.mqtt import outgoing
 from router.mqtt.schema import FIELDS, always
-from router.subscribers import Subscribers, by_type
+from router.runtime.subscribers import Subscribers, by_type
 from support.tables import agent, queue, req, step, table
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ import pytest
 
 from router.config import load_config
 from router.core.erlang import average_speed_of_answer, erlang_a, service_level
-from router.stats import QueueTally
+from router.runtime.tally import QueueTally
 from router.whatif.compare import mean_ci
 from router.whatif.profile_file import read_profile
 from router.whatif.run import run_profile

@@ -16,7 +16,7 @@ from datetime import datetime
 from router.core import facts as f
 from router.core.state import AgentStatus, CallStatus
 from router.metrics.collector import _new_caller_wait
-from router.subscribers import by_type
+from router.runtime.subscribers import by_type
 
 #: Recent service-level actions and callback steps kept for the view.
 RECENT = 12

@@ -65,5 +65,5 @@ class RunAction:
 
 
 #: Published facts (router/core/facts.py) travel with the commands; every
-#: consumer subscribes to them by type (router/subscribers.py).
+#: consumer subscribes to them by type (router/runtime/subscribers.py).
 Command = RingAgent | CancelRing | StartTimer | CancelTimer | RunAction | Fact

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from router.core import facts as f
 from router.core.table import RoutingTable
-from router.subscribers import by_type
+from router.runtime.subscribers import by_type
 
 #: Bucket bounds (seconds) of the wait histogram; every queue's SL threshold
 #: is added so that "answered within T" is an exact bucket.

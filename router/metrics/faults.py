@@ -33,7 +33,7 @@ class FaultCollector(Collector):
         state = getattr(router, "_state", None)
         saves.add_metric([], state.save_failures if state is not None else 0)
         yield saves
-        # A consumer of the facts that raised (router/subscribers.py): routing went on without it.
+        # A consumer of the facts that raised (router/runtime/subscribers.py): routing went on without it.
         faults = CounterMetricFamily("router_subscriber_faults", "Facts a subscriber (console, metrics, MQTT "
                                      "bus, status view, ...) failed on; routing went on", labels=["subscriber"])
         subscribers = getattr(router, "subscribers", None)

@@ -1,6 +1,6 @@
 """MqttBus: the router's MQTT client.
 
-Out: the bus subscribes to the router's facts (router/subscribers.py);
+Out: the bus subscribes to the router's facts (router/runtime/subscribers.py);
 `router.mqtt.outgoing` maps each to its topic and payload, put at once in
 bounded buffers (`router.mqtt.outbox`: routing never waits on the network),
 and `router.mqtt.stats` writes the queue statistics and service-level

@@ -11,7 +11,7 @@ first-then-a-count (router.mqtt.limits).
 
 Supervisors' skill changes are kept (`SkillOverrides`, applied by the
 router to every table swapped in); a reload goes the way of every reload
-(router/reload.py: the config checked in a worker thread, then swapped in).
+(router/runtime/reload.py: the config checked in a worker thread, then swapped in).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from router import reload
+from router.runtime import reload
 from router.mqtt import commands
 from router.mqtt.limits import RefusalLog, SenderBuckets
 from router.mqtt.outbox import Outbox
@@ -133,7 +133,7 @@ class CommandsIn:
             return
         result = await asyncio.to_thread(reload.checked, self.config_dir)
         ok = self.router.reload_done(reload.swap_in(self.router, self.config_dir, result))
-        if result is None:  # too large, or the checker failed: logged by router.reload
+        if result is None:  # too large, or the checker failed: logged by router.runtime.reload
             self._reply(request.reply_topic, request.request_id, "reload", ok=False,
                         reason="configuration not read (see the router's log); routing unchanged")
             return

@@ -23,7 +23,7 @@ from __future__ import annotations
 from router.core import facts as f
 from router.mqtt.outbox import Outbox
 from router.mqtt.wire import payload
-from router.subscribers import by_type
+from router.runtime.subscribers import by_type
 
 #: The event name each fact is published as (facts not here are not sent).
 EVENTS: dict[type[f.Fact], str] = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from router.mqtt.outbox import Outbox
 from router.mqtt.wire import payload
-from router.stats import queue_now
+from router.runtime.tally import queue_now
 
 #: The keys of the two events.
 FIELDS = {

@@ -2,7 +2,7 @@
 (docs/REPORTS.md). It reads the records database only, never the running
 router, and opens SQLite read-only.
 
-Called from router/cli.py with the CLI's config loader and UsageError, so
+Called from router/present/cli.py with the CLI's config loader and UsageError, so
 that messages and exit codes are the CLI's.
 """
 

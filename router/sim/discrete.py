@@ -23,8 +23,8 @@ from router.core.engine import Engine
 from router.core.facts import Fact
 from router.core.table import RoutingTable
 from router.sim import traffic
-from router.stats import Tally, queue_now
-from router.subscribers import Subscriber, Subscribers, by_type
+from router.runtime.tally import Tally, queue_now
+from router.runtime.subscribers import Subscriber, Subscribers, by_type
 
 
 class World(Protocol):
@@ -113,7 +113,7 @@ class Simulation:
         self.world: World = (world(table, self.rng) if world is not None
                              else Flat(table, self.rng, behaviour, calls_per_hour, agents))
         self.tally = Tally(table)
-        #: Who follows the facts (router/subscribers.py): the tally, the log
+        #: Who follows the facts (router/runtime/subscribers.py): the tally, the log
         #: lines, and whoever `subscribe`s (a fault is raised: no routing to protect).
         self.subscribers = Subscribers(catch=False)
         self.subscribe(self.tally.on_fact)

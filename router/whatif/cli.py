@@ -1,7 +1,7 @@
 """`router simulate ... --traffic PROFILE --day DAY` and `router simulate
 --compare CONFIG_A CONFIG_B`: the what-if commands (docs/WHATIF.md).
 
-Called from router/cli.py with the parsed arguments and the CLI's own
+Called from router/present/cli.py with the parsed arguments and the CLI's own
 helpers (config loading, time zone, --start parsing), so that messages and
 exit codes are the CLI's.
 """

@@ -37,7 +37,7 @@ def _fail(message: str) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from router.cli import UsageError, _load
+    from router.present.cli import UsageError, _load
     from router.records.store import RecordsError, read_password
     from router.whatif.fit import fit
     from router.whatif.profile_dump import dump

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, select
 
+from router.core import facts as fc
 from router.core.table import RoutingTable
+from router.runtime.subscribers import by_type
 from router.sim.discrete import Simulation
 from router.whatif.records_db import CALLS
 from router.whatif.replay import Day, ReplayWorld
@@ -26,7 +28,6 @@ from router.whatif.replay import Day, ReplayWorld
 #: After the day's last midnight the replay runs on this long, so that the
 #: late calls finish (answered, abandoned) as they did on the day.
 SPILL = 2 * 3600.0
-_OUTCOME_KINDS = ("call.answered", "call.abandoned", "call.overflowed", "call.closed")
 
 
 @dataclass
@@ -59,25 +60,38 @@ class Book:
         self.short = table.settings.enforcement.short_abandon
         self.queues: dict[str, Figures] = {}
 
-    def observe(self, fact, now: float) -> None:
-        if fact.kind not in _OUTCOME_KINDS:
-            return
-        d = fact.data
-        if d["call"].startswith("cb-"):  # a callback's own leg, not a call of the day
-            return
-        f = self.queues.setdefault(d["queue"], Figures())
-        f.offered += 1
-        kind, wait = fact.kind, d["wait"]
-        if kind == "call.answered":
-            f.answered += 1
-            f.counted += 1
-            f.wait += wait
-            f.met += wait <= self.table.queues[d["queue"]].service_level.within
-        elif kind == "call.abandoned":
-            f.abandoned += 1
-            f.counted += wait >= self.short
-        elif kind == "call.overflowed":
-            f.counted += 1
+        self.observe = by_type({fc.CallAnswered: self._answered, fc.CallAbandoned: self._abandoned,
+                                fc.CallOverflowed: self._overflowed, fc.CallClosed: self._closed})
+
+    def _figures(self, fact) -> Figures | None:
+        """The queue's figures, None for a callback's own leg (not a call of the day)."""
+        if fact.call.startswith("cb-"):
+            return None
+        figures = self.queues.setdefault(fact.queue, Figures())
+        figures.offered += 1
+        return figures
+
+    def _answered(self, fact: fc.CallAnswered, now: float) -> None:
+        figures = self._figures(fact)
+        if figures is not None:
+            figures.answered += 1
+            figures.counted += 1
+            figures.wait += fact.wait
+            figures.met += fact.wait <= self.table.queues[fact.queue].service_level.within
+
+    def _abandoned(self, fact: fc.CallAbandoned, now: float) -> None:
+        figures = self._figures(fact)
+        if figures is not None:
+            figures.abandoned += 1
+            figures.counted += fact.wait >= self.short
+
+    def _overflowed(self, fact: fc.CallOverflowed, now: float) -> None:
+        figures = self._figures(fact)
+        if figures is not None:
+            figures.counted += 1
+
+    def _closed(self, fact: fc.CallClosed, now: float) -> None:
+        self._figures(fact)
 
 
 def recorded(engine, day: Day) -> dict[str, Figures]:
@@ -98,7 +112,7 @@ def replay(table: RoutingTable, day: Day, seed: int = 1) -> tuple[dict[str, Figu
     """The day through `table`: (per queue figures, the world, for its notes)."""
     book = Book(table)
     sim = Simulation(table, start=day.start, seed=seed, world=lambda t, rng: ReplayWorld(t, rng, day))
-    sim.on_publish = book.observe
+    sim.subscribe(book.observe)
     sim.start()
     sim.run_until(day.end + SPILL)
     return book.queues, sim.world

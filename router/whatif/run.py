@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from router.core import facts as f
 from router.core.table import RoutingTable
 from router.sim.discrete import Simulation
-from router.stats import Tally
-from router.subscribers import by_type
+from router.runtime.tally import Tally
+from router.runtime.subscribers import by_type
 from router.whatif.profile import Profile
 from router.whatif.world import ProfileWorld, midnight
 

@@ -7,9 +7,9 @@ import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from router.compose import Options, Simulation, build
+from router.process.compose import Options, Simulation, build
 from router.config import load_config
-from router.daemon import Router
+from router.runtime.daemon import Router
 from router.sim.traffic import Behaviour
 from support.paths import ROOT
 from support.waiting import assert_clean, until
@@ -28,7 +28,7 @@ class Centre:
 
     def __init__(self, behaviour: Behaviour = STEADY, calls_per_hour: float = 0.0, agents=(), seed: int = 1,
                  state_file=None, link=None):
-        # Built as `router run --simulate` builds it (router/compose.py).
+        # Built as `router run --simulate` builds it (router/process/compose.py).
         self.options = Options(TABLE, simulation=Simulation(seed=seed, calls_per_hour=calls_per_hour,
                                                             behaviour=behaviour, login_agents=not agents),
                                speed=SPEED, start=MONDAY_10AM, state_file=state_file, link=link or {"reconnect": 1.0})

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from router.core import facts as f
 from router.core.state import AgentStatus
 from router.core.table import RoutingTable
-from router.subscribers import by_type
+from router.runtime.subscribers import by_type
 
 
 @dataclass

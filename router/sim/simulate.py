@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from router.core.table import RoutingTable
 from router.sim.discrete import Simulation
-from router.stats import Tally, summary_lines
+from router.runtime.tally import Tally, summary_lines
 
 SUMMARY_EVERY = 60.0  # simulated seconds
 

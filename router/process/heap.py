@@ -14,7 +14,7 @@ everything is unfrozen and collected once (one long pause an hour instead
 of hundreds), then frozen again.
 
 One per process, as the collector is: `router run` installs it once the
-router has started and removes it when it stops (router/runner.py), and
+router has started and removes it when it stops (router/present/run_modes.py), and
 the benchmark does the same around the router it measures. The tests'
 routers run without it.
 """
@@ -25,7 +25,7 @@ import asyncio
 import gc
 import logging
 
-log = logging.getLogger("router.heap")
+log = logging.getLogger("router.process.heap")
 
 #: Seconds between thaws (full collections of everything, frozen included).
 THAW_EVERY = 3600.0

@@ -7,7 +7,7 @@ benchmarks.
 up in order (simulator, metrics, links, tuned GC, MQTT bus, control socket,
 pid file, signals) and `App.stop()` takes them down in reverse. What a
 mode does while the App runs (wait for a signal, print a summary every
-second) is the caller's business (router/runner.py).
+second) is the caller's business (router/present/run_modes.py).
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from router import heap, ops
-from router.clock import Clock
+from router.process import heap
+
+from router.process import ops
+from router.runtime.clock import Clock
 from router.core.table import RoutingTable
-from router.daemon import Router
+from router.runtime.daemon import Router
 
 log = logging.getLogger("router")
 
@@ -67,10 +69,10 @@ class Options:
     mqtt: Any = None  # router.mqtt.MqttSettings
     control: str | None = None  # the control API's Unix socket
     pid_file: str | None = None
-    on_publish: Callable | None = None  # the console printer (router/runner.py)
+    on_publish: Callable | None = None  # the console printer (router/present/run_modes.py)
     link: dict = field(default_factory=dict)  # options of every AMI Link (reconnect, ping_interval, ...)
     resync_timeout: float = 10.0
-    tuned_gc: bool = False  # short full collections (router/heap.py), as `router run` runs
+    tuned_gc: bool = False  # short full collections (router/process/heap.py), as `router run` runs
     signals: bool = False  # SIGINT/SIGTERM set App.stopping; SIGHUP reloads config_dir
     out: Any = None  # where the start-up lines go (None: stdout)
     tz: Any = None  # the zone the control API shows times in

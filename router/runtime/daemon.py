@@ -1,5 +1,5 @@
 """The router: one engine and the PBX sessions it routes on, as
-router/compose.py wires them. The loop of one call:
+router/process/compose.py wires them. The loop of one call:
 
     AMI bytes -> framing (ami/framing.py, ami/protocol.py) -> the PBX's
     session (ami/session.py) -> Translator (ami/translate.py) -> domain
@@ -21,21 +21,21 @@ import logging
 import time
 from typing import Callable
 
-from router import reload as reloading
+from router.runtime import reload as reloading
 from router.ami.link import Link
 from router.ami.rebuild import HELD_LIMIT, REBUILD_RETRY
 from router.ami.session import PbxSession
 from router.ami.translate import UNUSED_EVENTS, Translator
-from router.clock import Clock
+from router.runtime.clock import Clock
 from router.core import events as ev
 from router.core import facts as f
 from router.core.engine import Engine
 from router.core.facts import Fact
 from router.core.table import RoutingTable
-from router.drive import EngineDriver
-from router.state import AgentStateFile
-from router.stats import QueueTally, Tally
-from router.subscribers import Subscriber, Subscribers, by_type
+from router.runtime.drive import EngineDriver
+from router.runtime.state_file import AgentStateFile
+from router.runtime.tally import QueueTally, Tally
+from router.runtime.subscribers import Subscriber, Subscribers, by_type
 
 __all__ = ["Clock", "Router"]
 
@@ -65,7 +65,7 @@ class Router:
         self.tally = Tally(table)
         #: One session per PBX (router/ami/session.py), by name.
         self.sessions: dict[str, PbxSession] = {}
-        #: Everyone who follows the published facts (router/subscribers.py):
+        #: Everyone who follows the published facts (router/runtime/subscribers.py):
         #: the tally, the state file and the call->PBX map here; the console,
         #: the metrics, the MQTT bus and the control view as they are started.
         self.subscribers = Subscribers()
@@ -96,7 +96,7 @@ class Router:
 
     def subscribe(self, subscriber: Subscriber, name: str | None = None) -> Subscriber:
         """Hand every fact published from now on to `subscriber(fact, now)`
-        (see router/subscribers.py); returns it, for `unsubscribe`."""
+        (see router/runtime/subscribers.py); returns it, for `unsubscribe`."""
         return self.subscribers.subscribe(subscriber, name)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -224,7 +224,7 @@ class Router:
 
     def reload(self, config_dir: str) -> bool:
         """Load and check the config at `config_dir` and swap it in whole;
-        see router.reload."""
+        see router.runtime.reload."""
         return self.reload_done(reloading.reload_router(self, config_dir))
 
     def request_reload(self, config_dir: str) -> asyncio.Task | None:
@@ -258,7 +258,7 @@ class Router:
         return ok
 
     async def drain(self, timeout: float) -> None:
-        """Graceful stop, first half: see router.reload.drain."""
+        """Graceful stop, first half: see router.runtime.reload.drain."""
         await reloading.drain(self, timeout)
 
     def stop_offering(self) -> None:

@@ -7,7 +7,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from router.core import facts as f
-from router.logs import visible
+from router.process.logs import visible
 
 
 def clock(now: float, tz: ZoneInfo) -> str:

@@ -27,7 +27,7 @@ from typing import Protocol
 from router.config import check_config
 from router.core.table import RoutingTable
 
-log = logging.getLogger("router.reload")
+log = logging.getLogger("router.runtime.reload")
 
 #: Real seconds between two looks at the ringing legs while draining.
 DRAIN_POLL = 0.05
@@ -36,7 +36,7 @@ MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
 class Router(Protocol):
-    """What reload and drain need of a router (router.daemon.Router); named
+    """What reload and drain need of a router (router.runtime.daemon.Router); named
     here so that this module does not import the daemon, which imports it."""
 
     table: RoutingTable

@@ -11,14 +11,14 @@ import os
 
 
 def _usage(message: str) -> Exception:
-    from router.cli import UsageError
+    from router.present.cli import UsageError
 
     return UsageError(message)
 
 
 def _pbx_addresses(args: argparse.Namespace) -> list:
     """--ami [NAME=]HOST[:PORT] ..., the secret from the environment or a file."""
-    from router.runner import PbxAddress
+    from router.present.run_modes import PbxAddress
 
     addresses = []
     for n, spec in enumerate(args.ami, 1):
@@ -124,20 +124,20 @@ def _records_settings(args: argparse.Namespace):
 
 def _logging(args: argparse.Namespace) -> None:
     """Structured logs on stderr, once every flag has been checked."""
-    from router.logs import setup_logging
+    from router.process.logs import setup_logging
 
     setup_logging(args.log_format, args.log_level)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from router.ops import hold_signals
+    from router.process.ops import hold_signals
 
     hold_signals()  # first: a SIGHUP while the config loads must not kill the router
     import asyncio
 
-    from router.cli import EXIT_CONFIG, _load, _zone_of, parse_at
+    from router.present.cli import EXIT_CONFIG, _load, _zone_of, parse_at
 
-    from router.runner import run_daemon, run_simulated
+    from router.present.run_modes import run_daemon, run_simulated
 
     if args.simulate == bool(args.ami):
         raise _usage("give either --simulate or --ami HOST[:PORT]")
@@ -197,7 +197,7 @@ def default_control() -> str:
 
 
 def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
-    from router.cli import _positive
+    from router.present.cli import _positive
 
     g = parser.add_argument_group("MQTT event bus (docs/MQTT.md)")
     g.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish events to and take commands from this broker")
@@ -230,7 +230,7 @@ def _records_flags(parser: argparse.ArgumentParser) -> None:
 
 def add_run_parser(sub) -> None:
     """`router run` on the subparsers `sub`."""
-    from router.cli import _positive, _simulation_flags
+    from router.present.cli import _positive, _simulation_flags
 
     run = sub.add_parser("run", help="run the router (on Asterisk over AMI, or on the simulated PBX)")
     run.add_argument("config", metavar="CONFIG_DIR")

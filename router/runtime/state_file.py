@@ -23,9 +23,9 @@ from typing import Callable
 
 from router.core import events as ev
 from router.core import facts as f
-from router.subscribers import by_type
+from router.runtime.subscribers import by_type
 
-log = logging.getLogger("router.state")
+log = logging.getLogger("router.runtime.state_file")
 
 #: Agent states that mean "logged in"; everything else is logged out.
 LOGGED_IN = {"available", "reserved", "on_call", "wrapup", "paused"}

@@ -14,12 +14,12 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from router import ops
-from router.compose import Options, PbxAddress, Simulation, build
+from router.process import ops
+from router.process.compose import Options, PbxAddress, Simulation, build
 from router.core.facts import AgentStateChanged, Fact
 from router.core.table import RoutingTable
-from router.output import clock as stamp_of, describe
-from router.stats import summary_lines
+from router.present.console import clock as stamp_of, describe
+from router.runtime.tally import summary_lines
 
 log = logging.getLogger("router")
 
@@ -28,7 +28,7 @@ __all__ = ["PbxAddress", "run_daemon", "run_simulated"]
 
 
 def _printer(tz: ZoneInfo, quiet: bool, out):
-    """The console's subscriber: one line per decision (router/output.py),
+    """The console's subscriber: one line per decision (router/present/console.py),
     agent state changes left out."""
     def print_fact(fact: Fact, now: float) -> None:
         if quiet or isinstance(fact, AgentStateChanged):
@@ -44,7 +44,7 @@ async def run_daemon(table: RoutingTable, pbxs: list[PbxAddress], *, tz: ZoneInf
                      pid_file: str | None = None, http: tuple[str, int] | None = None,
                      mqtt=None, control: str | None = None, records=None) -> int:
     """Route calls on real Asterisk servers until SIGINT/SIGTERM (graceful
-    stop, see router/reload.py); SIGHUP reloads `config_dir`."""
+    stop, see router/runtime/reload.py); SIGHUP reloads `config_dir`."""
     ops.hold_signals()  # before anything else (cli's cmd_run holds them earlier still)
     out = out or sys.stdout
     if state_file is None:
@@ -71,7 +71,7 @@ async def run_simulated(table: RoutingTable, *, tz: ZoneInfo, start: float, dura
                         control: str | None = None, pid_file: str | None = None, records=None) -> int:
     """Route a simulated contact centre, printed live; at the end the
     per-queue table of `router simulate`."""
-    from router.sim.run import report
+    from router.sim.simulate import report
 
     ops.hold_signals()
     out = out or sys.stdout

@@ -19,7 +19,7 @@ from router import __version__
 from router.config import check_config
 from router.core.events import CallWaiting
 from router.core.table import RoutingTable
-from router.run_cli import _http_address, add_run_parser  # noqa: F401 (_http_address: tests use it)
+from router.present.run_cli import _http_address, add_run_parser  # noqa: F401 (_http_address: tests use it)
 
 EXIT_OK, EXIT_CONFIG, EXIT_USAGE = 0, 1, 2
 EXIT_NO_ROUTER = 3  # `router reload`: no running router to signal
@@ -109,7 +109,7 @@ def cmd_reload(args: argparse.Namespace) -> int:
     """SIGHUP to the running router (its pid from --pid-file). The router
     checks the config itself and logs the outcome; with CONFIG_DIR the
     config is checked here first, and a bad one is not sent at all."""
-    from router.ops import PidFileError, send_reload
+    from router.process.ops import PidFileError, send_reload
 
     if args.config is not None and _load(args.config) is None:
         return EXIT_CONFIG
@@ -132,7 +132,7 @@ ENFORCEMENT_PARTS = {
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from router.sim.run import run_simulation
+    from router.sim.simulate import run_simulation
 
     if args.traffic or args.compare or args.replay or args.date:  # the what-if commands (router/whatif/, docs/WHATIF.md)
         from router.whatif.cli import simulate_whatif
@@ -155,7 +155,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         table = replace(table, settings=replace(table.settings, enforcement=chosen))
     tz = _zone_of(table)
     start = parse_at(args.start or "2026-11-23T09:00", tz)
-    from router.run_cli import _records_settings
+    from router.present.run_cli import _records_settings
 
     args.state_file = None
     return run_simulation(table, tz=tz, start=start, duration=args.duration, speed=args.speed,
@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "longest waiting; no early escalation, no protection); only-deadline, only-early, "
                           "only-protection: one part alone")
     _simulation_flags(sim, duration=8 * 3600.0, speed=0.0, live=False)
-    from router.run_cli import _records_flags
+    from router.present.run_cli import _records_flags
 
     _records_flags(sim)
     sim.set_defaults(func=cmd_simulate)

@@ -2,7 +2,7 @@
 file, and the graceful-stop deadline.
 
 Signals of a running router:
-- SIGHUP: reload the config (router/reload.py); a bad config is logged and
+- SIGHUP: reload the config (router/runtime/reload.py); a bad config is logged and
   the running one kept.
 - SIGTERM, SIGINT: graceful stop (no new offers, ringing legs finish or are
   hung up, waiting callers stay in the dialplan), then exit 0.

@@ -19,7 +19,7 @@ import time
 from typing import Callable
 
 from router.ami.session import PbxSession
-from router.clock import Clock
+from router.runtime.clock import Clock
 from router.core import events as ev
 from router.core.commands import CancelRing, CancelTimer, RingAgent, RunAction, StartTimer
 from router.core.facts import Fact
