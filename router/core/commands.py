@@ -1,6 +1,6 @@
 """Commands: what the engine asks the outside world to do. Frozen dataclasses;
 adapters carry them out (AMI for rings and actions, a scheduler for timers,
-and the facts of router/core/facts.py go to every subscriber).
+and the facts of router/core/facts/ go to every subscriber).
 """
 
 from __future__ import annotations
@@ -64,6 +64,6 @@ class RunAction:
     queue: str
 
 
-#: Published facts (router/core/facts.py) travel with the commands; every
+#: Published facts (router/core/facts/) travel with the commands; every
 #: consumer subscribes to them by type (router/runtime/subscribers.py).
 Command = RingAgent | CancelRing | StartTimer | CancelTimer | RunAction | Fact

@@ -1,5 +1,5 @@
 """Facts out: what the MQTT bus publishes for each fact of the catalogue
-(router/core/facts.py), and the agents' retained topics.
+(router/core/facts/), and the agents' retained topics.
 
 `FactsOut.on_fact` is the bus's subscriber. A fact's payload goes out as it
 is (`fact.data`), under its event name (`EVENTS`), with the keys the bus

@@ -3,7 +3,7 @@
 Every payload is a UTF-8 JSON object with `v` (SCHEMA_VERSION), `event` and
 `at` (router/mqtt/wire.py). `FIELDS`, the keys each event always carries,
 is derived: for the events that publish facts, from the fact catalogue
-(router/core/facts.py) and the keys the bus adds (router/mqtt/outgoing.py);
+(router/core/facts/) and the keys the bus adds (router/mqtt/outgoing.py);
 for the bus's own events, from the modules that write them.
 """
 

@@ -1,6 +1,6 @@
 """Subscribers: the one way a consumer follows what the router publishes.
 
-The engine returns facts (router/core/facts.py) among its commands; the
+The engine returns facts (router/core/facts/) among its commands; the
 Router hands each to every subscriber, in the order they subscribed. A
 subscriber is any callable `(fact, now)`; most map fact types to their own
 output with `by_type`:

@@ -1,6 +1,6 @@
 """Facts by kind and payload, for tests that check what the router publishes
 as its consumers see it (the MQTT payload): `Published(kind, data)` is equal
-to any fact of router/core/facts.py with that kind and exactly that data."""
+to any fact of router/core/facts/ with that kind and exactly that data."""
 
 from __future__ import annotations
 

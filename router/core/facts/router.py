@@ -1,0 +1,36 @@
+"""Facts of the router itself: an input it could not apply, and the audit
+of a control command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from router.core.facts.base import Fact
+
+
+@dataclass(frozen=True, slots=True)
+class EventIgnored(Fact):
+    """An input the engine could not apply (unknown call, stale offer...)."""
+
+    kind: ClassVar[str] = "router.ignored"
+    event: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class ControlCommand(Fact):
+    """Audit of a command on the control socket (`router agent/call ...`):
+    who, what, and whether it was accepted."""
+
+    kind: ClassVar[str] = "control.command"
+    command: str
+    user: str
+    ok: bool
+    refused: str | None
+    args: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {**dict(self.args), "user": self.user, "command": self.command, "ok": self.ok,
+                "refused": self.refused}
