@@ -12,6 +12,8 @@ import re
 import ssl
 from dataclasses import dataclass, field
 
+from router.process.files import read_secret
+
 PASSWORD_ENV = "ROUTER_MQTT_PASSWORD"
 _PREFIX = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 
@@ -78,10 +80,4 @@ class MqttSettings:
 def read_password(path: str | None, environ=os.environ) -> str | None:
     """The broker password from a file (first line, stripped) or from
     ROUTER_MQTT_PASSWORD; None when neither is given."""
-    if path:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return handle.readline().strip()
-        except OSError as err:
-            raise MqttSettingsError(f"cannot read the MQTT password file {path}: {err.strerror}") from None
-    return environ.get(PASSWORD_ENV) or None
+    return read_secret(path, PASSWORD_ENV, "MQTT password", MqttSettingsError, environ)

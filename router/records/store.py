@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
+from router.process.files import read_secret
 from router.records.migrate import migrate
 from router.records.model import Row
 from router.records.schema import AGE_COLUMN, FIELDS, TABLES
@@ -40,13 +41,7 @@ class RecordsError(Exception):
 def read_password(path: str | None, environ: Mapping[str, str] = os.environ) -> str | None:
     """The database password from a file (first line, stripped) or from
     ROUTER_RECORDS_PASSWORD; None when neither is given."""
-    if path:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return handle.readline().strip()
-        except OSError as err:
-            raise RecordsError(f"cannot read the records password file {path}: {err.strerror}") from None
-    return environ.get(PASSWORD_ENV) or None
+    return read_secret(path, PASSWORD_ENV, "records password", RecordsError, environ)
 
 
 def parse_url(text: str, password: str | None = None) -> URL:

@@ -13,6 +13,7 @@ import sys
 from datetime import date
 
 from router.report.buckets import BY, VIEWS
+from router.process.files import write_text
 
 EXIT_OK, EXIT_CONFIG, EXIT_RECORDS = 0, 1, 4
 
@@ -115,7 +116,7 @@ def run_report(args: argparse.Namespace, load, usage) -> int:
     if args.html:
         from router.report.html import render_page
 
-        _write(args.html, render_page(figures, table), usage)
+        write_text(args.html, render_page(figures, table), usage, "--html")
     shown = {k: v for k, v in figures.items() if k in ("from", "to", "by", *views)}
     from router.report.render import csv_text, json_text, table_text
 
@@ -142,11 +143,3 @@ def _tables(figures: dict, views, judged: bool) -> str:
         if view == "queues" and rows and not judged:
             parts.append("(no targets: the records hold none; give --config CONFIG_DIR to judge SL)\n")
     return "\n".join(parts)
-
-
-def _write(path: str, text: str, usage) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as err:
-        raise usage(f"--html: cannot write {path}: {err.strerror or err}") from None

@@ -17,6 +17,7 @@ from router.whatif.profile_file import read_profile
 from router.whatif.run import report, run_flat, run_profile
 from router.whatif.staffing import csv_text, plan, table_text
 from router.whatif.world import midnight
+from router.process.files import write_text
 
 EXIT_OK, EXIT_CONFIG = 0, 1
 
@@ -39,14 +40,6 @@ def _profile(path: str, table):
     if profile is None:
         print(f"{path}: {len(errors)} error(s); traffic profile rejected", file=sys.stderr)
     return profile
-
-
-def _write(path: str, text: str, usage) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as err:
-        raise usage(f"cannot write {path}: {err.strerror or err}") from None
 
 
 def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
@@ -108,12 +101,12 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
                   "have = rostered and eligible, '<' = short")
             print(table_text(rows))
         if args.csv:
-            _write(args.csv, csv_text(rows), usage)
+            write_text(args.csv, csv_text(rows), usage)
             print(f"staffing plan written to {args.csv} ({len(rows)} rows)")
         if args.html:
             from router.whatif.chart import render
 
             title = f"Staffing plan, {first:%a %Y-%m-%d} ({args.traffic}, seed {args.seed})"
-            _write(args.html, render(rows, title, profile.intervals, profile.interval), usage)
+            write_text(args.html, render(rows, title, profile.intervals, profile.interval), usage)
             print(f"staffing chart written to {args.html}")
     return EXIT_OK
