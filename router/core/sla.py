@@ -105,6 +105,19 @@ class _QueueBook:
         self.day_counted = 0
 
 
+def judge(outcome: str, wait: float, within: float | None, short_abandon: float) -> tuple[bool, bool]:
+    """(counted, met) of one finished call, by the definition above: an
+    answer counts, and is met within `within`; an abandon counts from
+    `short_abandon` on and is never met; an overflow counts and is never met;
+    a closed call does not count. The one judgement the SlaBook, the records
+    (router/records/assemble.py) and the replay (router/whatif/replay_run.py) use."""
+    if outcome == "answered":
+        return True, within is not None and wait <= within
+    if outcome == "abandoned":
+        return wait >= short_abandon, False
+    return outcome == "overflowed", False
+
+
 class SlaBook:
     """Service level, handle time, estimated wait and required agents per
     queue. Feed it every outcome; read it at any later time."""
@@ -133,20 +146,23 @@ class SlaBook:
         """A call of `queue` was answered after `wait` seconds."""
         q = self._queue(queue, now)
         if q is not None:
-            self._add(q, now, met=wait <= self._within(queue), counted=1, answer=1)
+            counted, met = judge("answered", wait, self._within(queue), self.short_abandon)
+            self._add(q, now, met=int(met), counted=int(counted), answer=1)
 
     def abandoned(self, queue: str, wait: float, now: float) -> None:
         """The caller hung up after `wait` seconds without an answer."""
         q = self._queue(queue, now)
         if q is not None:
-            self._add(q, now, met=0, counted=int(wait >= self.short_abandon))
+            counted, met = judge("abandoned", wait, self._within(queue), self.short_abandon)
+            self._add(q, now, met=int(met), counted=int(counted))
 
     def overflowed(self, queue: str, wait: float, now: float) -> None:
         """The call left `queue` by an action (voicemail, callback, transfer,
         hangup), at max wait or because the queue was full: always missed."""
         q = self._queue(queue, now)
         if q is not None:
-            self._add(q, now, met=0, counted=1)
+            counted, met = judge("overflowed", wait, self._within(queue), self.short_abandon)
+            self._add(q, now, met=int(met), counted=int(counted))
 
     def ended(self, queue: str, handle: float, now: float) -> None:
         """An answered call of `queue` is over: `handle` is its talk time

@@ -33,6 +33,7 @@ from collections import OrderedDict
 from typing import Callable
 
 from router.core import facts as f
+from router.core.sla import judge
 from router.core.table import RoutingTable
 from router.records.agentlog import AgentLog
 from router.records.callbacks import CallbackOps
@@ -125,15 +126,11 @@ class RecordAssembler(CallbackOps, ResumeOps, SurveyOps):
         table = self.table_getter()
         queue = table.queues.get(call.queue)
         threshold = queue.service_level.within if queue is not None else None
-        short = call.outcome == "abandoned" and wait < table.settings.enforcement.short_abandon
-        if call.outcome == "answered":
-            call.sl = (threshold, True, threshold is not None and wait <= threshold, False)
-        elif call.outcome in ("overflowed", "callback"):
-            call.sl = (threshold, True, False, False)
-        elif call.outcome == "abandoned":
-            call.sl = (threshold, not short, False, short)
-        else:
-            call.sl = (threshold, False, False, False)
+        short_abandon = table.settings.enforcement.short_abandon
+        # a callback is an overflow by a callback action
+        outcome = "overflowed" if call.outcome == "callback" else call.outcome
+        counted, met = judge(outcome, wait, threshold, short_abandon)
+        call.sl = (threshold, counted, met, outcome == "abandoned" and wait < short_abandon)
 
     def _emit(self, call: OpenCall) -> None:
         """Put the call on record (rule 1) and keep it KEEP_DONE seconds."""

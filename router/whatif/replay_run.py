@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, select
 
 from router.core import facts as fc
+from router.core.sla import judge
 from router.core.table import RoutingTable
 from router.runtime.subscribers import by_type
 from router.sim.discrete import Simulation
@@ -71,27 +72,30 @@ class Book:
         figures.offered += 1
         return figures
 
-    def _answered(self, fact: fc.CallAnswered, now: float) -> None:
+    def _judged(self, fact, outcome: str) -> Figures | None:
         figures = self._figures(fact)
+        if figures is not None:
+            counted, met = judge(outcome, fact.wait, self.table.queues[fact.queue].service_level.within, self.short)
+            figures.counted += counted
+            figures.met += met
+        return figures
+
+    def _answered(self, fact: fc.CallAnswered, now: float) -> None:
+        figures = self._judged(fact, "answered")
         if figures is not None:
             figures.answered += 1
-            figures.counted += 1
             figures.wait += fact.wait
-            figures.met += fact.wait <= self.table.queues[fact.queue].service_level.within
 
     def _abandoned(self, fact: fc.CallAbandoned, now: float) -> None:
-        figures = self._figures(fact)
+        figures = self._judged(fact, "abandoned")
         if figures is not None:
             figures.abandoned += 1
-            figures.counted += fact.wait >= self.short
 
     def _overflowed(self, fact: fc.CallOverflowed, now: float) -> None:
-        figures = self._figures(fact)
-        if figures is not None:
-            figures.counted += 1
+        self._judged(fact, "overflowed")
 
     def _closed(self, fact: fc.CallClosed, now: float) -> None:
-        self._figures(fact)
+        self._judged(fact, "closed")
 
 
 def recorded(engine, day: Day) -> dict[str, Figures]:
