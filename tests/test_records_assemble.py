@@ -17,7 +17,8 @@ from router.core.facts import Fact
 from router.core.table import Action, Calendar, Enforcement, RoutingTable
 from router.records.assemble import RESYNC_GRACE, STALE_AFTER, RecordAssembler
 from router.records.survey import SURVEY_WAIT
-from router.records.model import AgentSessionRow, AgentStateRow, CallbackRow, CallRow, CallStepRow, OfferRow
+from router.records.model import (AgentSessionRow, AgentStateRow, CallbackRow, CallRow, CallStepRow, OfferRow,
+                                  SurveyRow)
 from support.tables import agent, queue, req, step, table
 
 OFF = Enforcement(early_escalation=False, protection=False)
@@ -217,8 +218,30 @@ def test_a_survey_never_answered_is_given_up_on():
     feed(ev.CallEnded("c1", "a1"), T0 + 30)
     feed.rows += feed.asm.tick(T0 + 30 + SURVEY_WAIT)
     assert feed.call("c1").survey_score is None
-    feed(ev.SurveyAnswered("c1", 5), T0 + 30 + SURVEY_WAIT + 1)  # too late: the row is written once
-    assert feed.call("c1").survey_score is None
+    assert feed.of(SurveyRow) == []
+
+
+def test_a_late_score_is_on_record_as_a_row_of_its_own():
+    feed = logged_in(surveyed_and_recorded(0.0), "a1")
+    feed(ev.CallWaiting("c1"), T0)
+    feed(ev.AgentAnswered("c1", "a1"), T0 + 2)
+    feed(ev.CallEnded("c1", "a1"), T0 + 30)
+    feed.rows += feed.asm.tick(T0 + 30 + SURVEY_WAIT)
+    assert feed.call("c1").survey_score is None  # the call row is written once, without it
+    feed(ev.SurveyAnswered("c1", 5), T0 + 30 + SURVEY_WAIT + 200)
+    assert feed.of(SurveyRow) == [SurveyRow("c1", 5, T0 + 30 + SURVEY_WAIT + 200)]
+    assert len(feed.of(CallRow)) == 1
+    feed(ev.SurveyAnswered("c1", 2), T0 + 30 + SURVEY_WAIT + 210)  # the engine takes one score per call
+    assert len(feed.of(SurveyRow)) == 1
+
+
+def test_a_score_in_time_is_on_the_call_row_only():
+    feed = logged_in(surveyed_and_recorded(0.0), "a1")
+    feed(ev.CallWaiting("c1"), T0)
+    feed(ev.AgentAnswered("c1", "a1"), T0 + 2)
+    feed(ev.CallEnded("c1", "a1"), T0 + 30)
+    feed(ev.SurveyAnswered("c1", 3), T0 + 40)
+    assert feed.call("c1").survey_score == 3 and feed.of(SurveyRow) == []
 
 
 def test_overflow_to_voicemail_is_a_miss():

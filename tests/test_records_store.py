@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from router.records import schema
 from router.records.migrate import alembic_config, current, head
 from router.records.model import (ROW_TYPES, AgentSessionRow, AgentStateRow, CallbackRow, CallRow, CallStepRow,
-                                  OfferRow)
+                                  OfferRow, SurveyRow)
 from router.records.store import RecordsError, make_engine, open_store, parse_url, read_password
 from support.postgres import PASSWORD
 
@@ -41,6 +41,7 @@ def call_rows(i: int, at: float) -> list:
         rows.append(AgentStateRow(f"a{i % 50}", "销售一组", state, "", cid if k else None, at + k * 0.001,
                                   at + (k + 1) * 0.001, "2026-11-19", 540, 0.001))
     rows.append(AgentSessionRow(f"a{i}", "销售一组", at, at + 3600, "2026-11-19", 3600.0))
+    rows.append(SurveyRow(f"late-{i}", 2, at + 400))
     return rows
 
 
@@ -121,7 +122,7 @@ def test_an_older_database_is_migrated_to_head_keeping_its_rows(url):
     engine = make_engine(parse_url(*url))
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001")  # what the first router with records made
-    rows = sample_rows(2)
+    rows = [r for r in sample_rows(2) if not isinstance(r, SurveyRow)]  # no surveys table before 0004
     from router.records.store import Store
 
     Store(engine).write(rows)
@@ -131,11 +132,29 @@ def test_an_older_database_is_migrated_to_head_keeping_its_rows(url):
     engine.dispose()
     store = open_store(*url)
     with store.engine.connect() as conn:
-        assert current(conn) == head() == "0003"
+        assert current(conn) == head() == "0004"
         assert "ix_calls_date_queue" in {i["name"] for i in sa.inspect(conn).get_indexes("calls")}
         states = {i["name"] for i in sa.inspect(conn).get_indexes("agent_states")}
         assert "ix_agent_states_report" in states and "ix_agent_states_date_agent" not in states
     assert read_back(store) == by_table(rows)
+    store.close()
+
+
+def test_a_database_of_revision_0003_gets_the_surveys_table_keeping_its_rows(url):
+    engine = make_engine(parse_url(*url))
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0003")  # the router before late scores
+    from router.records.store import Store
+
+    old = [r for r in sample_rows(2) if not isinstance(r, SurveyRow)]
+    Store(engine).write(old)
+    with engine.connect() as conn:
+        assert "surveys" not in sa.inspect(conn).get_table_names()
+    engine.dispose()
+    store = open_store(*url)
+    late = [SurveyRow("call-0", 4, T0 + 500)]
+    store.write(late)
+    assert read_back(store) == by_table(old + late)
     store.close()
 
 
@@ -146,7 +165,7 @@ def test_a_newer_schema_is_refused_naming_both_revisions(url):
         conn.execute(sa.text(f"UPDATE {schema.VERSION_TABLE} SET version_num = '0099_future'"))
     engine.dispose()
     with pytest.raises(RecordsError, match=r"revision 0099_future, newer than this router knows \(its newest "
-                                           r"is 0003\)"):
+                                           r"is 0004\)"):
         open_store(*url)
 
 

@@ -206,3 +206,62 @@ def test_the_day_the_clocks_go_back_in_london(tmp_path):
         assert quarters["2026-10-25 01:30"]["offered"] == 2
     finally:
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def late_url(request, tmp_path, monkeypatch):
+    """An empty records database of each dialect (its URL)."""
+    if request.param == "sqlite":
+        return f"sqlite:{tmp_path / 'late.db'}"
+    from support.postgres import PASSWORD
+
+    monkeypatch.setenv("ROUTER_RECORDS_PASSWORD", PASSWORD)
+    return request.getfixturevalue("postgres").create_database(f"late_{uuid.uuid4().hex[:12]}")
+
+
+def test_a_late_score_counts_with_its_call(late_url, table):
+    """c8 (answered by 1001, no score on its row) scored 2 after it was on
+    record; c1's row already has its 5, so a second score for it is not
+    counted again; a score for a call not on record is not anyone's."""
+    from router.records.model import SurveyRow
+
+    late = [SurveyRow("c8", 2, report_day.at(11, 0)), SurveyRow("c1", 1, report_day.at(11, 1)),
+            SurveyRow("nowhere", 1, report_day.at(11, 2))]
+    records_db(late_url, report_day.rows() + late, read_password(None))
+    engine = open_records(late_url)
+    try:
+        f = report_figures(engine, "2026-11-23", "2026-11-23", "day", table=table)
+        a1 = rows_of(f, "agents", "1001")
+        assert (a1["2026-11-23"]["satisfaction"], a1["2026-11-23"]["surveys"]) == (3.5, 2)  # (5 + 2) / 2
+        assert (a1["total"]["satisfaction"], a1["total"]["surveys"]) == (3.5, 2)
+        team = rows_of(f, "teams", "sales")["2026-11-23"]
+        assert (team["satisfaction"], team["surveys"]) == (3.33, 3)  # (5 + 3 + 2) / 3
+        hours = rows_of(report_figures(engine, "2026-11-23", "2026-11-23", "hour", views=("agents",)),
+                        "agents", "1001")
+        assert hours["2026-11-23 09:00"]["surveys"] == 2  # in the bucket of the call's arrival, not the score's
+        assert rows_of(report_figures(engine, "2026-11-23", "2026-11-23", queues=["general"], views=("agents",)),
+                       "agents", "1001")["2026-11-23"]["surveys"] == 0  # c8 finished in sales
+    finally:
+        engine.dispose()
+
+
+def test_a_database_before_the_surveys_table_is_reported(tmp_path, table):
+    """A database an older router keeps (schema 0003) has no late scores;
+    the report reads it as it is."""
+    from alembic import command
+
+    from router.records.migrate import alembic_config
+    from router.records.store import Store, make_engine, parse_url
+
+    url = f"sqlite:{tmp_path / 'old.db'}"
+    engine = make_engine(parse_url(url))
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0003")
+    Store(engine).write(report_day.rows())
+    engine.dispose()
+    engine = open_records(url)
+    try:
+        a1 = rows_of(report_figures(engine, "2026-11-23", "2026-11-23", table=table), "agents", "1001")
+        assert (a1["2026-11-23"]["satisfaction"], a1["2026-11-23"]["surveys"]) == (5.0, 1)
+    finally:
+        engine.dispose()

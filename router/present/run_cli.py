@@ -112,12 +112,15 @@ def _mqtt_settings(args: argparse.Namespace):
 
 
 def _records_settings(args: argparse.Namespace):
-    """--records URL, --records-password-file, --records-spool (router/records/setup.py)."""
+    """--records URL, --records-password-file, --records-spool, and for `router
+    run` --records-keep-days (router/records/setup.py)."""
     from router.records.setup import records_settings
     from router.records.store import RecordsError
 
+    keep = getattr(args, "records_keep_days", None)  # `router simulate` has none: its days may be long past
     try:
-        return records_settings(args.records, args.records_password_file, args.records_spool, args.state_file)
+        return records_settings(args.records, args.records_password_file, args.records_spool, args.state_file,
+                                keep or None)
     except RecordsError as err:
         raise _usage(f"--records: {err}") from None
 
@@ -228,9 +231,16 @@ def _records_flags(parser: argparse.ArgumentParser) -> None:
                         "file, or beside --state-file)")
 
 
+def _keep_days_or_off(text: str) -> int:
+    from router.records.cli import keep_days
+
+    return 0 if text.strip() == "0" else keep_days(text)
+
+
 def add_run_parser(sub) -> None:
     """`router run` on the subparsers `sub`."""
     from router.present.cli import _positive, _simulation_flags
+    from router.records.retention import KEEP_DAYS
 
     run = sub.add_parser("run", help="run the router (on Asterisk over AMI, or on the simulated PBX)")
     run.add_argument("config", metavar="CONFIG_DIR")
@@ -251,6 +261,9 @@ def add_run_parser(sub) -> None:
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     _mqtt_flags(run)
     _records_flags(run)
+    run.add_argument("--records-keep-days", type=_keep_days_or_off, default=KEEP_DAYS, metavar="N",
+                     help=f"delete records older than N days, once a day (default {KEEP_DAYS}, as "
+                          "`router records prune`; 0: never, e.g. when a cron job prunes)")
     run.add_argument("--control", metavar="PATH|off",
                      help="serve the control API (router status, agent, call) on this Unix socket "
                           "(default $ROUTER_CONTROL or $XDG_RUNTIME_DIR/router/control.sock; off: none)")

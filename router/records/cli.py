@@ -13,10 +13,9 @@ import argparse
 import sys
 import time
 
+from router.records.retention import KEEP_DAYS  # the running router's default too
+
 EXIT_OK, EXIT_FAILED = 0, 1
-#: Retention when --keep-days is not given (issue 16: a bit over a year, for
-#: year-on-year monthly reports).
-KEEP_DAYS = 400
 
 
 def add_records_flags(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -28,7 +27,8 @@ def add_records_flags(parser: argparse.ArgumentParser, required: bool) -> None:
                         help="read the records database password from this file")
 
 
-def _keep_days(text: str) -> int:
+def keep_days(text: str) -> int:
+    """argparse type of --keep-days and `router run --records-keep-days`."""
     try:
         days = int(text)
     except ValueError:
@@ -46,7 +46,7 @@ def add_parser(sub) -> None:
     mig.set_defaults(func=cmd_migrate)
     prune = actions.add_parser("prune", help="delete records older than --keep-days")
     add_records_flags(prune, required=True)
-    prune.add_argument("--keep-days", type=_keep_days, default=KEEP_DAYS,
+    prune.add_argument("--keep-days", type=keep_days, default=KEEP_DAYS,
                        help=f"keep this many days of records (default {KEEP_DAYS})")
     prune.set_defaults(func=cmd_prune)
 

@@ -166,5 +166,21 @@ class AgentSessionRow:
     duration: float
 
 
-Row = CallRow | CallStepRow | OfferRow | CallbackRow | AgentStateRow | AgentSessionRow
-ROW_TYPES: tuple[type, ...] = (CallRow, CallStepRow, OfferRow, CallbackRow, AgentStateRow, AgentSessionRow)
+@dataclass(frozen=True, slots=True)
+class SurveyRow:
+    """A satisfaction score that came after its call was on record (later
+    than records/survey.py SURVEY_WAIT after the conversation ended): the
+    call row is written once, so the score is a row of its own, keyed by
+    the call. Reports count it with the call (its bucket, agent, team) when
+    the call row has no score of its own."""
+
+    TABLE: ClassVar[str] = "surveys"
+
+    call_id: str
+    score: int  # 1-5
+    scored_at: float
+
+
+Row = CallRow | CallStepRow | OfferRow | CallbackRow | AgentStateRow | AgentSessionRow | SurveyRow
+ROW_TYPES: tuple[type, ...] = (CallRow, CallStepRow, OfferRow, CallbackRow, AgentStateRow, AgentSessionRow,
+                               SurveyRow)

@@ -35,6 +35,7 @@ KEYS = {
     "callbacks": ("callback_id",),
     "agent_states": ("agent_id", "started_at", "state"),
     "agent_sessions": ("agent_id", "login_at"),
+    "surveys": ("call_id",),
 }
 
 #: The indexes the reports read by (name -> table, columns).
@@ -59,6 +60,7 @@ AGE_COLUMN = {
     "callbacks": "promised_at",
     "agent_states": "started_at",
     "agent_sessions": "login_at",
+    "surveys": "scored_at",
 }
 
 

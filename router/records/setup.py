@@ -23,10 +23,13 @@ class RecordsSettings:
     url: str
     password: str | None
     spool_dir: Path
+    #: prune rows older than this many days once a day (retention.py); None:
+    #: never (`router simulate`, whose days may be long past)
+    keep_days: int | None = None
 
 
 def records_settings(url: str | None, password_file: str | None, spool: str | None,
-                     state_file: str | None) -> RecordsSettings | None:
+                     state_file: str | None, keep_days: int | None = None) -> RecordsSettings | None:
     """The checked settings (RecordsError with the reason), None without --records."""
     from router.records.store import RecordsError, parse_url, read_password
 
@@ -51,7 +54,7 @@ def records_settings(url: str | None, password_file: str | None, spool: str | No
         raise RecordsError(f"cannot make the records spool {spool_dir}: {err.strerror}") from None
     if not os.access(spool_dir, os.W_OK | os.X_OK):
         raise RecordsError(f"the records spool {spool_dir} is not writable")
-    return RecordsSettings(url, password, spool_dir)
+    return RecordsSettings(url, password, spool_dir, keep_days)
 
 
 def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTable], registry=None,
@@ -60,11 +63,13 @@ def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTa
     `checkpoint`, open calls are not kept across a restart (a simulation)."""
     from router.records.assemble import RecordAssembler
     from router.records.checkpoint import Checkpoint
+    from router.records.retention import Retention
     from router.records.store import open_store
     from router.records.subscriber import RecordsSubscriber
     from router.records.writer import RecordWriter
 
+    retention = Retention(settings.keep_days) if settings.keep_days else None
     writer = RecordWriter(lambda: open_store(settings.url, settings.password), settings.spool_dir,
-                          registry=registry)
+                          registry=registry, upkeep=retention)
     journal = Checkpoint(settings.spool_dir / "open.journal") if checkpoint else None
     return RecordsSubscriber(RecordAssembler(table_getter), writer, journal, registry=registry)

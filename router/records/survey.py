@@ -8,14 +8,17 @@ assembler (pure).
   `survey: true` is therefore held, once its wrap-up is over, until its
   score comes or SURVEY_WAIT seconds after the conversation ended (then it
   goes on record without a score: the caller did not answer the survey).
-  A score that comes later than that is not on record (the call row is
-  written once); nor is one for a call not on record at all.
+  A score that comes later than that (the caller pressed the key late, or
+  the PBX's event was delayed by a reconnect) is still a score: the call
+  row is written once, so it goes on record as a SurveyRow of its own,
+  keyed by the call, which the reports count with the call.
 """
 
 from __future__ import annotations
 
 from router.core import facts as f
 from router.records.calls import OpenCall
+from router.records.model import SurveyRow
 
 #: Seconds after the end of a surveyed call that its record waits for the score.
 SURVEY_WAIT = 120.0
@@ -32,6 +35,9 @@ class SurveyOps:
     def _on_surveyed(self, e: f.CallSurveyed, now: float) -> None:
         call = self._call(e.call, now)
         if call is None:
+            # already on record (or never opened here): the score is a row
+            # of its own; a report without its call simply does not see it
+            self.out.append(SurveyRow(e.call, e.score, now))
             return
         call.survey = e.score
         if self.surveying.pop(e.call, None) is not None:

@@ -50,8 +50,10 @@ class RecordWriter:
 
     def __init__(self, store_factory: Callable[[], object], spool_dir: Path, registry=None,
                  max_spool_bytes: int = 512 * 1024 * 1024, batch_rows: int = 1000,
-                 max_queue_rows: int = 500_000, max_backoff: float = 10.0) -> None:
+                 max_queue_rows: int = 500_000, max_backoff: float = 10.0,
+                 upkeep: Callable[[Callable[[], object]], None] | None = None) -> None:
         self.store_factory = store_factory
+        self.upkeep = upkeep  # e.g. retention.Retention: called on the database thread when the spool is empty
         self.spool = Spool(Path(spool_dir), max_spool_bytes)
         self.batch_rows = batch_rows
         self.max_queue_rows = max_queue_rows
@@ -209,6 +211,8 @@ class RecordWriter:
             return True
         chunk = self.spool.read(self.batch_rows)
         if chunk is None:
+            if self.upkeep is not None and not self._stop.is_set():
+                self.upkeep(self._get_store)
             self._spooled.wait(BATCH_SECONDS)
             self._spooled.clear()
             return False
@@ -236,6 +240,11 @@ class RecordWriter:
         self.last_success = time.time()
         self._backoff = 0.0
         return False
+
+    def _get_store(self):
+        if self._store is None:
+            self._store = self.store_factory()
+        return self._store
 
     def _spooler_busy(self) -> bool:
         return bool(self._queue or self._in_hand) and self._threads[0].is_alive()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from router.report.buckets import group_columns, key_of
-from router.report.source import CALLBACKS, CALLS, OFFERS, STATES
+from router.report.source import CALLBACKS, CALLS, OFFERS, STATES, SURVEYS
 
 
 @dataclass(frozen=True)
@@ -162,15 +162,22 @@ def state_reasons(conn, sel: Select, view: str) -> list[Part]:
                                             where=(s.state.in_(("paused", "unreachable")),))]
 
 
-def handled(conn, sel: Select, view: str) -> list[Part]:
-    """Per agent or team and bucket: inbound calls answered, their handle
-    times and survey scores, and missed offers."""
+def _answered(sel: Select, view: str):
+    """(key column, conditions) of the inbound calls answered that `sel` keeps."""
     c = CALLS.c
     key = c.answered_by if view == "agents" else c.team
     where = [c.kind == "inbound", c.outcome == "answered", c.answered_by.is_not(None), _in_dates(CALLS, sel),
              *_people(sel, c.team, c.answered_by)]
     if sel.queues:
         where.append(c.final_queue.in_(sel.queues))
+    return key, where
+
+
+def handled(conn, sel: Select, view: str) -> list[Part]:
+    """Per agent or team and bucket: inbound calls answered, their handle
+    times and survey scores, and missed offers."""
+    c = CALLS.c
+    key, where = _answered(sel, view)
     stmt = sa.select(
         sa.func.count().label("answered"),
         sa.func.sum(sa.case((c.talk.is_not(None), c.talk + sa.func.coalesce(c.wrapup, 0.0)),
@@ -179,6 +186,22 @@ def handled(conn, sel: Select, view: str) -> list[Part]:
         sa.func.sum(sa.func.coalesce(c.survey_score, 0)).label("score_sum"),
         sa.func.count(c.survey_score).label("surveys"),
     ).where(*where)
+    return _run(conn, _grouped(stmt, CALLS, sel.by, key), sel)
+
+
+def late_surveys(conn, sel: Select, view: str) -> list[Part]:
+    """Scores that came after their call was on record (the surveys
+    table), added to the call's agent or team in the call's bucket, as if
+    on the call row; a call row with a score of its own keeps that one.
+    The table is small (late scores only): the walk is over it, each call
+    found by its key."""
+    if not sa.inspect(conn).has_table(SURVEYS.name):
+        return []  # a database at a schema before 0004: no late scores there
+    c = CALLS.c
+    key, where = _answered(sel, view)
+    stmt = (sa.select(sa.func.sum(SURVEYS.c.score).label("score_sum"), sa.func.count().label("surveys"))
+            .select_from(SURVEYS.join(CALLS, c.call_id == SURVEYS.c.call_id))
+            .where(*where, c.survey_score.is_(None)))
     return _run(conn, _grouped(stmt, CALLS, sel.by, key), sel)
 
 
@@ -200,4 +223,4 @@ def missed(conn, sel: Select, view: str) -> list[Part]:
 #: The queries of each view; independent of each other, so report_figures
 #: may run them at once, each on its own connection.
 QUEUE_QUERIES = (queue_calls, moved_out, callbacks)
-PEOPLE_QUERIES = (state_times, state_reasons, handled, missed)
+PEOPLE_QUERIES = (state_times, state_reasons, handled, late_surveys, missed)

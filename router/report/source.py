@@ -26,10 +26,13 @@ OFFERS = TABLES["offers"]
 CALLBACKS = TABLES["callbacks"]
 STATES = TABLES["agent_states"]
 SESSIONS = TABLES["agent_sessions"]
+#: Scores that came after their call was on record (schema revision 0004;
+#: a database an older router keeps has none, and the report reads on).
+SURVEYS = TABLES["surveys"]
 #: The tables a report reads; a database missing one is not a records database.
 NEEDED = (CALLS, OFFERS, CALLBACKS, STATES)
 
-__all__ = ["CALLBACKS", "CALLS", "OFFERS", "RecordsError", "SESSIONS", "STATES", "open_records"]
+__all__ = ["CALLBACKS", "CALLS", "OFFERS", "RecordsError", "SESSIONS", "STATES", "SURVEYS", "open_records"]
 
 
 def _read_only(url: sa.URL, given: str) -> sa.URL:

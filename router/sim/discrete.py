@@ -130,6 +130,7 @@ class Simulation:
         self._connected: dict[str, str] = {}  # call -> its agent, while they talk
         self._paused_for: dict[str, set[str]] = {}  # agent -> reasons the world has them paused
         self._next_call = 0
+        self._arriving = True  # False after stop_arrivals (a warm-down: calls in progress finish)
 
     def subscribe(self, subscriber: Subscriber) -> Subscriber:
         """Hand every fact from now on to `subscriber(fact, now)`."""
@@ -146,6 +147,16 @@ class Simulation:
         first = self.world.next_arrival(self.now)
         if first is not None:
             self.at(first, "arrival")
+
+    @property
+    def arrivals(self) -> int:
+        """Calls that have arrived so far (the calls offered to the router)."""
+        return self._next_call
+
+    def stop_arrivals(self) -> None:
+        """No call arrives from now on; the rest of the world goes on (the
+        calls in progress are answered, abandoned, ended, wrapped up)."""
+        self._arriving = False
 
     def run_until(self, until: float) -> None:
         due, happen = self._due, self._happen
@@ -180,6 +191,8 @@ class Simulation:
         elif kind == "hangup":
             self._hang_up(args[0])
         elif kind == "arrival":
+            if not self._arriving:
+                return
             self._arrive()
             after = self.world.next_arrival(self.now)
             if after is not None:
