@@ -74,8 +74,13 @@ class _Rolling:
             self.events.append([index, 0, 0, 0, 0, 0, 0.0])
         bucket = self.events[-1]
         handles, handle = (1, handle) if handle is not None else (0, 0.0)
-        for i, value in enumerate((met, counted, arrival, answer, handles, handle), start=1):
-            bucket[i] += value
+        # (spelt out, not a loop over the fields: once per outcome per window)
+        bucket[1] += met
+        bucket[2] += counted
+        bucket[3] += arrival
+        bucket[4] += answer
+        bucket[5] += handles
+        bucket[6] += handle
         self.met += met
         self.counted += counted
         self.arrivals += arrival
@@ -130,6 +135,7 @@ class SlaBook:
         self.day_start_hour = day_start_hour
         self._fixed_tz = tz  # None: the first calendar's, followed through reloads
         self._since: float | None = None  # time of the first event: rates need history
+        self._day_kept: tuple | None = None  # (from, until, (tz, day_start_hour), day): `_day`
         self.table = table
         self.queues: dict[str, _QueueBook] = {}
         self.replace_table(table)
@@ -282,8 +288,18 @@ class SlaBook:
         return self.table.queues[queue].service_level.within
 
     def _day(self, now: float):
-        local = datetime.fromtimestamp(now, self.tz) - timedelta(hours=self.day_start_hour)
-        return local.date()
+        # The day goes by whole local minutes (day_start_hour, time zone
+        # changes), so the answer is kept for the minute `now` is in, a
+        # millisecond short at both ends (as calendar.is_open): every outcome
+        # asks, and the conversion to local time was most of the cost.
+        kept = self._day_kept
+        if kept is not None and kept[0] <= now < kept[1] and kept[2] == (self.tz, self.day_start_hour):
+            return kept[3]
+        local = datetime.fromtimestamp(now, self.tz)
+        day = (local - timedelta(hours=self.day_start_hour)).date()
+        start = now - local.second - local.microsecond / 1e6
+        self._day_kept = (start + 0.001, start + 59.999, (self.tz, self.day_start_hour), day)
+        return day
 
     def _add(self, q: _QueueBook, now: float, met: int, counted: int, answer: int = 0) -> None:
         met = int(met) * counted
