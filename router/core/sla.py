@@ -59,7 +59,7 @@ class _Rolling:
     an hour). A bucket leaves the window when its first second does, so the
     window is `length` seconds to within one step."""
 
-    __slots__ = ("length", "events", "met", "counted", "arrivals", "answers", "handle_sum", "handles")
+    __slots__ = ("length", "events", "met", "counted", "arrivals", "answers", "handle_sum", "handles", "first")
 
     def __init__(self, length: float) -> None:
         self.length = length
@@ -67,10 +67,15 @@ class _Rolling:
         self.events: deque = deque()
         self.met = self.counted = self.arrivals = self.answers = self.handles = 0
         self.handle_sum = 0.0
+        # The first bucket's start (inf: none), so that `expire`, asked at
+        # every outcome and read, costs one comparison when nothing is due.
+        self.first = float("inf")
 
     def add(self, t: float, met: int, counted: int, arrival: int, answer: int, handle: float | None) -> None:
         index = int(t // STEP)
         if not self.events or self.events[-1][0] != index:
+            if not self.events:
+                self.first = index * STEP
             self.events.append([index, 0, 0, 0, 0, 0, 0.0])
         bucket = self.events[-1]
         handles, handle = (1, handle) if handle is not None else (0, 0.0)
@@ -90,6 +95,8 @@ class _Rolling:
 
     def expire(self, now: float) -> None:
         horizon = now - self.length
+        if self.first > horizon:
+            return
         while self.events and self.events[0][0] * STEP <= horizon:
             _, met, counted, arrivals, answers, handles, handle_sum = self.events.popleft()
             self.met -= met
@@ -100,6 +107,7 @@ class _Rolling:
             self.handle_sum -= handle_sum
         if not self.events:
             self.handle_sum = 0.0  # no float drift once empty
+        self.first = self.events[0][0] * STEP if self.events else float("inf")
 
 
 class _QueueBook:
