@@ -339,3 +339,72 @@ def test_why_not_reports_the_first_failing_condition_in_order():
 def test_why_not_none_when_every_condition_holds():
     assert _why(0, call("4008001234", "+8613800001111", GOLD_VARS)) is None
     assert _why(2, call("8000"), MON_09H) is None
+
+
+# ------------------------------------------------ the hot path's shortcuts
+
+
+def _first_by_why_not(tbl: RoutingTable, c: CallWaiting, now: float):
+    """The definition: the first rule `why_not` finds nothing against."""
+    values = dict(c.variables)
+    return next((r for r in tbl.rules if why_not(r.match, c, values, tbl, now) is None), tbl.default)
+
+
+def test_classify_keeps_candidates_per_dnis_and_variables_but_checks_caller_and_hours_per_call():
+    """Same dnis and variables, other caller or other time: the kept
+    candidates must not carry over the first call's caller or instant."""
+    import random
+    rng = random.Random(7)
+    dnises = ["4008001234", "4008002999", "4008003999", "8000", "5555"]
+    callers = ["+8613800001111", "+8613900001111", ""]
+    varsets = [(), GOLD_VARS, (("tier", "gold"), ("lang", "en")), (("tier", "Gold"), ("lang", "yue")),
+               (("tier", "silver"), ("lang", "yue"), ("tier", "gold"))]
+    instants = [MON_09H, MON_21H, sh(2026, 10, 1, 10), sh(2026, 3, 7, 12, 30), sh(2026, 3, 7, 13)]
+    seen = set()
+    for _ in range(2000):
+        c = call(rng.choice(dnises), rng.choice(callers), rng.choice(varsets))
+        now = rng.choice(instants) + rng.uniform(-120, 120)
+        got = classify(TABLE, c, now)
+        assert got is _first_by_why_not(TABLE, c, now), (c, now)
+        seen.add(got.name)
+    assert seen == {"vip-gold", "hotline", "day-sales", "night", "default"}
+
+
+def test_classify_takes_variables_not_given_as_a_tuple():
+    c = CallWaiting("c1", dnis="4008001234", caller_num="+8613800001111", variables=[("tier", "gold"), ("lang", "yue")])
+    assert classify(TABLE, c, MON_09H).name == "vip-gold"
+
+
+def test_classify_follows_a_new_table_of_the_same_shape():
+    """A reload's table: candidates kept for the old one do not apply."""
+    c = call("4008003999", "+8613800001111")
+    assert classify(TABLE, c, MON_09H).name == "hotline"
+    fewer = replace(TABLE, rules=(TABLE.rules[0],) + TABLE.rules[2:])
+    assert classify(fewer, c, MON_09H) is fewer.default
+
+
+def _open_by_definition(cal: Calendar, now: float) -> bool:
+    local_time = datetime.fromtimestamp(now, ZoneInfo(cal.timezone))
+    minute = local_time.hour * 60 + local_time.minute
+    return local_time.date() not in cal.holidays and any(
+        d == local_time.weekday() and a <= minute < b for d, a, b in cal.weekly)
+
+
+def test_is_open_keeps_one_answer_per_local_minute_and_is_right_at_every_instant():
+    """Walked in uneven steps across opening and closing minutes, a holiday
+    and both daylight-saving changes, two calendars interleaved: the kept
+    answer is never used outside its minute."""
+    ny = Calendar("ny", "America/New_York", tuple((d, hm("01:30"), hm("02:30")) for d in range(7))
+                  + tuple((d, hm("09:00"), hm("17:00")) for d in range(5)), frozenset({date(2026, 11, 2)}))
+    starts = [local("America/New_York", 2026, 3, 8, 1, 50), local("America/New_York", 2026, 11, 1, 0, 50),
+              sh(2026, 3, 2, 8, 25), sh(2026, 9, 30, 19, 55), local("America/New_York", 2026, 11, 2, 8, 58)]
+    checked = {True: 0, False: 0}
+    for start in starts:
+        t = start
+        while t < start + 3 * 3600:
+            for cal in (ny, BUSINESS):
+                expected = _open_by_definition(cal, t)
+                assert is_open(cal, t) is expected, (cal.name, t)
+                checked[expected] += 1
+            t += 7.3 if int(t) % 600 < 300 else 59.9996
+    assert checked[True] > 100 and checked[False] > 100

@@ -129,3 +129,20 @@ def test_memory_is_bounded_by_the_window_not_by_the_call_rate():
     roll = b.queues["sales"].rolling["1h"]
     assert roll.counted == 20_000 and len(roll.events) <= 600 / 5 + 1
     assert b.counts("sales", "15m", T0 + 600) == (20_000, 20_000)
+
+
+def test_today_turns_over_at_the_right_instant_in_uneven_steps_and_across_daylight_saving():
+    """`_day` keeps its answer for a local minute: walked across the day's
+    start (an odd hour, in a zone with daylight saving, on the change
+    itself) in steps of a few seconds, every answer is the definition's."""
+    from datetime import timedelta
+    for zone, start_hour, t0 in (("Europe/London", 2, datetime(2026, 10, 25, 0, 55, tzinfo=ZoneInfo("UTC"))),
+                                 ("Asia/Shanghai", 6, datetime(2026, 11, 23, 5, 50, tzinfo=TZ))):
+        b = SlaBook(TABLE, tz=zone, day_start_hour=start_hour)
+        t, days = t0.timestamp(), set()
+        while t < t0.timestamp() + 3 * 3600:
+            expected = (datetime.fromtimestamp(t, ZoneInfo(zone)) - timedelta(hours=start_hour)).date()
+            assert b._day(t) == expected, (zone, t)
+            days.add(expected)
+            t += 3.7 if int(t) % 900 < 450 else 59.9997
+        assert len(days) == 2, zone  # the walk did cross a day's start

@@ -47,14 +47,17 @@ class AgentOps(EngineState):
     __slots__ = ()
 
     def _set(self, rec: AgentRec, status: AgentStatus, reason: str = "", keep_idle: bool = False) -> None:
-        if status is AgentStatus.AVAILABLE and rec.id not in self.table.agents:
-            status, reason = AgentStatus.LOGGED_OUT, "removed from config"
-        elif status is AgentStatus.AVAILABLE and rec.unreachable:
-            status, reason = AgentStatus.PAUSED, UNREACHABLE
-        elif status is AgentStatus.AVAILABLE and rec.device_busy:
-            status, reason = AgentStatus.PAUSED, DEVICE_BUSY
+        # (Runs several times per call: each test is made once.)
         if status is AgentStatus.AVAILABLE:
-            if rec.status is not AgentStatus.AVAILABLE and not keep_idle:
+            if rec.id not in self.table.agents:
+                status, reason = AgentStatus.LOGGED_OUT, "removed from config"
+            elif rec.unreachable:
+                status, reason = AgentStatus.PAUSED, UNREACHABLE
+            elif rec.device_busy:
+                status, reason = AgentStatus.PAUSED, DEVICE_BUSY
+        old = rec.status
+        if status is AgentStatus.AVAILABLE:
+            if old is not AgentStatus.AVAILABLE and not keep_idle:
                 rec.idle_since = self._now
             self._available[rec.id] = rec
         else:
@@ -63,9 +66,9 @@ class AgentOps(EngineState):
             self._staffed.pop(rec.id, None)
         elif rec.id not in self._staffed:
             self._staffed[rec.id] = rec
-        if rec.status is AgentStatus.WRAPUP and status is not AgentStatus.WRAPUP:
+        if old is AgentStatus.WRAPUP and status is not AgentStatus.WRAPUP:
             self._emit(CancelTimer("wrapup", rec.id))
-        changed = (rec.status, rec.reason) != (status, reason)
+        changed = old is not status or rec.reason != reason
         rec.status, rec.reason = status, reason
         if changed:
             self._publish_state(rec, with_pending=rec.pending is not None)

@@ -64,9 +64,13 @@ class Engine(CallOps, CallTransitions, SupervisorOps, AgentOps, ResyncOps, Enfor
             handler(self, event)
         if isinstance(event, (ev.PbxSnapshot, ev.ConfigReplaced)):  # they change many things
             self._regroup()
-        if self.offering:  # (not after OffersStopped: a graceful stop)
+        # (not after OffersStopped: a graceful stop.) A dispatch with no call
+        # filed, no agent freed and no group fresh does nothing: most events
+        # (an answer, a pause, an enforcement check) are spared the call.
+        if self.offering and (self._touched or self._available.added or self._fresh):
             self._dispatch()
-        self._arm_check()
+        if self._check_at is None:  # (else armed already: `_arm_check` would do nothing)
+            self._arm_check()
         return self._out
 
     def waiting_in(self, queue: str) -> int:

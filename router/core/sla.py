@@ -59,7 +59,7 @@ class _Rolling:
     an hour). A bucket leaves the window when its first second does, so the
     window is `length` seconds to within one step."""
 
-    __slots__ = ("length", "events", "met", "counted", "arrivals", "answers", "handle_sum", "handles")
+    __slots__ = ("length", "events", "met", "counted", "arrivals", "answers", "handle_sum", "handles", "first")
 
     def __init__(self, length: float) -> None:
         self.length = length
@@ -67,15 +67,25 @@ class _Rolling:
         self.events: deque = deque()
         self.met = self.counted = self.arrivals = self.answers = self.handles = 0
         self.handle_sum = 0.0
+        # The first bucket's start (inf: none), so that `expire`, asked at
+        # every outcome and read, costs one comparison when nothing is due.
+        self.first = float("inf")
 
     def add(self, t: float, met: int, counted: int, arrival: int, answer: int, handle: float | None) -> None:
         index = int(t // STEP)
         if not self.events or self.events[-1][0] != index:
+            if not self.events:
+                self.first = index * STEP
             self.events.append([index, 0, 0, 0, 0, 0, 0.0])
         bucket = self.events[-1]
         handles, handle = (1, handle) if handle is not None else (0, 0.0)
-        for i, value in enumerate((met, counted, arrival, answer, handles, handle), start=1):
-            bucket[i] += value
+        # (spelt out, not a loop over the fields: once per outcome per window)
+        bucket[1] += met
+        bucket[2] += counted
+        bucket[3] += arrival
+        bucket[4] += answer
+        bucket[5] += handles
+        bucket[6] += handle
         self.met += met
         self.counted += counted
         self.arrivals += arrival
@@ -85,6 +95,8 @@ class _Rolling:
 
     def expire(self, now: float) -> None:
         horizon = now - self.length
+        if self.first > horizon:
+            return
         while self.events and self.events[0][0] * STEP <= horizon:
             _, met, counted, arrivals, answers, handles, handle_sum = self.events.popleft()
             self.met -= met
@@ -95,6 +107,7 @@ class _Rolling:
             self.handle_sum -= handle_sum
         if not self.events:
             self.handle_sum = 0.0  # no float drift once empty
+        self.first = self.events[0][0] * STEP if self.events else float("inf")
 
 
 class _QueueBook:
@@ -130,6 +143,7 @@ class SlaBook:
         self.day_start_hour = day_start_hour
         self._fixed_tz = tz  # None: the first calendar's, followed through reloads
         self._since: float | None = None  # time of the first event: rates need history
+        self._day_kept: tuple | None = None  # (from, until, (tz, day_start_hour), day): `_day`
         self.table = table
         self.queues: dict[str, _QueueBook] = {}
         self.replace_table(table)
@@ -282,8 +296,18 @@ class SlaBook:
         return self.table.queues[queue].service_level.within
 
     def _day(self, now: float):
-        local = datetime.fromtimestamp(now, self.tz) - timedelta(hours=self.day_start_hour)
-        return local.date()
+        # The day goes by whole local minutes (day_start_hour, time zone
+        # changes), so the answer is kept for the minute `now` is in, a
+        # millisecond short at both ends (as calendar.is_open): every outcome
+        # asks, and the conversion to local time was most of the cost.
+        kept = self._day_kept
+        if kept is not None and kept[0] <= now < kept[1] and kept[2] == (self.tz, self.day_start_hour):
+            return kept[3]
+        local = datetime.fromtimestamp(now, self.tz)
+        day = (local - timedelta(hours=self.day_start_hour)).date()
+        start = now - local.second - local.microsecond / 1e6
+        self._day_kept = (start + 0.001, start + 59.999, (self.tz, self.day_start_hour), day)
+        return day
 
     def _add(self, q: _QueueBook, now: float, met: int, counted: int, answer: int = 0) -> None:
         met = int(met) * counted
