@@ -106,3 +106,21 @@ async def test_a_caller_who_presses_nothing_gives_no_score():
         await centre.sim_seconds(2)
         assert seen.of("call.survey", call) == [] and seen.of("call.ended", call)
         centre.assert_clean()
+
+
+async def test_a_recorded_call_sends_mixmonitorstart_as_asterisk_does_and_the_router_knows_it():
+    """Asterisk 22.10.1 sends MixMonitorStart when router-agent's MixMonitor()
+    starts (seen in tests/test_asterisk_records.py); the simulator sends it
+    too, and the router files it as a known, unused event."""
+    from router.ami.translate import UNUSED_EVENTS
+    async with Centre(agents=["1028"]) as centre:
+        sent: list[str] = []
+        emit = centre.pbx.world.emit
+        centre.pbx.world.emit = lambda event, category, pairs: (sent.append(event), emit(event, category, pairs))
+        centre.pbx.set_survey(rate=0.0)
+        call = centre.pbx.place_call(caller_name="陈静", **COMPLAINT)
+        await centre.until(lambda: centre.record(call).ended is not None, 10)
+        await centre.sim_seconds(1)
+        assert sent.count("MixMonitorStart") == 1 and "MixMonitorStart" in UNUSED_EVENTS
+        assert not set(sent) & set(centre.router.translators["sim"].ignored)
+        centre.assert_clean()
