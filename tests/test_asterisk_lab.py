@@ -37,8 +37,8 @@ def test_a_caller_is_connected_to_the_free_agents_phone_and_the_agent_is_free_ag
             channels = lab.pbx.cli("core show channels concise")
             (leg,) = [c for c in channels.splitlines() if c.startswith("PJSIP/1001-")]
             assert "!router-agent!1001!" in leg and "!Up!Bridge!PJSIP/trunk-" in leg
-            # on the phones instance the agent's phone answered (Up, talking in Wait)
-            assert re.search(r"^PJSIP/pbx-\S+!phones!1001!\d+!Up!(Answer|Wait)!", lab.phones.cli("core show channels concise"),
+            # on the phones instance the agent's phone answered (Up, talking: Playback)
+            assert re.search(r"^PJSIP/pbx-\S+!phones!1001!\d+!Up!(Answer|Playback)!", lab.phones.cli("core show channels concise"),
                              re.M)
             assert re.search(rf"answer +{re.escape(call_id)} by 1001", router.output())
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from support.ami_client import Ami
-from support.asterisk_conf import PHONES_DIALPLAN, free_udp_port, modules_conf, pbx_pjsip, phones_pjsip, silence
+from support.asterisk_conf import PHONES_DIALPLAN, TALK, free_udp_port, modules_conf, pbx_pjsip, phones_pjsip, silence
 from support.paths import ROOT
 from support.ports import free_port
 
@@ -114,6 +114,7 @@ class Lab:
         silence(data / "moh" / "silence.wav", 2)
         # Read() of a missing prompt returns at once: the survey needs one to wait on
         silence(data / "sounds" / "custom" / "zh" / "survey.wav", 4)
+        silence(self.phones.state / "data" / "sounds" / "lab-agent-talks.wav", TALK, tone=440)
 
     def _write_phones(self) -> None:
         etc = self.phones.etc

@@ -5,6 +5,7 @@ that plays the agents' phones and the callers."""
 
 from __future__ import annotations
 
+import math
 import socket
 import wave
 from pathlib import Path
@@ -32,14 +33,18 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def silence(path: Path, seconds: float) -> None:
-    """An 8 kHz mono 16-bit WAV of silence (a prompt or hold music)."""
+def silence(path: Path, seconds: float, tone: float = 0.0) -> None:
+    """An 8 kHz mono 16-bit WAV of silence (a prompt or hold music), or of
+    a `tone` Hz sine (what an agent's phone says, so a recording has sound)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    frames = bytearray()
+    for n in range(int(8000 * seconds)):
+        frames += int(8000 * math.sin(2 * math.pi * tone * n / 8000)).to_bytes(2, "little", signed=True)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(b"\0\0" * int(8000 * seconds))
+        w.writeframes(bytes(frames))
 
 
 def modules_conf() -> str:
@@ -167,12 +172,12 @@ PHONES_DIALPLAN = f"""\
 static=yes
 
 [phones]
-; the router rings an agent's phone: ring, answer, talk, hang up (the agent
-; hangs up first)
+; the router rings an agent's phone: ring, answer, talk (a TALK s tone, so
+; that a recording has sound), hang up (the agent hangs up first)
 exten => _10XX,1,Ringing()
  same => n,Wait({RING})
  same => n,Answer()
- same => n,Wait({TALK})
+ same => n,Playback(lab-agent-talks)
  same => n,Hangup()
 
 [caller]

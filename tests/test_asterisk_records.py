@@ -1,0 +1,48 @@
+"""Survey and recording on a real Asterisk 22.10.1 running the shipped
+deploy/asterisk (tests/support/asterisk.py), with the router writing call
+records to SQLite: a call to the lab's `care` queue (survey: true,
+record: true) is recorded by router-agent's MixMonitor to
+<recordings_dir>/<call id>.wav, the agent hangs up, the caller is sent to
+router-survey and presses 4 (DTMF from the phones instance), and the score
+and the recording's path land in the call's record."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import wave
+
+from support.asterisk import Lab
+from support.asterisk_conf import TALK
+from support.asterisk_router import AGENTS, RouterProcess, wait_for
+
+
+def test_a_survey_and_record_call_has_its_score_and_its_recording_in_the_record(tmp_path):
+    db = tmp_path / "records.db"
+    with Lab(tmp_path, AGENTS) as lab:
+        router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
+        try:
+            lab.feature("1001", "*41")
+            wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 logged in by *41")
+            lab.call("4008009000", "陈静", "13800138000")
+            call_id = wait_for(lambda: re.search(r"call +(\S+) 陈静 dnis 4008009000 -> care", router.output()),
+                               15, "the router to see the call").group(1)
+            # the agent talks TALK seconds and hangs up: Bridge's F() sends the caller to the survey
+            wait_for(lambda: "router-survey!s!3!Up!Read!" in lab.pbx.cli("core show channels concise"),
+                     TALK + 15, "the caller in router-survey's Read()")
+            (caller,) = lab.caller_channels()
+            lab.dtmf(caller, "4")
+            wait_for(lambda: not lab.caller_channels(), 15, "the caller hung up after the survey")
+            wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
+            assert router.warnings() == []
+        finally:
+            assert router.stop() == 0  # a clean stop flushes the records
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT outcome, answered_by, caller_name, final_queue, survey_score, recording"
+                          " FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+    path = lab.recordings / f"{call_id}.wav"
+    assert row == ("answered", "1001", "陈静", "care", 4, str(path))
+    # MixMonitor wrote the bridged conversation: the agent phone's tone, about TALK seconds of it
+    with wave.open(str(path)) as w:
+        seconds = w.getnframes() / w.getframerate()
+    assert TALK - 1 <= seconds <= TALK + 2, seconds
