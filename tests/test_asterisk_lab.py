@@ -1,9 +1,10 @@
 """The router against a real Asterisk 22.10.1 running the shipped
-deploy/asterisk configs (tests/support/asterisk.py): an agent logs in with
+deploy/asterisk configs (tests/support/asterisk.py). With the router: an agent logs in with
 the *41 feature code from their PJSIP phone, a caller on the trunk dials in
 through the shipped IVR, the router rings the agent's phone, the phone
 answers and is bridged to the caller, the agent hangs up and is available
-again. The caller's Chinese name arrives intact."""
+again. The caller's Chinese name arrives intact. Without the router: the
+shipped fallback queue connects the caller to an agent phone."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ def test_a_caller_is_connected_to_the_free_agents_phone_and_the_agent_is_free_ag
             (leg,) = [c for c in channels.splitlines() if c.startswith("PJSIP/1001-")]
             assert "!router-agent!1001!" in leg and "!Up!Bridge!PJSIP/trunk-" in leg
             # on the phones instance the agent's phone answered (Up, talking: Playback)
-            assert re.search(r"^PJSIP/pbx-\S+!phones!1001!\d+!Up!(Answer|Playback)!", lab.phones.cli("core show channels concise"),
-                             re.M)
+            phones = lab.phones.cli("core show channels concise")
+            assert re.search(r"^PJSIP/pbx-\S+!phones!1001!\d+!Up!(Answer|Playback)!", phones, re.M)
             assert re.search(rf"answer +{re.escape(call_id)} by 1001", router.output())
 
             # the agent hangs up after TALK seconds: the caller's call ends, 1001 is free
@@ -48,3 +49,26 @@ def test_a_caller_is_connected_to_the_free_agents_phone_and_the_agent_is_free_ag
             assert router.warnings() == []  # no AMI event the router did not expect, no error
         finally:
             router.stop()
+
+
+def test_with_no_router_the_shipped_fallback_queue_connects_the_caller_to_an_agent_phone(tmp_path):
+    """The router is down: after ROUTER_HOLD_LIMIT (3 s here) router-in sends
+    the caller to the stock app_queue queue router-fallback, which rings the
+    registered agent phones (queues.conf's members) and one answers."""
+    with Lab(tmp_path, AGENTS, hold_limit=3) as lab:
+        lab.call("4008001000", *CALLER)
+
+        def concise() -> str:
+            return lab.pbx.cli("core show channels concise")
+
+        wait_for(lambda: "!router-in!4008001000!" in concise() and "!MusicOnHold!default,3!" in concise(), 10,
+                 "the caller on hold in router-in")
+        wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!Queue!router-fallback",
+                                   concise(), re.M), 10, "the caller in the fallback queue")
+        # an agent phone answers the queue's call: it is talking (Playback) on the phones instance
+        agent = wait_for(lambda: re.search(r"^PJSIP/pbx-\S+!phones!(10\d\d)!\d+!Up!Playback!",
+                                           lab.phones.cli("core show channels concise"), re.M), 20,
+                         "an agent phone answering the fallback queue").group(1)
+        assert agent in AGENTS
+        assert re.search(rf"^PJSIP/{agent}-\S+!\S*!\S*!\d+!Up!", concise(), re.M)
+        wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), TALK + 10, "the call over")

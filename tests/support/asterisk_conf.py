@@ -51,10 +51,12 @@ def modules_conf() -> str:
     return "[modules]\nautoload=no\n" + "".join(f"load => {m}.so\n" for m in MODULES)
 
 
-def pbx_pjsip(sip: int, phones_sip: int, agents: dict[str, str]) -> str:
+def pbx_pjsip(sip: int, phones_sip: int, agents: dict[str, str], hold_limit: int | None = None) -> str:
     """The site's pjsip.conf: agent endpoints named by agent id (context
     agents, as deploy/asterisk/README.md says), and the trunk from 127.0.0.3
-    into router-inbound."""
+    into router-inbound; `hold_limit` sets ROUTER_HOLD_LIMIT on the trunk's
+    calls (a context before router-in may, docs say; 300 s is too long for
+    a test of the fallback)."""
     out = [f"""\
 [global]
 type=global
@@ -72,6 +74,7 @@ disallow=all
 allow=ulaw
 trust_id_inbound=yes
 aors=trunk
+{f"set_var=ROUTER_HOLD_LIMIT={hold_limit}" if hold_limit else ""}
 [trunk]
 type=aor
 contact=sip:127.0.0.3:{phones_sip}
