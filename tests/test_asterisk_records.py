@@ -38,10 +38,12 @@ def test_a_survey_and_record_call_has_its_score_and_its_recording_in_the_record(
         finally:
             assert router.stop() == 0  # a clean stop flushes the records
     with sqlite3.connect(db) as con:
-        row = con.execute("SELECT outcome, answered_by, caller_name, final_queue, survey_score, recording"
-                          " FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        row = con.execute("SELECT outcome, answered_by, caller_name, caller_num, dnis, variables, final_queue,"
+                          " survey_score, recording FROM calls WHERE call_id = ?", (call_id,)).fetchone()
     path = lab.recordings / f"{call_id}.wav"
-    assert row == ("answered", "1001", "陈静", "care", 4, str(path))
+    # the shipped IVR's ROUTER_VARS (no prompts installed: Read() returns at once, no key)
+    ivr = '{"menu": "0", "lang": "zh", "tier": "normal"}'
+    assert row == ("answered", "1001", "陈静", "13800138000", "4008009000", ivr, "care", 4, str(path))
     # MixMonitor wrote the bridged conversation: the agent phone's tone, about TALK seconds of it
     with wave.open(str(path)) as w:
         seconds = w.getnframes() / w.getframerate()
