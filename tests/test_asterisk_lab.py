@@ -3,7 +3,8 @@ deploy/asterisk configs (tests/support/asterisk.py). With the router: an agent l
 the *41 feature code from their PJSIP phone, a caller on the trunk dials in
 through the shipped IVR, the router rings the agent's phone, the phone
 answers and is bridged to the caller, the agent hangs up and is available
-again. The caller's Chinese name arrives intact. Without the router: the
+again; then it pauses (*432), unpauses (*44) and logs out (*42). The
+caller's Chinese name arrives intact. Without the router: the
 shipped fallback queue connects the caller to an agent phone."""
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def test_a_caller_is_connected_to_the_free_agents_phone_and_the_agent_is_free_ag
             # the agent hangs up after TALK seconds: the caller's call ends, 1001 is free
             wait_for(lambda: router.agent("1001")["state"] == "available", TALK + 10, "1001 available again")
             wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "both legs gone")
+
+            # the other feature codes of router-features, from the same phone
+            for code, state, reason in (("*432", "paused", "meal"), ("*44", "available", None),
+                                        ("*42", "logged_out", None)):
+                lab.feature("1001", code)
+                wait_for(lambda: (a := router.agent("1001"))["state"] == state and a["reason"] == reason, 10,
+                         f"{code}: 1001 {state} ({reason})")
             assert router.warnings() == []  # no AMI event the router did not expect, no error
         finally:
             router.stop()
