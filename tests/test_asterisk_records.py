@@ -4,7 +4,8 @@ records to SQLite: a call to the lab's `care` queue (survey: true,
 record: true) is recorded by router-agent's MixMonitor to
 <recordings_dir>/<call id>.wav, the agent hangs up, the caller is sent to
 router-survey and presses 4 (DTMF from the phones instance), and the score
-and the recording's path land in the call's record."""
+and the recording's path land in the call's record. Before that, a caller
+who hangs up while nobody is logged in is recorded as abandoned."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ def test_a_survey_and_record_call_has_its_score_and_its_recording_in_the_record(
     with Lab(tmp_path, AGENTS) as lab:
         router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
         try:
+            # nobody logged in yet: a caller waits, then hangs up
+            lab.call("4008001000", "王五", "13900139000")
+            gone = wait_for(lambda: re.search(r"call +(\S+) 王五 dnis 4008001000 -> plain", router.output()),
+                            15, "the router to see the first call").group(1)
+            wait_for(lambda: lab.caller_channels(), 5, "the first caller's channel")
+            lab.hang_up(*lab.caller_channels())
+            wait_for(lambda: not lab.caller_channels(), 5, "the first caller gone")
             lab.feature("1001", "*41")
             wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 logged in by *41")
             lab.call("4008009000", "陈静", "13800138000")
@@ -40,6 +48,9 @@ def test_a_survey_and_record_call_has_its_score_and_its_recording_in_the_record(
     with sqlite3.connect(db) as con:
         row = con.execute("SELECT outcome, answered_by, caller_name, caller_num, dnis, variables, final_queue,"
                           " survey_score, recording FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        abandoned = con.execute("SELECT outcome, answered_by, offers, survey_score, recording FROM calls"
+                                " WHERE call_id = ?", (gone,)).fetchone()
+    assert abandoned == ("abandoned", None, 0, None, None)
     path = lab.recordings / f"{call_id}.wav"
     # the shipped IVR's ROUTER_VARS (no prompts installed: Read() returns at once, no key)
     ivr = '{"menu": "0", "lang": "zh", "tier": "normal"}'

@@ -173,6 +173,11 @@ class Lab:
         out = self.phones.cli("core show channels concise")
         return [line.split("!")[0] for line in out.splitlines() if line.split("!")[1:2] == ["caller"]]
 
+    def hang_up(self, channel: str) -> None:
+        """The caller on `channel` (a caller_channels() name) hangs up."""
+        assert self.ami
+        self.ami.action("Hangup", Channel=channel)
+
     def dtmf(self, channel: str, digit: str) -> None:
         """The caller presses `digit` (RFC 4733 from the phones instance)."""
         assert self.ami
