@@ -59,3 +59,32 @@ def test_a_survey_and_record_call_has_its_score_and_its_recording_in_the_record(
     with wave.open(str(path)) as w:
         seconds = w.getnframes() / w.getframerate()
     assert TALK - 1 <= seconds <= TALK + 2, seconds
+
+
+def test_a_voicemail_action_redirects_the_caller_into_router_action_voicemail(tmp_path):
+    """The `late` queue's escalation sends its caller to voicemail after 2 s:
+    the router's Setvar (ROUTER_TARGET, ROUTER_ANNOUNCE) and Redirect put the
+    caller into router-action's voicemail extension, which plays the
+    announcement and runs VoiceMail(...,s) on the mailbox. The message left
+    raises MessageWaiting, which the router knows and does not use."""
+    db = tmp_path / "records.db"
+    with Lab(tmp_path, AGENTS) as lab:
+        router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
+        try:
+            lab.call("4008002000", "赵六", "13700137000")
+            call_id = wait_for(lambda: re.search(r"call +(\S+) 赵六 dnis 4008002000 -> late", router.output()),
+                               15, "the router to see the call").group(1)
+            in_voicemail = wait_for(
+                lambda: re.search(r"^PJSIP/trunk-\S+!router-action!voicemail!\d+!Up!VoiceMail!8900@default,s",
+                                  lab.pbx.cli("core show channels concise"), re.M), 15, "the caller in VoiceMail()")
+            variables = lab.pbx.cli(f"core show channel {in_voicemail.group(0).split('!')[0]}")
+            assert "ROUTER_TARGET=8900@default" in variables and "ROUTER_ANNOUNCE=custom/zh/all-busy" in variables
+            lab.hang_up(*lab.caller_channels())
+            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the call over")
+            assert router.warnings() == []
+        finally:
+            assert router.stop() == 0
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT outcome, action, answered_by, offers FROM calls WHERE call_id = ?",
+                          (call_id,)).fetchone()
+    assert row == ("overflowed", "voicemail 8900@default (announce custom/zh/all-busy)", None, 0)

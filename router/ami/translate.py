@@ -48,7 +48,9 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
                  "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin", "DTMFEnd", "NewAccountCode",
                  "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete",
                  # router-agent's MixMonitor (record: true queues): the router set the path itself
-                 "MixMonitorStart"}
+                 "MixMonitorStart",
+                 # a message left by router-action's VoiceMail() (seen on Asterisk 22.10.1)
+                 "MessageWaiting"}
 
 #: A recording path goes into MixMonitor() unquoted: only these characters.
 _PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._/+-]")

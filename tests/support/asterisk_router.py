@@ -17,7 +17,8 @@ from support.waiting import stop_process
 
 def router_config(recordings: Path) -> str:
     """A small router config for the lab: two agents, a plain queue on
-    4008001000 and a survey + record queue on 4008009000, no calendars (the
+    4008001000, a survey + record queue on 4008009000, a queue on 4008002000
+    that sends its callers to voicemail after 2 s, no calendars (the
     sample config's hours would make the result depend on the clock)."""
     return f"""\
 settings:
@@ -37,8 +38,19 @@ queues:
     skills: {{care: 3}}
     survey: true
     record: true
+  late:
+    service_level: {{target: 80%, within: 20s}}
+    skills: {{care: 3}}
+    escalation:
+      - after: 0s
+        require: {{care: 3}}
+      - after: 2s
+        action: {{action: voicemail, mailbox: "8900@default", announce: custom/zh/all-busy}}
 routing:
   rules:
+    - name: late-line
+      when: {{dnis: ["4008002000"]}}
+      queue: late
     - name: care-line
       when: {{dnis: ["4008009000"]}}
       queue: care
