@@ -88,3 +88,22 @@ def test_a_voicemail_action_redirects_the_caller_into_router_action_voicemail(tm
         row = con.execute("SELECT outcome, action, answered_by, offers FROM calls WHERE call_id = ?",
                           (call_id,)).fetchone()
     assert row == ("overflowed", "voicemail 8900@default (announce custom/zh/all-busy)", None, 0)
+
+
+def test_without_app_mixmonitor_a_record_call_is_still_connected(tmp_path):
+    """A site that did not load app_mixmonitor: router-agent's TryExec goes on
+    without recording, and the caller is bridged to the agent (a plain
+    MixMonitor() there hung the agent leg up and left the caller on hold)."""
+    with Lab(tmp_path, AGENTS, without=("app_mixmonitor",)) as lab:
+        assert "app_mixmonitor" not in lab.pbx.cli("module show like mixmonitor")
+        router = RouterProcess(lab, tmp_path)
+        try:
+            lab.feature("1001", "*41")
+            wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 logged in by *41")
+            lab.call("4008009000", "陈静", "13800138000")
+            wait_for(lambda: re.search(r"^PJSIP/1001-\S+!router-agent!1001!\d+!Up!Bridge!PJSIP/trunk-",
+                                       lab.pbx.cli("core show channels concise"), re.M), 15,
+                     "the agent's leg bridged to the caller")
+            assert not list(lab.recordings.iterdir())
+        finally:
+            router.stop()

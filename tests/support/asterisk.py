@@ -83,10 +83,11 @@ class Lab:
     `ami_port` is the pbx's AMI for the router (user `router`, secret
     SECRET); `recordings` is where MixMonitor may write."""
 
-    def __init__(self, workdir: Path, agents: dict[str, str], hold_limit: int | None = None) -> None:
+    def __init__(self, workdir: Path, agents: dict[str, str], hold_limit: int | None = None,
+                 without: tuple[str, ...] = ()) -> None:
         if not LAB.exists():
             pytest.skip(f"no real Asterisk here: {LAB} is missing")
-        self.workdir, self.agents, self.hold_limit = workdir, agents, hold_limit
+        self.workdir, self.agents, self.hold_limit, self.without = workdir, agents, hold_limit, without
         self.ami_port, self.phones_ami_port = free_port(), free_port()
         self.sip, self.phones_sip = free_udp_port(), free_udp_port("127.0.0.2")
         self.recordings = workdir / "recordings"
@@ -107,7 +108,7 @@ class Lab:
         # the secret the way a site writes it: the shipped install.sh
         subprocess.run(["bash", str(DEPLOY / "install.sh")], check=True, capture_output=True,
                        env={"PATH": "/usr/bin:/bin", "ROUTER_AMI_SECRET": SECRET, "ASTERISK_ETC": str(etc)})
-        (etc / "modules.conf").write_text(modules_conf())
+        (etc / "modules.conf").write_text(modules_conf(self.without))
         pjsip = pbx_pjsip(self.sip, self.phones_sip, self.agents, self.hold_limit)
         (etc / "pjsip.conf").write_text(pjsip, encoding="utf-8")
         (etc / "voicemail.conf").write_text("[general]\nformat=wav\n[default]\n8900 => 1234,Fallback\n")

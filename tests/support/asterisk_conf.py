@@ -47,8 +47,9 @@ def silence(path: Path, seconds: float, tone: float = 0.0) -> None:
         w.writeframes(bytes(frames))
 
 
-def modules_conf() -> str:
-    return "[modules]\nautoload=no\n" + "".join(f"load => {m}.so\n" for m in MODULES)
+def modules_conf(without: tuple[str, ...] = ()) -> str:
+    """modules.conf: MODULES but `without` (a site that did not load one)."""
+    return "[modules]\nautoload=no\n" + "".join(f"load => {m}.so\n" for m in MODULES if m not in without)
 
 
 def pbx_pjsip(sip: int, phones_sip: int, agents: dict[str, str], hold_limit: int | None = None) -> str:
