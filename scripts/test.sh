@@ -27,4 +27,10 @@ command -v promtool >/dev/null && command -v prometheus >/dev/null \
 command -v systemd-analyze >/dev/null || apt_want "the systemd unit check" systemd
 command -v chromium >/dev/null || apt_need "the staffing chart test" chromium
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_need "the records tests (a real PostgreSQL)" postgresql
+# - the runtime libraries of the real Asterisk 22 in ../shared/asterisk, for
+#   tests/test_asterisk_*.py (tests/support/asterisk.py; they fail, not skip,
+#   without them).
+asterisk_libs=$(for p in libedit2 libjansson4 libxml2 libxslt1.1 libsqlite3-0 libssl3 libuuid1; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"; done)
+[ -z "$asterisk_libs" ] || apt_need "the real-Asterisk tests" $asterisk_libs
 exec .venv/bin/python -m pytest -q "$@"

@@ -106,3 +106,41 @@ async def test_a_caller_who_presses_nothing_gives_no_score():
         await centre.sim_seconds(2)
         assert seen.of("call.survey", call) == [] and seen.of("call.ended", call)
         centre.assert_clean()
+
+
+async def test_a_recorded_call_sends_mixmonitorstart_as_asterisk_does_and_the_router_knows_it():
+    """Asterisk 22.10.1 sends MixMonitorStart when router-agent's MixMonitor()
+    starts (seen in tests/test_asterisk_records.py); the simulator sends it
+    too, and the router files it as a known, unused event."""
+    from router.ami.translate import UNUSED_EVENTS
+    async with Centre(agents=["1028"]) as centre:
+        sent: list[str] = []
+        emit = centre.pbx.world.emit
+        centre.pbx.world.emit = lambda event, category, pairs: (sent.append(event), emit(event, category, pairs))
+        centre.pbx.set_survey(rate=0.0)
+        call = centre.pbx.place_call(caller_name="陈静", **COMPLAINT)
+        await centre.until(lambda: centre.record(call).ended is not None, 10)
+        await centre.sim_seconds(1)
+        assert sent.count("MixMonitorStart") == 1 and "MixMonitorStart" in UNUSED_EVENTS
+        assert not set(sent) & set(centre.router.translators["sim"].ignored)
+        centre.assert_clean()
+
+
+async def test_a_voicemail_action_sends_messagewaiting_as_asterisk_does_and_the_router_knows_it():
+    """Asterisk 22.10.1 sends MessageWaiting once router-action's VoiceMail()
+    saved a message (seen in tests/test_asterisk_records.py); so does the
+    simulator, and the router files it as known and unused."""
+    from router.ami.translate import UNUSED_EVENTS
+    async with Centre(agents=["1001"]) as centre:
+        centre.pbx.agent_logout("1001")  # nobody: `general` sends its caller to voicemail at 240 s
+        await centre.until(lambda: centre.router.engine.agents["1001"].status.value == "logged_out", 5)
+        sent: list[str] = []
+        emit = centre.pbx.world.emit
+        centre.pbx.world.emit = lambda event, category, pairs: (sent.append(event), emit(event, category, pairs))
+        call = centre.pbx.place_call()
+        await centre.until(lambda: centre.record(call).ended is not None, 30)
+        await centre.sim_seconds(1)
+        assert centre.record(call).outcome == "voicemail" and centre.record(call).target == "8900@default"
+        assert sent.count("MessageWaiting") == 1 and "MessageWaiting" in UNUSED_EVENTS
+        assert not set(sent) & set(centre.router.translators["sim"].ignored)
+        centre.assert_clean()

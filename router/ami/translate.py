@@ -46,7 +46,11 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
                  "BridgeEnter", "BridgeLeave", "BridgeDestroy", "Cdr", "Cel", "RTCPSent", "RTCPReceived",
                  "Registry", "PeerStatus", "ContactStatus", "Reload", "SuccessfulAuth", "ChallengeSent",
                  "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin", "DTMFEnd", "NewAccountCode",
-                 "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete"}
+                 "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete",
+                 # router-agent's MixMonitor (record: true queues): the router set the path itself
+                 "MixMonitorStart",
+                 # a message left by router-action's VoiceMail() (seen on Asterisk 22.10.1)
+                 "MessageWaiting"}
 
 #: A recording path goes into MixMonitor() unquoted: only these characters.
 _PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._/+-]")

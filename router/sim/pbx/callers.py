@@ -134,11 +134,17 @@ class Callers(Flow):
         w.cancel(chan, "hold", "patience")
         w.break_bridge(chan)
         app, data = dialplan.ACTIONS[exten]
+        if exten == "voicemail" and record.announce:
+            data = "{target},s"  # as router-action: the announcement replaces the instructions
         w.run_app(chan, app, data.format(target=record.target, announce=record.announce),
                   context=context, exten=exten, priority=priority)
         # The simulator does not play voicemail or call back: the outcome is
         # recorded and the caller's channel ends here.
         w.dialplan_hangup(chan)
+        if exten == "voicemail" and record.target:
+            # what Asterisk 22 sends once VoiceMail() has saved the message
+            w.emit("MessageWaiting", "call", [("Mailbox", record.target), ("Waiting", "1"),
+                                              ("New", "1"), ("Old", "0")])
 
     def ended(self, chan: Channel) -> None:
         self.surveys.forget(chan)

@@ -49,6 +49,8 @@ class Surveys:
         path = leg.variables.get("ROUTER_RECORDING", "")
         if path:
             w.run_app(leg, "MixMonitor", f"{path},b", priority=3)
+            # what Asterisk 22 sends when MixMonitor() starts (seen on a real one)
+            w.chan_event("MixMonitorStart", leg)
             record.recording = path
         if leg.variables.get("ROUTER_SURVEY") == "1":
             self._pending[caller.uniqueid] = agent_id

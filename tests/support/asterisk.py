@@ -1,0 +1,185 @@
+"""A real Asterisk 22.10.1 for the tests, running the *shipped* deploy/asterisk
+configs, and a second instance that plays the agents' phones and the callers.
+
+The main instance ("pbx") gets a copy of deploy/asterisk/ unchanged but for
+the AMI port (other tests and engineers may hold 5038), plus the test-side
+files a site adds itself: modules.conf, pjsip.conf (agent endpoints and a
+trunk on free ports), the AMI secret written by the shipped install.sh, a
+voicemail.conf, and the survey prompt. The "phones" instance (127.0.0.2 for
+the phones, 127.0.0.3 for the trunk's callers) registers one PJSIP phone per
+agent with the pbx, answers the calls the router sends them, talks for
+TALK seconds and hangs up (the agent hangs up); callers are AMI Originates
+on it. See ../shared/asterisk/README.md for how the two are wired.
+
+Skips when ../shared/asterisk is missing or Asterisk dies of SIGILL (the
+build needs AVX-512); fails when its runtime libraries are missing
+(scripts/test.sh installs them)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from support.ami_client import Ami
+from support.asterisk_conf import PHONES_DIALPLAN, TALK, free_udp_port, modules_conf, pbx_pjsip, phones_pjsip, silence
+from support.paths import ROOT
+from support.ports import free_port
+
+SHARED = ROOT.parent / "shared" / "asterisk"
+LAB = SHARED / "asterisk-lab"
+DEPLOY = ROOT / "deploy" / "asterisk"
+SECRET = "router-lab-secret-0123456789"
+class Instance:
+    """One Asterisk run by ../shared/asterisk/asterisk-lab."""
+
+    def __init__(self, etc: Path, state: Path) -> None:
+        self.etc, self.state = etc, state
+        self.pid: int | None = None
+
+    def start(self) -> None:
+        done = subprocess.run(["bash", str(LAB), "start", str(self.etc), str(self.state)],
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            console = (self.state / "log" / "console.out")
+            text = console.read_text(errors="replace") if console.exists() else ""
+            if "missing libraries" in done.stderr:
+                pytest.fail(f"Asterisk's runtime libraries are missing (scripts/test.sh installs them): "
+                            f"{done.stderr.strip()}")
+            if "Illegal instruction" in text + done.stderr or _died_of_sigill(self.state):
+                pytest.skip("Asterisk died of SIGILL: this CPU lacks the AVX-512 the lab build needs")
+            raise RuntimeError(f"asterisk-lab start failed: {done.stderr.strip()}\n{text[-2000:]}")
+        self.pid = int(done.stdout.split()[-1])
+
+    def cli(self, command: str) -> str:
+        return subprocess.run(["bash", str(LAB), "cli", str(self.state), command],
+                              capture_output=True, text=True, timeout=30).stdout
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            subprocess.run(["bash", str(LAB), "stop", str(self.state)], capture_output=True, timeout=30)
+            self.pid = None
+
+
+def _died_of_sigill(state: Path) -> bool:
+    """Asterisk run directly, once, to see how it ends (asterisk-lab only says
+    it exited)."""
+    cache = Path(subprocess.run(["bash", "-c", 'echo "${ASTERISK_LAB_CACHE:-${TMPDIR:-/tmp}/asterisk-lab-22.10.1}"'],
+                                capture_output=True, text=True).stdout.strip())
+    binary = cache / "asterisk-22.10.1" / "bin" / "asterisk"
+    if not binary.exists():
+        return False
+    done = subprocess.run([str(binary), "-V"], capture_output=True, timeout=30,
+                          env={"LD_LIBRARY_PATH": str(binary.parent.parent / "lib")})
+    return done.returncode == -4  # SIGILL
+
+
+class Lab:
+    """The shipped deploy/asterisk on a real Asterisk plus the phones instance.
+
+    `ami_port` is the pbx's AMI for the router (user `router`, secret
+    SECRET); `recordings` is where MixMonitor may write."""
+
+    def __init__(self, workdir: Path, agents: dict[str, str], hold_limit: int | None = None,
+                 without: tuple[str, ...] = ()) -> None:
+        if not LAB.exists():
+            pytest.skip(f"no real Asterisk here: {LAB} is missing")
+        self.workdir, self.agents, self.hold_limit, self.without = workdir, agents, hold_limit, without
+        self.ami_port, self.phones_ami_port = free_port(), free_port()
+        self.sip, self.phones_sip = free_udp_port(), free_udp_port("127.0.0.2")
+        self.recordings = workdir / "recordings"
+        self.recordings.mkdir()
+        self.pbx = Instance(workdir / "pbx-etc", workdir / "pbx")
+        self.phones = Instance(workdir / "phones-etc", workdir / "phones")
+        self.ami: Ami | None = None
+
+    def _write_pbx(self) -> None:
+        etc = self.pbx.etc
+        etc.mkdir()
+        for conf in ("extensions.conf", "queues.conf", "musiconhold.conf", "manager.conf"):
+            shutil.copy(DEPLOY / conf, etc / conf)
+        manager = (etc / "manager.conf").read_text(encoding="utf-8")
+        assert "\nport = 5038\n" in manager, "deploy/asterisk/manager.conf no longer says port = 5038"
+        (etc / "manager.conf").write_text(manager.replace("\nport = 5038\n", f"\nport = {self.ami_port}\n"),
+                                          encoding="utf-8")
+        # the secret the way a site writes it: the shipped install.sh
+        subprocess.run(["bash", str(DEPLOY / "install.sh")], check=True, capture_output=True,
+                       env={"PATH": "/usr/bin:/bin", "ROUTER_AMI_SECRET": SECRET, "ASTERISK_ETC": str(etc)})
+        (etc / "modules.conf").write_text(modules_conf(self.without))
+        pjsip = pbx_pjsip(self.sip, self.phones_sip, self.agents, self.hold_limit)
+        (etc / "pjsip.conf").write_text(pjsip, encoding="utf-8")
+        (etc / "voicemail.conf").write_text("[general]\nformat=wav\n[default]\n8900 => 1234,Fallback\n")
+        data = self.pbx.state / "data"
+        silence(data / "moh" / "silence.wav", 2)
+        # Read() of a missing prompt returns at once: the survey needs one to wait on
+        silence(data / "sounds" / "custom" / "zh" / "survey.wav", 4)
+        silence(self.phones.state / "data" / "sounds" / "lab-agent-talks.wav", TALK, tone=440)
+
+    def _write_phones(self) -> None:
+        etc = self.phones.etc
+        etc.mkdir()
+        (etc / "modules.conf").write_text(modules_conf())
+        (etc / "pjsip.conf").write_text(phones_pjsip(self.phones_sip, self.sip, self.agents), encoding="utf-8")
+        (etc / "extensions.conf").write_text(PHONES_DIALPLAN)
+        (etc / "manager.conf").write_text(
+            f"[general]\nenabled=yes\nbindaddr=127.0.0.1\nport={self.phones_ami_port}\n\n"
+            "[lab]\nsecret=lab-secret\nread=all\nwrite=all\n")
+
+    def __enter__(self) -> "Lab":
+        self._write_pbx()
+        self._write_phones()
+        try:
+            self.pbx.start()
+            self.phones.start()
+            self.wait_registered()
+            self.ami = Ami(self.phones_ami_port, "lab", "lab-secret")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.ami:
+            self.ami.close()
+        self.phones.stop()
+        self.pbx.stop()
+
+    def wait_registered(self, timeout: float = 20) -> None:
+        """Until every agent phone has a contact on the pbx."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            contacts = self.pbx.cli("pjsip show contacts")
+            if all(f"{aid}/sip:{aid}@127.0.0.2" in contacts for aid in self.agents):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"agent phones did not register:\n{contacts}")
+
+    def call(self, dnis: str, name: str, number: str) -> None:
+        """A caller on the trunk dials `dnis` (CallerID name and number as given)."""
+        assert self.ami
+        self.ami.action("Originate", Channel=f"PJSIP/{dnis}@pbx", Context="caller", Exten="s", Priority="1",
+                        CallerID=f'"{name}" <{number}>', Async="true")
+
+    def feature(self, agent: str, code: str) -> None:
+        """The agent dials a feature code (e.g. *41) from their phone."""
+        assert self.ami
+        self.ami.action("Originate", Channel=f"PJSIP/{code}@phone-{agent}", Context="feature", Exten="s",
+                        Priority="1", Async="true")
+
+    def caller_channels(self) -> list[str]:
+        """The phones instance's caller channels (to the pbx's trunk), now."""
+        out = self.phones.cli("core show channels concise")
+        return [line.split("!")[0] for line in out.splitlines() if line.split("!")[1:2] == ["caller"]]
+
+    def hang_up(self, channel: str) -> None:
+        """The caller on `channel` (a caller_channels() name) hangs up."""
+        assert self.ami
+        self.ami.action("Hangup", Channel=channel)
+
+    def dtmf(self, channel: str, digit: str) -> None:
+        """The caller presses `digit` (RFC 4733 from the phones instance)."""
+        assert self.ami
+        self.ami.action("PlayDTMF", Channel=channel, Digit=digit, Duration="250")
