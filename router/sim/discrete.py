@@ -32,7 +32,8 @@ class World(Protocol):
     simulation's generator in a fixed order, so a seed fixes the run."""
 
     def begin(self, sim: "Simulation") -> None:
-        """Log agents in (sim.feed) and schedule anything of their own (sim.at)."""
+        """Log agents in (sim.feed) and schedule anything of their own
+        (sim.at: "event", "pause", "unpause", or "call" with a function)."""
 
     def next_arrival(self, now: float) -> float | None:
         """When the next caller arrives (None: nobody more)."""
@@ -194,6 +195,8 @@ class Simulation:
             self.unpause(*args)
         elif kind == "event":
             self.feed(args[0])
+        elif kind == "call":  # the world's own action at a moment: sim.at(t, "call", fn, *args)
+            args[0](*args[1:])
 
     def _arrive(self) -> None:
         self._next_call += 1
