@@ -67,6 +67,8 @@ def test_usage_errors(capsys):
         (["simulate", "--compare", SAMPLE, SAMPLE, "--traffic", PROFILE, "--records", "sqlite:/tmp/x.db"],
          "--records puts one run on record"),
         (["simulate", SAMPLE, "--traffic", PROFILE, "--days", "2", "--staffing"], "plan one day"),
+        (["simulate", SAMPLE, "--traffic", PROFILE, "--seeds", "3"], "--seeds is for --compare and --replay"),
+        (["simulate", SAMPLE, "--seeds", "3"], "--seeds is for --compare and --replay"),
     ]:
         code, _, err = run(capsys, *argv)
         assert code == 2 and message in err, (argv, err)

@@ -101,7 +101,8 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
         def runner(table, records=None):
             return lambda seed: run_profile(table, profile, start=first, days=days, seed=seed, tz=tz,
                                             records=records)
-        what = f"{args.traffic}, {first:%a %Y-%m-%d}" + (f" + {days - 1} days" if days > 1 else "")
+        what = f"{args.traffic}, {first:%a %Y-%m-%d}" + (
+            f" + {days - 1} day{'s' if days > 2 else ''}" if days > 1 else "")
     else:
         def runner(table, records=None):
             return lambda seed: run_flat(table, start=start.timestamp(), duration=args.duration, seed=seed,

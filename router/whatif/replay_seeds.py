@@ -72,6 +72,7 @@ def report(table: RoutingTable, before: dict[str, Figures], stats: dict[str, dic
         cells = []
         for name, unit, value in METRICS:
             mean, half = stats.get(q, {}).get(name, (math.nan, math.nan))
-            cells.append(f"{_cell(value(rec), math.nan, unit):>12} {_cell(mean, half, unit):>13}")
+            mine = f"{rec.answered:d}" if name == "answered" else _cell(value(rec), math.nan, unit)
+            cells.append(f"{mine:>12} {_cell(mean, half, unit):>13}")
         rows.append(f"{q:<11} {rec.offered:7d} " + " ".join(cells))
     return "\n".join(rows)
