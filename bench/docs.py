@@ -135,8 +135,10 @@ def enforcement_parts() -> str:
             f"{'; '.join(parts)}; all of enforcement {_range(_moves(on, off))}.\n")
 
 
+from bench.docs_replay import replay_example  # noqa: E402 (beside the sections it joins)
+
 SECTIONS = {"simulate-example": simulate_example, "enforcement-table": enforcement_table,
-            "enforcement-parts": enforcement_parts}
+            "enforcement-parts": enforcement_parts, "replay-example": replay_example}
 
 
 def rewrite(text: str) -> str:

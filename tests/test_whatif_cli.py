@@ -59,6 +59,16 @@ def test_usage_errors(capsys):
         (["simulate"], "give CONFIG_DIR (or --compare CONFIG_A CONFIG_B)"),
         (["simulate", SAMPLE, "--traffic", PROFILE, "--agents", "5"], "the profile's roster says who logs in"),
         (["simulate", "--compare", SAMPLE, SAMPLE, "--enforcement", "off"], "--enforcement off is for plain runs"),
+        (["simulate", SAMPLE, "--traffic", PROFILE, "--days", "0"], "--days 0: give 1 to 28 days"),
+        (["simulate", SAMPLE, "--traffic", PROFILE, "--days", "29"], "--days 29: give 1 to 28 days"),
+        (["simulate", SAMPLE, "--traffic", PROFILE, "--day", "week", "--days", "3"], "--day week is --day mon --days 7"),
+        (["simulate", SAMPLE, "--days", "3"], "--days is for --traffic PROFILE"),
+        (["simulate", "--compare", SAMPLE, SAMPLE, "--days", "3"], "--days is for --traffic PROFILE"),
+        (["simulate", "--compare", SAMPLE, SAMPLE, "--traffic", PROFILE, "--records", "sqlite:/tmp/x.db"],
+         "--records puts one run on record"),
+        (["simulate", SAMPLE, "--traffic", PROFILE, "--days", "2", "--staffing"], "plan one day"),
+        (["simulate", SAMPLE, "--traffic", PROFILE, "--seeds", "3"], "--seeds is for --compare and --replay"),
+        (["simulate", SAMPLE, "--seeds", "3"], "--seeds is for --compare and --replay"),
     ]:
         code, _, err = run(capsys, *argv)
         assert code == 2 and message in err, (argv, err)

@@ -112,6 +112,8 @@ def test_replay_errors_are_clear(day_records, tmp_path, capsys):
         (["--replay", f"sqlite:{tmp_path}/none.db", "--date", "2026-11-23"], 1, "no such records database"),
         (["--replay", url, "--date", "2026-11-23", "--traffic", "x.yaml"], 2, "--replay takes CONFIG_DIR and --date"),
         (["--replay", url, "--date", "2026-11-23", "--records", url], 2, "--records would write the replay's own"),
+        (["--replay", url, "--date", "2026-11-23", "--seeds", "1"], 2, "--seeds must be at least 2"),
+        (["--replay", url, "--date", "2026-11-23", "--days", "2"], 2, "--replay takes CONFIG_DIR and --date"),
     ]:
         got, out, err = run(capsys, "simulate", SAMPLE, *argv)
         assert (got, message in err) == (code, True), (argv, err)

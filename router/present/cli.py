@@ -142,6 +142,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise UsageError("give CONFIG_DIR (or --compare CONFIG_A CONFIG_B)")
     if args.staffing or args.csv or args.html:
         raise UsageError("--staffing, --csv and --html need --traffic PROFILE")
+    if args.days is not None:
+        raise UsageError("--days is for --traffic PROFILE (flat traffic runs --duration)")
+    if args.seeds is not None:
+        raise UsageError("--seeds is for --compare and --replay (one run takes --seed)")
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
@@ -236,9 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     w = sim.add_argument_group("what-if on the centre's own traffic (docs/WHATIF.md)")
     w.add_argument("--traffic", metavar="PROFILE", help="a traffic profile (YAML): arrivals, handle times, roster")
     w.add_argument("--day", default="mon", help="with --traffic: mon..sun (of the week of --start) or week")
+    w.add_argument("--days", type=int, metavar="N",
+                   help="with --traffic: N days from --day mon..sun (1 to 28; default 1)")
     w.add_argument("--compare", nargs=2, metavar=("CONFIG_A", "CONFIG_B"),
                    help="the same traffic through two configs, side by side, over --seeds seeds")
-    w.add_argument("--seeds", type=int, default=5, help="seeds for --compare (default 5, from --seed)")
+    w.add_argument("--seeds", type=int, metavar="N",
+                   help="seeds from --seed, for --compare (default 5) or --replay (default one run)")
     w.add_argument("--staffing", action="store_true", help="with --traffic: the staffing plan per interval")
     w.add_argument("--csv", metavar="PATH", help="with --traffic: write the staffing plan as CSV")
     w.add_argument("--html", metavar="PATH", help="with --traffic: the staffing plan as a chart (HTML)")

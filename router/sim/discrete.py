@@ -39,7 +39,8 @@ class World(Protocol):
     simulation's generator in a fixed order, so a seed fixes the run."""
 
     def begin(self, sim: "Simulation") -> None:
-        """Log agents in (sim.feed) and schedule anything of their own (sim.at)."""
+        """Log agents in (sim.feed) and schedule anything of their own
+        (sim.at: "event", "pause", "unpause", or "call" with a function)."""
 
     def next_arrival(self, now: float) -> float | None:
         """When the next caller arrives (None: nobody more)."""
@@ -208,6 +209,10 @@ class Simulation:
         if after is not None:
             self.at(after, "arrival")
 
+    def _call(self, fn, *args) -> None:
+        """The world's own action at a moment: sim.at(t, "call", fn, *args)."""
+        fn(*args)
+
     def _patience(self, call_id: str) -> None:
         if call_id not in self._answered and call_id in self.engine.calls:
             self.feed(ev.CallLeft(call_id))
@@ -299,9 +304,10 @@ class Simulation:
     _CARRY = {StartTimer: _start_timer, CancelTimer: _cancel_timer, RingAgent: _ring,
               CancelRing: _cancel_ring, RunAction: _run_action}
     #: What `at` may schedule: the world's kinds ("event", "pause",
-    #: "unpause") and the simulation's own.
+    #: "unpause", "call") and the simulation's own.
     _KINDS = {"timer": _timer, "answer": _answer, "no_answer": _no_answer, "hangup": _hang_up,
-              "arrival": _arrival, "patience": _patience, "pause": pause, "unpause": unpause, "event": feed}
+              "arrival": _arrival, "patience": _patience, "pause": pause, "unpause": unpause, "event": feed,
+              "call": _call}
 
     # -- the log lines (`log`)
     def _log_queued(self, d: f.CallQueued, now: float) -> None:

@@ -19,8 +19,13 @@ the recorded wait*, so a config that answers later loses some of these
 callers, as it would have. Closed calls are drawn unconditionally.
 
 Agents: logged in and out at their recorded session times; paused (breaks,
-unreachable) when the records say so, except the after-call work pauses,
-which the replay makes itself. Agents not in the candidate config are left
+unreachable) when the records say so, for as long as the records say,
+except the after-call work pauses, which the replay makes itself. A pause
+asked for mid-call starts when the call is done (as on the day: that is
+why recorded breaks often start a few minutes late); the replay keeps its
+recorded length rather than its recorded end, or every such break would
+shrink twice, once on the day and once more in the replay (measured with
+bench/replay_bias.py: replayed ASA came out systematically low). Agents not in the candidate config are left
 out (printed). They answer after a delay drawn from the day's answered
 offers and miss the day's share of offers (fit.answering).
 
@@ -39,6 +44,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, or_, select
 
 from router.core import events as ev
+from router.core import facts as f
 from router.records.model import CallRow
 from router.whatif.fit import MIN_FIT, answering
 from router.whatif.km import Curve, draw_beyond, kaplan_meier
@@ -149,16 +155,40 @@ class ReplayWorld:
             self._answered[(r.rule, r.dnis)].append((r.talk, r.wrapup or 0.0))
         self._all = [(r.talk, r.wrapup or 0.0) for r in answered] or [(150.0, 0.0)]
         self.skipped = sorted({a for a, _, _ in day.sessions if a not in table.agents})
+        self._state: dict[str, str] = {}  # agent -> its state as the engine last reported it
+        self._asked: dict[str, tuple[str, float]] = {}  # agent -> (reason, length) of a pause due after a call
+        self.sim = None
 
     def begin(self, sim) -> None:
+        self.sim = sim
+        sim.subscribe(self._on_fact)
         for agent, login, logout in self.day.sessions:
             if agent in self.table.agents:
                 sim.at(max(login, sim.now), "event", ev.AgentLogin(agent))
                 sim.at(logout, "event", ev.AgentLogout(agent))
         for agent, a, b, reason in self.day.pauses:
             if agent in self.table.agents:
-                sim.at(max(a, sim.now), "pause", agent, reason)
-                sim.at(b, "unpause", agent, reason)
+                sim.at(max(a, sim.now), "call", self._pause, agent, reason, b - max(a, sim.now))
+
+    def _pause(self, agent: str, reason: str, length: float) -> None:
+        """The recorded pause, asked for now; it lasts `length` from when it
+        starts (now, or after the call the agent is on)."""
+        sim = self.sim
+        if self._state.get(agent, "logged_out") in ("available", "paused", "logged_out"):
+            sim.pause(agent, reason)
+            sim.at(sim.now + length, "unpause", agent, reason)
+        else:  # busy: the engine pauses the agent after the call (AgentStateChanged "paused")
+            self._asked[agent] = (reason, length)
+            sim.pause(agent, reason)
+
+    def _on_fact(self, fact, now: float) -> None:
+        if type(fact) is not f.AgentStateChanged:
+            return
+        self._state[fact.agent] = fact.state
+        asked = self._asked.get(fact.agent)
+        if asked is not None and fact.state in ("paused", "logged_out"):
+            del self._asked[fact.agent]
+            self.sim.at(now + asked[1], "unpause", fact.agent, asked[0])
 
     def next_arrival(self, now: float) -> float | None:
         if self._next >= len(self.day.calls):

@@ -14,6 +14,7 @@ their queues). Staffed: logged in and not on a break.
 from __future__ import annotations
 
 import math
+import sys
 from datetime import timedelta
 from dataclasses import dataclass, field
 
@@ -99,26 +100,47 @@ class Outcome:
                 "occupancy": 100.0 * worked / staffed if staffed else nan}
 
 
-def _run(table: RoutingTable, sim_args: dict, end: float, interval: float, day0: float) -> Outcome:
+#: With records, the run goes in steps of this many simulated seconds, ticking
+#: the records subscriber as a running router's clock would.
+RECORDS_TICK = 60.0
+
+
+def _run(table: RoutingTable, sim_args: dict, end: float, interval: float, day0: float,
+         records=None) -> Outcome:
     sim = Simulation(table, start=day0, **sim_args)
     outcome = Outcome(table, sim.tally, AgentClock(), interval, day0)
     sim.subscribe(outcome.on_fact)
-    sim.start()
-    sim.run_until(end)
+    if records is None:
+        sim.start()
+        sim.run_until(end)
+    else:  # the same run, put on record (router/sim/recorded.py): same seed, same figures
+        from router.sim.recorded import SimRecords
+
+        recorded = SimRecords(records, lambda: sim.engine.table, day0, sys.stdout)
+        sim.subscribe(recorded.subscriber)
+        sim.start()
+        t = day0
+        while t < end:
+            t = min(t + RECORDS_TICK, end)
+            sim.run_until(t)
+            recorded.tick(t)
+        recorded.finish(end)
     outcome.clock.finish(end)
     return outcome
 
 
 def run_profile(table: RoutingTable, profile: Profile, *, start, days: int, seed: int, tz,
-                hours: float | None = None) -> Outcome:
+                hours: float | None = None, records=None) -> Outcome:
     """`days` whole days of `profile` from local midnight of date `start`
-    (or only the first `hours` of them)."""
+    (or only the first `hours` of them); with `records` (RecordsSettings,
+    router/records/setup.py) written to the call records as a running
+    router writes them. Calls still open at the end are not on record."""
     def world(t, rng):
         return ProfileWorld(t, rng, profile, start, days, tz)
 
     day0 = midnight(start, tz)
     end = midnight(start + timedelta(days=days), tz) if hours is None else day0 + hours * 3600.0
-    return _run(table, {"seed": seed, "world": world}, end, profile.interval, day0)
+    return _run(table, {"seed": seed, "world": world}, end, profile.interval, day0, records)
 
 
 def run_flat(table: RoutingTable, *, start: float, duration: float, seed: int, calls_per_hour: float,
