@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ FULL = {
     "grid": [(a, w) for a in (100, 1_000, 10_000) for w in (10, 100, 1_000, 5_000)],
     "engine_seconds": 20.0,
     "tcp": [(1_000, 500), (10_000, 5_000)],
+    "tcp_records": [(1_000, 500)],  # again with records on (SQLite), as `router run --records`
     "tcp_seconds": 20.0,
     "throughput": (1_000, 20_000),
     "memory": (10_000, 5_000),
@@ -45,6 +47,7 @@ QUICK = {
     "grid": [(20, 5), (50, 10)],
     "engine_seconds": 2.0,
     "tcp": [(20, 5)],
+    "tcp_records": [(20, 5)],
     "tcp_seconds": 1.0,
     "throughput": (20, 100),
     "memory": (50, 20),
@@ -76,6 +79,15 @@ def run(sizes: dict, log=print) -> dict:
                                               warmup=min(10.0, sizes["tcp_seconds"] * 2)))
         except TimeoutError as err:  # say so in the report, keep going
             results["tcp"].append({"agents": a, "waiting_target": w, "error": str(err)})
+    results["tcp_records"] = []
+    for a, w in sizes.get("tcp_records", ()):
+        with tempfile.TemporaryDirectory(prefix="bench-records-") as tmp:
+            try:
+                results["tcp_records"].append(tcp_latency(a, w, seconds=sizes["tcp_seconds"],
+                                                          warmup=min(10.0, sizes["tcp_seconds"] * 2),
+                                                          records=f"sqlite:{tmp}/records.db"))
+            except TimeoutError as err:
+                results["tcp_records"].append({"agents": a, "waiting_target": w, "error": str(err)})
     log("throughput ...")
     results["throughput"] = throughput(*sizes["throughput"])
     log("memory ...")
@@ -101,13 +113,14 @@ def report(r: dict, command: str) -> str:
                "to the Originate written to it; 50 new calls/s; simulator in its own process.\n")
     rows = [["app_queue (Asterisk 22, FIELD-NOTES)", "-", "-", "-", APP_QUEUE["p50"], "-", APP_QUEUE["max"], "-", "-", "-",
              "-"]]
-    for t in r["tcp"]:
+    for t in r["tcp"] + [dict(t, on_record=True) for t in r.get("tcp_records", ())]:
+        who = f"router: {t['agents']:,} agents" + (", records on (SQLite)" if t.get("on_record") else "")
         if "error" in t:
-            rows.append([f"router: {t['agents']} agents", t["waiting_target"], "-", "-", "-", "-", "-", "-", "-",
+            rows.append([who, t["waiting_target"], "-", "-", "-", "-", "-", "-", "-",
                          "-", "NOT MEASURED: " + t["error"]])
             continue
         lat = t["latency"]
-        rows.append([f"router: {t['agents']:,} agents", t["waiting_target"], t["waiting_end"], lat["count"],
+        rows.append([who, t["waiting_target"], t["waiting_end"], lat["count"],
                      lat["p50"], lat["p99"], lat["max"], t["events_per_s"], t["router_cpu_share"],
                      t["sim_cpu_share"], f"{t['full_gc']} ({t['full_gc_max_ms']:.1f} ms)"])
     out.append(table(["who", "waiting (target)", "waiting (end)", "decisions", "p50", "p99", "max",

@@ -122,7 +122,8 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         from router.records.setup import RecordsSettings, open_records
 
         path = records.removeprefix("sqlite:")
-        subscriber = open_records(RecordsSettings(records, None, Path(f"{path}.spool")), lambda: router.table)
+        subscriber = open_records(RecordsSettings(records, None, Path(f"{path}.spool")), lambda: router.table,
+                                  db_process=not os.environ.get("BENCH_RECORDS_IN_PROCESS"))
         if os.environ.get("BENCH_RECORDS_NO_WRITER"):  # diagnosis: the subscriber's own cost, rows dropped
             subscriber.writer = _NullWriter()
         subscriber.start(router.clock.now)

@@ -25,6 +25,9 @@ def test_quick_run_produces_every_section(tmp_path):
     assert tcp["latency"]["count"] > 0 and _finite(tcp["latency"]["p99"])
     assert tcp["sim_errors"] == 0
     assert tcp["full_gc"] >= 0 and _finite(tcp["full_gc_max_ms"])
+    (on_record,) = results["tcp_records"]  # the same, records on
+    assert "error" not in on_record, on_record
+    assert on_record["latency"]["count"] > 0 and on_record["record_rows"] > 0
     t = results["throughput"]
     assert t["events"] > 100 and _finite(t["ratio"]) and t["routed_events_per_s"] > 0
     m = results["memory"]
@@ -33,7 +36,7 @@ def test_quick_run_produces_every_section(tmp_path):
     assert results["resync"]["calls_found"] == QUICK["resync"][1]
     text = report(results, "python -m bench --quick")
     for heading in ("Decision latency over loopback TCP", "Engine alone", "Throughput", "Memory", "Resync",
-                    "app_queue", "full GCs (longest)"):
+                    "app_queue", "full GCs (longest)", "records on (SQLite)"):
         assert heading in text
 
 

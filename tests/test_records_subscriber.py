@@ -140,3 +140,52 @@ def test_router_simulate_writes_the_simulated_day_on_record(tmp_path, capsys):
     assert inbound == offered > 100 and in_progress > 0
     assert answered <= on_record <= answered + in_progress
     assert states == pytest.approx(sessions, abs=1e-3) and sessions > 0
+
+
+def test_on_a_loop_the_facts_are_assembled_after_the_callback_that_published_them():
+    """The decision's callback pays one append: the assembly runs in the
+    loop's next callback, each fact with the table it was published under."""
+    import asyncio
+    import dataclasses
+
+    before = centre()
+    enforcement = dataclasses.replace(before.settings.enforcement, short_abandon=1.0)
+    assert before.settings.enforcement.short_abandon > 3.0  # c1's 3 s wait is a short abandon then
+    after = dataclasses.replace(before, settings=dataclasses.replace(before.settings, enforcement=enforcement))
+    live = [before]
+    sink = Sink()
+    sub = RecordsSubscriber(RecordAssembler(lambda: live[0]), sink)
+
+    async def run() -> tuple[int, int, int]:
+        sub.start(lambda: T0 + 3)
+        sub(queued("c1"), T0)
+        sub(f.CallAbandoned("c1", "sales", 3.0), T0 + 3)
+        in_callback = (len(sub.assembler.calls), len(sink.rows))
+        live[0] = after  # a reload before the batch runs
+        await asyncio.sleep(0)
+        return (*in_callback, len(sink.rows))
+
+    open_calls, rows_in_callback, rows_after = asyncio.run(run())
+    sub.stop()
+    assert (open_calls, rows_in_callback) == (0, 0)
+    assert rows_after > 0
+    (row,) = [r for r in sink.rows if getattr(r, "TABLE", "") == "calls"]
+    assert (row.call_id, row.outcome, row.short_abandon, row.sl_counted) == ("c1", "abandoned", True, False)
+
+
+def test_tick_and_stop_assemble_what_is_pending_first():
+    import asyncio
+
+    sink = Sink()
+    sub = RecordsSubscriber(RecordAssembler(lambda: centre()), sink)
+
+    async def run() -> None:
+        sub.start(lambda: T0)
+        sub(queued("c1"), T0)
+        sub.tick(T0 + 1)  # before the loop ran the batch
+        assert "c1" in sub.assembler.calls
+        sub(f.CallAbandoned("c1", "sales", 20.0), T0 + 20)
+        sub.stop()
+        assert [r.call_id for r in sink.rows if getattr(r, "TABLE", "") == "calls"] == ["c1"]
+
+    asyncio.run(run())

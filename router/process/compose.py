@@ -177,7 +177,8 @@ class App:
 
         router = self.router
         registry = self.metrics.registry if self.metrics is not None else None
-        self.records = open_records(self.options.records, lambda: router.table, registry=registry)
+        self.records = open_records(self.options.records, lambda: router.table, registry=registry,
+                                    db_process=True)
         self.records.start(router.clock.now)
         router.subscribe(self.records, "records")
 

@@ -33,4 +33,9 @@ class RecordsCollector(Collector):
         success = GaugeMetricFamily("router_records_last_success_timestamp_seconds", "When rows were last "
                                     "committed to the database (0: not yet)")
         success.add_metric([], w.last_success or 0.0)
-        yield from (backlog, spool, written, failures, dropped, success)
+        from router.records.dbproc import StoreProcess
+
+        restarts = CounterMetricFamily("router_records_db_process_restarts", "Records database processes "
+                                       "started again after one died (its write counts as a failure)")
+        restarts.add_metric([], StoreProcess.restarts)
+        yield from (backlog, spool, written, failures, dropped, success, restarts)

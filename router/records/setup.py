@@ -58,9 +58,13 @@ def records_settings(url: str | None, password_file: str | None, spool: str | No
 
 
 def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTable], registry=None,
-                 checkpoint: bool = True):
+                 checkpoint: bool = True, db_process: bool = False):
     """The records subscriber (not started) for `settings`; without
-    `checkpoint`, open calls are not kept across a restart (a simulation)."""
+    `checkpoint`, open calls are not kept across a restart (a simulation).
+    `db_process`: the database writes run in a child process
+    (router/records/dbproc.py), as under `router run`, where routing shares
+    the process; a simulation, which has no routing to protect, writes in
+    its own process."""
     from router.records.assemble import RecordAssembler
     from router.records.checkpoint import Checkpoint
     from router.records.retention import Retention
@@ -68,8 +72,15 @@ def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTa
     from router.records.subscriber import RecordsSubscriber
     from router.records.writer import RecordWriter
 
+    if db_process:
+        from router.records.dbproc import StoreProcess
+
+        def store():
+            return StoreProcess(settings.url, settings.password)
+    else:
+        def store():
+            return open_store(settings.url, settings.password)
     retention = Retention(settings.keep_days) if settings.keep_days else None
-    writer = RecordWriter(lambda: open_store(settings.url, settings.password), settings.spool_dir,
-                          registry=registry, upkeep=retention)
+    writer = RecordWriter(store, settings.spool_dir, registry=registry, upkeep=retention)
     journal = Checkpoint(settings.spool_dir / "open.journal") if checkpoint else None
     return RecordsSubscriber(RecordAssembler(table_getter), writer, journal, registry=registry)

@@ -6,8 +6,15 @@
     ...
     records.stop()
 
-A call costs the loop the assembler's bookkeeping and a deque append per
-finished call (writer.put): no I/O, no lock wait. The writer's threads
+A fact costs the decision that published it one list append: the
+assembly (the assembler's bookkeeping, writer.put) runs once per burst of
+facts, in a callback the loop runs after the one that published them, so
+after the Originates that callback decided were written (an AMI event never
+waits for the records between its arrival and its Originate). Without a
+running loop (a simulation, a test) each fact is assembled at once. Each
+fact keeps the routing table in force when it was published: a reload
+between a fact and its assembly does not change how it is judged.
+No I/O, no lock wait on the loop either way. The writer's threads
 write the rows (writer.py), the checkpoint's thread the open state
 (checkpoint.py). Nothing here ever raises into routing: an error is
 logged (once a minute at most), counted (`router_records_subscriber_errors`)
@@ -46,17 +53,56 @@ class RecordsSubscriber:
         self._last_log = float("-inf")
         self._clock: Callable[[], float] | None = None
         self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by start() on a running loop
+        #: (fact, now, table) published, not yet assembled; `_scheduled`: the batch is on the loop
+        self._pending: list[tuple] = []
+        self._scheduled = False
+        # The assembler reads the table through its getter: during a batch it
+        # gets the table each fact was published under, else the live one.
+        self._live_table = assembler.table_getter
+        self._table = None
+        assembler.table_getter = self._table_now
         if registry is not None:
             registry.register(_Collector(self))
 
     def __call__(self, fact, now: float) -> None:
-        try:
-            rows = self.assembler.handle(fact, now)
-            if rows:
-                self.rows += len(rows)
-                self.writer.put(rows)
-        except Exception:  # noqa: BLE001 (records never stop routing)
-            self._failed(f"fact {type(fact).__name__}")
+        self._pending.append((fact, now, self._live_table()))
+        if self._loop is None:
+            self.assemble()
+        elif not self._scheduled:
+            try:
+                self._loop.call_soon(self.assemble)
+                self._scheduled = True
+            except RuntimeError:  # that loop is closed (stopped without stop()): at once
+                self._loop = None
+                self.assemble()
+
+    def _table_now(self):
+        table = self._table
+        return table if table is not None else self._live_table()
+
+    def assemble(self) -> None:
+        """Apply the facts published so far, in order (the loop calls it
+        once per burst; tick and stop call it first)."""
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        out: list = []
+        handle = self.assembler.handle
+        for fact, now, table in pending:
+            self._table = table
+            try:
+                rows = handle(fact, now)
+                if rows:
+                    out.extend(rows)
+            except Exception:  # noqa: BLE001 (records never stop routing)
+                self._failed(f"fact {type(fact).__name__}")
+        self._table = None
+        if out:
+            self.rows += len(out)
+            try:
+                self.writer.put(out)
+            except Exception:  # noqa: BLE001
+                self._failed("writer.put")
 
     def start(self, clock: Callable[[], float]) -> int:
         """Restore what the last run left (its rows go to the writer), start
@@ -79,9 +125,10 @@ class RecordsSubscriber:
             self.checkpoint.submit(self.assembler.changes(), clock())
         self.writer.start()
         try:
-            self._handle = asyncio.get_running_loop().call_later(TICK, self._tick_soon)
+            self._loop = asyncio.get_running_loop()
+            self._handle = self._loop.call_later(TICK, self._tick_soon)
         except RuntimeError:  # no loop (a simulation run by hand): the caller ticks
-            self._handle = None
+            self._loop = self._handle = None
         return restored
 
     def _tick_soon(self) -> None:
@@ -90,6 +137,7 @@ class RecordsSubscriber:
 
     def tick(self, now: float) -> None:
         """Cut intervals, expire old calls, hand changes to the checkpoint."""
+        self.assemble()
         try:
             rows = self.assembler.tick(now)
             if rows:
@@ -110,6 +158,9 @@ class RecordsSubscriber:
             self._handle = None
         if self._clock is not None:
             self.tick(self._clock())
+        else:
+            self.assemble()
+        self._loop = None  # facts after the stop: at once (there is no batch to come)
         if self.checkpoint is not None:
             self.checkpoint.stop(timeout)
         self.writer.stop(timeout)
