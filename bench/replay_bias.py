@@ -30,14 +30,6 @@ from router.whatif.replay_run import Figures, recorded
 from router.whatif.replay_seeds import METRICS, replay_seeds, summary
 
 
-def _all(figures: dict[str, Figures]) -> Figures:
-    out = Figures()
-    for f in figures.values():
-        for name in ("offered", "answered", "abandoned", "counted", "met", "wait"):
-            setattr(out, name, getattr(out, name) + getattr(f, name))
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.replay_bias", description=__doc__.splitlines()[0])
     p.add_argument("--days", type=int, default=7)
@@ -60,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             day = load_day(engine, args.date + timedelta(days=n), tz)
             before = recorded(engine, day)
             runs, _ = replay_seeds(table, day, list(range(1, args.seeds + 1)))
-            before["(all)"] = _all(before)
+            before["(all)"] = Figures.total(before.values())
             for run in runs:
-                run["(all)"] = _all(run)
+                run["(all)"] = Figures.total(run.values())
             for q, stats in summary(runs).items():
                 for name, _, value in METRICS:
                     if name == "answered":

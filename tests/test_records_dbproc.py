@@ -1,6 +1,7 @@
 """The records database in a child process (router/records/dbproc.py): the
 rows land once, a killed child is started again and nothing is lost, a row
-the database refuses is still skipped and counted, PostgreSQL works too."""
+the database refuses is still skipped and counted (tests/test_records_writer.py,
+parametrized over both stores), PostgreSQL works too."""
 
 from __future__ import annotations
 
@@ -53,19 +54,6 @@ def test_rows_land_through_the_child_and_a_killed_child_is_started_again(tmp_pat
     writer.stop(5)
     assert store.pid is None  # stopped with the writer
     assert counts_at(url) == expected(first + [r for rows in later for r in rows])
-
-
-def test_a_row_the_database_refuses_is_skipped_and_counted_through_the_child(tmp_path):
-    url = f"sqlite:{tmp_path / 'r.db'}"
-    writer = RecordWriter(lambda: StoreProcess(url), tmp_path / "spool")
-    writer.start()
-    good = sample_rows(3)
-    bad = call_rows(99, 1.0)[1].__class__("call-99", 1, 1.0, "queued", None, "")  # queue is NOT NULL
-    writer.put(good[:5] + [bad] + good[5:])
-    assert writer.flush(60)
-    writer.stop(5)
-    assert writer.rejected == 1 and writer.dropped == 1
-    assert counts_at(url) == expected(good)
 
 
 def test_a_database_the_child_cannot_open_raises_its_reason(tmp_path):

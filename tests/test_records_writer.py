@@ -179,14 +179,21 @@ def test_the_spool_stays_within_its_bound_and_counts_what_it_drops(tmp_path, cap
     assert sum(counts_at(url).values()) == len(rows) - dropped
 
 
-def test_a_row_the_database_refuses_is_skipped_and_counted(tmp_path):
+@pytest.mark.parametrize("where", ["in-process", "child"])
+def test_a_row_the_database_refuses_is_skipped_and_counted(tmp_path, where):
+    """In the writer's own thread and through the child process
+    (router/records/dbproc.py, as under `router run`): the refusal comes
+    back as the same error, so the one row is skipped, not the batch."""
+    from router.records.dbproc import StoreProcess
+
     url = f"sqlite:{tmp_path / 'r.db'}"
-    writer = RecordWriter(lambda: open_store(url), tmp_path / "spool")
+    store = (lambda: open_store(url)) if where == "in-process" else (lambda: StoreProcess(url))
+    writer = RecordWriter(store, tmp_path / "spool")
     writer.start()
     good = sample_rows(3)
     bad = call_rows(99, 1.0)[1].__class__("call-99", 1, 1.0, "queued", None, "")  # queue is NOT NULL
     writer.put(good[:5] + [bad] + good[5:])
-    assert writer.flush(20)
+    assert writer.flush(60)
     writer.stop(5)
     assert writer.rejected == 1 and writer.dropped == 1
     assert counts_at(url) == expected(good)

@@ -41,14 +41,6 @@ def day_records(tmp_path_factory):
     return url, table
 
 
-def _total(figures: dict[str, Figures]) -> Figures:
-    out = Figures()
-    for f in figures.values():
-        for name in ("offered", "answered", "abandoned", "counted", "met", "wait"):
-            setattr(out, name, getattr(out, name) + getattr(f, name))
-    return out
-
-
 def _fewer_agents(tmp_path) -> str:
     """The sample config without sales agents 1002-1007 and service agents 1015-1020."""
     out = tmp_path / "fewer"
@@ -80,7 +72,7 @@ def test_the_same_config_gives_back_the_recorded_day(day_records):
         assert abs(sim.answered - rec.answered) <= 4 * math.sqrt(rec.offered * p * (1 - p)) + 1, queue
         sl = rec.sl / 100
         assert abs(sim.sl - rec.sl) <= 400 * math.sqrt(sl * (1 - sl) / rec.counted) + 1, queue
-    total_rec, total_sim = _total(before), _total(after)
+    total_rec, total_sim = Figures.total(before.values()), Figures.total(after.values())
     assert abs(total_sim.sl - total_rec.sl) <= 2.0  # percentage points, over all queues
 
 

@@ -52,6 +52,19 @@ class Figures:
     def abandon(self) -> float:
         return 100.0 * self.abandoned / self.offered if self.offered else math.nan
 
+    @classmethod
+    def total(cls, figures) -> "Figures":
+        """The sum of several queues' figures (the centre as one)."""
+        out = cls()
+        for f in figures:
+            out.offered += f.offered
+            out.answered += f.answered
+            out.abandoned += f.abandoned
+            out.counted += f.counted
+            out.met += f.met
+            out.wait += f.wait
+        return out
+
 
 class Book:
     """Per queue figures of a simulated run, from the engine's outcome facts."""
