@@ -458,7 +458,15 @@ async def test_router_run_simulate_with_mqtt_from_the_command_line(broker, tmp_p
             "--calls-per-hour", "900", "--mqtt", f"127.0.0.1:{broker.port}", "--mqtt-user", "router",
             "--mqtt-password-file", str(secret), "--mqtt-stats-interval", "0.5",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        try:
+            out, err = await asyncio.wait_for(asyncio.shield(done := asyncio.ensure_future(proc.communicate())), 30)
+        except asyncio.TimeoutError:
+            # Not left running into the next test (its pipes would fail that
+            # one): killed, and what it said is the failure's message.
+            proc.kill()
+            out, err = await done
+            pytest.fail(f"router run --simulate --mqtt did not end within 30 s; it printed:\n"
+                        f"{out.decode()[-3000:]}\n{err.decode()[-3000:]}")
         assert proc.returncode == 0, err.decode()
         await until(lambda: wall.last("router/status") and wall.last("router/status")["status"] == "offline")
     assert USERS["router"] not in (out + err).decode()
