@@ -484,3 +484,35 @@ def test_a_restart_takes_on_the_conversation_of_an_agent_removed_from_the_config
     assert not rings(engine.handle(ev.CallWaiting("c1"), 2))  # a duplicate, not a new call
     engine.handle(ev.CallEnded("c1", "gone"), 30)
     assert "c1" not in engine.calls and engine.agents["gone"].status is AgentStatus.LOGGED_OUT
+
+
+# ------------------------- a failed Originate whose reason is in its Hangup
+@pytest.mark.parametrize("hangup_first", [False, True])
+def test_a_busy_phones_originate_failure_with_reason_0_is_busy_by_its_hangup_cause(hangup_first):
+    """Asterisk 22.10.1 (chan_pjsip) answers an Originate to a phone that
+    replies 486 Busy Here with OriginateResponse Failure, Reason 0, *before*
+    the leg's Hangup (Cause 17); the recorded traces had the Hangup first.
+    Either order: the offer failed because the phone was busy."""
+    tbl = two_agents()
+    engine, tr = Engine(tbl), Translator(tbl, pbx="p")
+    drive(engine, tr, ev.AgentLogin("A"), 0)
+    drive(engine, tr, ev.CallWaiting("c1", pbx="p"), 1)
+    leg = leg_of(tr, "A")
+    assert tr.event({"Event": "Newchannel", "Uniqueid": leg, "Channel": "PJSIP/A-1"}) == [ev.AgentOffered("c1", "A")]
+    response = {"Event": "OriginateResponse", "ActionID": leg, "Response": "Failure", "Reason": "0",
+                "Uniqueid": "<unknown>"}
+    hangup = {"Event": "Hangup", "Uniqueid": leg, "Cause": "17"}
+    first, second = (hangup, response) if hangup_first else (response, hangup)
+    assert tr.event(first) == []
+    assert tr.event(second) == [ev.AgentNoAnswer("c1", "A", "busy")]
+    assert tr.event(second) == []  # once
+
+
+def test_an_originate_failure_with_reason_0_and_no_channel_fails_at_once():
+    tbl = two_agents()
+    engine, tr = Engine(tbl), Translator(tbl, pbx="p")
+    drive(engine, tr, ev.AgentLogin("A"), 0)
+    drive(engine, tr, ev.CallWaiting("c1", pbx="p"), 1)
+    leg = leg_of(tr, "A")
+    assert tr.event({"Event": "OriginateResponse", "ActionID": leg, "Response": "Failure", "Reason": "0",
+                     "Uniqueid": "<unknown>"}) == [ev.AgentNoAnswer("c1", "A", "failed")]

@@ -21,6 +21,8 @@ class Leg:
     channel: str = ""  # learnt from Newchannel
     answered: bool = False
     cancelled: bool = False  # hung up by the router: its offer was withdrawn
+    cause: str = ""  # the Hangup's Cause, when it came before the OriginateResponse
+    failed: bool = False  # a failed OriginateResponse with no reason came first: its Hangup says why
 
 
 class LegIds:

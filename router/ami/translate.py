@@ -38,6 +38,10 @@ MAX_OPEN_ORIGINATES = 100_000
 MAX_IGNORED_KINDS = 200
 #: OriginateResponse Reason -> AgentNoAnswer reason (Asterisk's AST_CONTROL_*).
 FAILURE_REASONS = {"3": "no-answer", "5": "busy", "8": "congestion"}
+#: Hangup Cause (Q.850) -> AgentNoAnswer reason, for a failed Originate whose
+#: response has Reason 0: Asterisk 22's chan_pjsip says that for a 486 Busy
+#: Here, and only the leg's Hangup (Cause 17, TechCause 486) tells why.
+HANGUP_CAUSES = {"17": "busy", "18": "no-answer", "19": "no-answer", "34": "congestion", "42": "congestion"}
 AGENT_COMMANDS = {"login", "logout", "pause", "unpause"}
 #: Events Asterisk sends that the router knowingly does not use (counted in
 #: `ignored` all the same; only other kinds are worth a warning).
@@ -161,7 +165,14 @@ class Translator:
         if header(msg, "Response") == "Success":
             leg.answered = True
             return [ev.AgentAnswered(leg.call_id, leg.agent_id)]
-        return self._originate_failed(leg, FAILURE_REASONS.get(header(msg, "Reason"), "failed"))
+        reason = FAILURE_REASONS.get(header(msg, "Reason"))
+        if reason is None and not leg.cause and leg.channel and leg.leg_id in self.legs:
+            # No reason, and the leg's channel is still up: its Hangup, next,
+            # has the cause (a real 22.10.1 sends a busy phone's this way).
+            # Should it never come, the core's ring guard ends the offer.
+            leg.failed = True
+            return []
+        return self._originate_failed(leg, reason or HANGUP_CAUSES.get(leg.cause, "failed"))
 
     def _originate_failed(self, leg: Leg | None, reason: str = "failed") -> list:
         if leg is None:
@@ -190,6 +201,11 @@ class Translator:
         if leg is not None and leg.answered and not leg.cancelled:
             # Named by its agent: a stale leg's hang-up must not end the call.
             return [ev.CallEnded(leg.call_id, leg.agent_id)]
+        if leg is not None and not leg.answered:
+            cause = header(msg, "Cause")
+            if leg.failed:  # its OriginateResponse came first, without a reason
+                return [ev.AgentNoAnswer(leg.call_id, leg.agent_id, HANGUP_CAUSES.get(cause, "failed"))]
+            leg.cause = cause  # for its OriginateResponse, if that has no reason
         return []  # an unanswered leg: its OriginateResponse says why
 
     def _device_state(self, msg: Mapping) -> list:

@@ -18,7 +18,8 @@ from support.waiting import stop_process
 def router_config(recordings: Path) -> str:
     """A small router config for the lab: two agents, a plain queue on
     4008001000, a survey + record queue on 4008009000, a queue on 4008002000
-    that sends its callers to voicemail after 2 s, no calendars (the
+    that sends its callers to voicemail after 2 s, a queue on 4008003000
+    that rings an agent 3 s at most, no calendars (the
     sample config's hours would make the result depend on the clock)."""
     return f"""\
 settings:
@@ -46,8 +47,16 @@ queues:
         require: {{care: 3}}
       - after: 2s
         action: {{action: voicemail, mailbox: "8900@default", announce: custom/zh/all-busy}}
+  short:
+    service_level: {{target: 80%, within: 20s}}
+    wrapup: 0s
+    ring_timeout: 3s
+    skills: {{care: 3}}
 routing:
   rules:
+    - name: short-line
+      when: {{dnis: ["4008003000"]}}
+      queue: short
     - name: late-line
       when: {{dnis: ["4008002000"]}}
       queue: late
