@@ -28,7 +28,11 @@ import multiprocessing as mp
 import os
 import random
 import resource
+import shutil
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from bench.stats import summarise
 from bench.tables import call_mix, make_table
@@ -106,8 +110,9 @@ async def _until(condition, seconds: float, what: str) -> None:
 
 
 async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: float, seed: int,
-                       records: str | None = None) -> dict:
+                       records: str | None = None, password: str | None = None) -> dict:
     table = make_table(agents, seed)
+    cleanup: list = []
     port = conn.recv()
     # Built as `router run` builds it (router/process/compose.py), short GCs too. A
     # patient watchdog: the simulator, busy with the start-up burst, may
@@ -117,12 +122,13 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
     router = app.router
     subscriber = None
     if records:  # as `router run --records URL` (router/process/compose.py, App._start_records)
-        from pathlib import Path
-
         from router.records.setup import RecordsSettings, open_records
 
-        path = records.removeprefix("sqlite:")
-        subscriber = open_records(RecordsSettings(records, None, Path(f"{path}.spool")), lambda: router.table,
+        # SQLite's spool sits beside its file; a server's, in a temp dir removed after the run.
+        spool = Path(f"{records.removeprefix('sqlite:')}.spool") if records.startswith("sqlite:") \
+            else Path(tempfile.mkdtemp(prefix="bench-spool-"))
+        cleanup.append(lambda: shutil.rmtree(spool, ignore_errors=True))
+        subscriber = open_records(RecordsSettings(records, password, spool), lambda: router.table,
                                   db_process=not os.environ.get("BENCH_RECORDS_IN_PROCESS"))
         if os.environ.get("BENCH_RECORDS_NO_WRITER"):  # diagnosis: the subscriber's own cost, rows dropped
             subscriber.writer = _NullWriter()
@@ -166,6 +172,8 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         await app.stop()
         if subscriber is not None:
             subscriber.stop()
+        for undo in cleanup:
+            undo()
     rows = subscriber.rows if subscriber is not None else 0
     in_line = sum(1 for c in engine.calls.values() if c.status.value == "waiting")
     return {"agents": agents, "waiting_target": waiting, "waiting_end": in_line,
@@ -188,22 +196,48 @@ class _NullWriter:
         pass
 
 
+def throwaway_postgres():
+    """A throw-away PostgreSQL server and a new database on it, as the tests
+    start one (tests/support/postgres.py, reused: the bench is one command).
+    Returns (server, url, password); server.close() removes it."""
+    tests = str(Path(__file__).resolve().parent.parent / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from support.postgres import PASSWORD, Postgres
+
+    server = Postgres()
+    try:
+        return server, server.create_database("bench"), PASSWORD
+    except BaseException:
+        server.close()
+        raise
+
+
 def tcp_latency(agents: int, waiting: int, rate: float = 50.0, seconds: float = 20.0,
-                warmup: float = 5.0, seed: int = 1, records: str | None = None) -> dict:
-    """Decision latency (ms) over loopback TCP; see the module docstring."""
+                warmup: float = 5.0, seed: int = 1, records: str | None = None,
+                password: str | None = None) -> dict:
+    """Decision latency (ms) over loopback TCP; see the module docstring.
+    `records`: None (off), `sqlite:PATH`, `postgresql://...` (with
+    `password`), or `postgres`: a throw-away server started for the run."""
+    if records == "postgres":
+        server, url, password = throwaway_postgres()
+        try:
+            return tcp_latency(agents, waiting, rate, seconds, warmup, seed, url, password)
+        finally:
+            server.close()
     ctx = mp.get_context("fork")
     here, there = ctx.Pipe()
     child = ctx.Process(target=_pbx_process, args=(there, agents, waiting, rate, seed), daemon=True)
     child.start()
     try:
-        return asyncio.run(_router_side(here, agents, waiting, seconds, warmup, seed, records))
+        return asyncio.run(_router_side(here, agents, waiting, seconds, warmup, seed, records, password))
     finally:
         child.join(10)
         if child.is_alive():
             child.kill()
 
 
-if __name__ == "__main__":  # one size alone: python -m bench.tcp 1000 500 [--records sqlite:PATH]
+if __name__ == "__main__":  # one size alone: python -m bench.tcp 1000 500 [--records sqlite:PATH|postgres|URL]
     import argparse
     import json
 
@@ -211,7 +245,9 @@ if __name__ == "__main__":  # one size alone: python -m bench.tcp 1000 500 [--re
     parser.add_argument("agents", type=int)
     parser.add_argument("waiting", type=int)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--records", metavar="URL", help="records on, as router run --records (sqlite:PATH)")
+    parser.add_argument("--records", metavar="URL", help="records on, as router run --records: sqlite:PATH, postgresql://... "
+                        "(password from $BENCH_RECORDS_PASSWORD), or postgres: a throw-away server")
     args = parser.parse_args()
     print(json.dumps(tcp_latency(args.agents, args.waiting, seconds=args.seconds,
-                                 warmup=min(10.0, args.seconds * 2), records=args.records), indent=1))
+                                 warmup=min(10.0, args.seconds * 2), records=args.records,
+                                 password=os.environ.get("BENCH_RECORDS_PASSWORD")), indent=1))
