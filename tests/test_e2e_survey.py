@@ -108,12 +108,12 @@ async def test_a_caller_who_presses_nothing_gives_no_score():
         centre.assert_clean()
 
 
-async def test_a_recorded_call_sends_mixmonitorstart_as_asterisk_does_and_the_router_knows_it():
+async def test_a_recorded_call_sends_mixmonitorstart_as_asterisk_does_and_the_router_uses_it():
     """Asterisk 22.10.1 sends MixMonitorStart when router-agent's MixMonitor()
     starts (seen in tests/test_asterisk_records.py); the simulator sends it
-    too, and the router files it as a known, unused event."""
-    from router.ami.translate import UNUSED_EVENTS
+    too, and only then does the router publish the call's recording."""
     async with Centre(agents=["1028"]) as centre:
+        seen = Seen(centre.router)
         sent: list[str] = []
         emit = centre.pbx.world.emit
         centre.pbx.world.emit = lambda event, category, pairs: (sent.append(event), emit(event, category, pairs))
@@ -121,8 +121,29 @@ async def test_a_recorded_call_sends_mixmonitorstart_as_asterisk_does_and_the_ro
         call = centre.pbx.place_call(caller_name="陈静", **COMPLAINT)
         await centre.until(lambda: centre.record(call).ended is not None, 10)
         await centre.sim_seconds(1)
-        assert sent.count("MixMonitorStart") == 1 and "MixMonitorStart" in UNUSED_EVENTS
+        assert sent.count("MixMonitorStart") == 1
+        assert seen.of("call.recording", call) == [
+            {"call": call, "queue": "complaints", "agent": "1028", "path": f"{RECORDINGS}/{call}.wav"}]
         assert not set(sent) & set(centre.router.translators["sim"].ignored)
+        centre.assert_clean()
+
+
+async def test_a_pbx_that_does_not_start_the_recording_leaves_the_call_unrecorded():
+    """Without app_mixmonitor, router-agent's TryExec(MixMonitor(...)) goes
+    on and no MixMonitorStart comes: the call is connected, and the router
+    publishes no recording for it (its record names no file that does not
+    exist)."""
+    async with Centre(agents=["1028"]) as centre:
+        seen = Seen(centre.router)
+        emit = centre.pbx.world.emit
+        centre.pbx.world.emit = lambda event, category, pairs: (
+            None if event == "MixMonitorStart" else emit(event, category, pairs))
+        centre.pbx.set_survey(rate=0.0)
+        call = centre.pbx.place_call(caller_name="陈静", **COMPLAINT)
+        await centre.until(lambda: centre.record(call).ended is not None, 10)
+        await centre.sim_seconds(1)
+        assert centre.record(call).outcome == "answered"
+        assert seen.of("call.answered", call) and seen.of("call.recording", call) == []
         centre.assert_clean()
 
 

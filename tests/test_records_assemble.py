@@ -202,6 +202,7 @@ def test_the_survey_score_and_the_recording_are_on_the_call_record(wrapup):
     feed = logged_in(surveyed_and_recorded(wrapup), "a1")
     feed(ev.CallWaiting("c1", caller_name="王五"), T0)
     feed(ev.AgentAnswered("c1", "a1"), T0 + 2)
+    feed(ev.RecordingStarted("c1", "a1"), T0 + 2)  # MixMonitorStart
     feed(ev.CallEnded("c1", "a1"), T0 + 30)
     feed.fire(T0 + 30 + wrapup + 1)
     assert feed.of(CallRow) == []  # waits for the score

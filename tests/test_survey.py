@@ -121,14 +121,36 @@ def test_the_offer_follows_the_queue_the_call_is_in_at_the_time():
     assert ring.queue == "care" and ring.survey and ring.recording.endswith("/c1.wav")
 
 
-def test_recording_is_published_apart_from_an_unchanged_answer():
+def test_recording_is_published_apart_from_an_unchanged_answer_once_the_pbx_says_it_started():
     engine = engine_with(survey_table(), "a1")
-    _, answer, _ = talk(engine)
+    engine.handle(ev.CallWaiting("c1"), T0)
+    answer = engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 2)
     assert published(answer, "call.answered") == [{"call": "c1", "queue": "care", "agent": "a1", "wait": 2.0}]
+    assert published(answer, "call.recording") == []  # no MixMonitorStart yet
+    started = engine.handle(ev.RecordingStarted("c1", "a1"), T0 + 2)
+    assert published(started, "call.recording") == [
+        {"call": "c1", "queue": "care", "agent": "a1", "path": f"{RECORDINGS}/c1.wav"}]
+    assert published(engine.handle(ev.RecordingStarted("c1", "a1"), T0 + 3), "call.recording") == []  # once
+    plain = engine_with(survey_table(record=False), "a1")
+    plain.handle(ev.CallWaiting("c1"), T0)
+    plain.handle(ev.AgentAnswered("c1", "a1"), T0 + 2)
+    assert published(plain.handle(ev.RecordingStarted("c1", "a1"), T0 + 2), "call.recording") == []
+
+
+def test_a_recording_started_before_the_answer_reached_us_is_published_on_the_answer():
+    """MixMonitorStart and the OriginateResponse may come in either order."""
+    engine = engine_with(survey_table(), "a1")
+    engine.handle(ev.CallWaiting("c1"), T0)
+    assert published(engine.handle(ev.RecordingStarted("c1", "a1"), T0 + 2), "call.recording") == []
+    answer = engine.handle(ev.AgentAnswered("c1", "a1"), T0 + 2)
     assert published(answer, "call.recording") == [
         {"call": "c1", "queue": "care", "agent": "a1", "path": f"{RECORDINGS}/c1.wav"}]
-    plain = engine_with(survey_table(record=False), "a1")
-    assert published(talk(plain)[1], "call.recording") == []
+
+
+def test_no_recording_is_published_when_the_pbx_never_starts_it():
+    engine = engine_with(survey_table(), "a1")
+    _, answer, end = talk(engine)
+    assert published(answer, "call.recording") == published(end, "call.recording") == []
 
 
 @pytest.mark.parametrize("call_id, name", [("1795455140.266", "1795455140.266.wav"),

@@ -51,8 +51,6 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
                  "Registry", "PeerStatus", "ContactStatus", "Reload", "SuccessfulAuth", "ChallengeSent",
                  "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin", "DTMFEnd", "NewAccountCode",
                  "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete",
-                 # router-agent's MixMonitor (record: true queues): the router set the path itself
-                 "MixMonitorStart",
                  # a message left by router-action's VoiceMail() (seen on Asterisk 22.10.1)
                  "MessageWaiting"}
 
@@ -158,6 +156,15 @@ class Translator:
         leg.channel = header(msg, "Channel")
         return [ev.AgentOffered(leg.call_id, leg.agent_id)]
 
+    def _mixmonitor_start(self, msg: Mapping) -> list:
+        """router-agent's MixMonitor started on an agent leg of ours (a
+        `record: true` queue). Any other channel's recording is not ours to
+        report."""
+        leg = self.legs.get(header(msg, "Uniqueid"))
+        if leg is None:
+            return []
+        return [ev.RecordingStarted(leg.call_id, leg.agent_id)]
+
     def _originate_response(self, msg: Mapping) -> list:
         leg = self.originates.pop(header(msg, "ActionID"), None) or self.legs.get(header(msg, "Uniqueid"))
         if leg is None:
@@ -230,6 +237,7 @@ class Translator:
         "originateresponse": _originate_response,
         "hangup": _hangup,
         "devicestatechange": _device_state,
+        "mixmonitorstart": _mixmonitor_start,
     }
 
     # ------------------------------------------------------------ core -> AMI

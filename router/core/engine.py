@@ -122,5 +122,6 @@ class Engine(CallOps, CallTransitions, SupervisorOps, AgentOps, ResyncOps, Enfor
         ev.CallbackPromised: CallbackOps._on_promised,
         ev.CallbackResult: CallbackOps._on_result,
         ev.SurveyAnswered: SurveyOps._on_survey,
+        ev.RecordingStarted: SurveyOps._on_recording,
         ev.OffersStopped: _on_offers_stopped,
     }

@@ -185,6 +185,17 @@ class SurveyAnswered:
 
 
 @dataclass(frozen=True)
+class RecordingStarted:
+    """The agent leg of the call's offer started recording it (AMI
+    `MixMonitorStart` on the leg the router originated). Only then does the
+    call's record name a recording: a PBX without app_mixmonitor connects
+    the call unrecorded (router-agent runs MixMonitor in TryExec)."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
 class TimerFired:
     """A StartTimer came due. kind and ref are those of the StartTimer."""
 
@@ -210,5 +221,5 @@ class OffersStopped:
 Event = (
     CallWaiting | CallLeft | AgentOffered | AgentAnswered | AgentNoAnswer | CallEnded
     | AgentLogin | AgentLogout | AgentPause | AgentUnpause | AgentDevice | PbxSnapshot | TimerFired | ConfigReplaced
-    | CallMove | CallPriority | SurveyAnswered | OffersStopped
+    | CallMove | CallPriority | SurveyAnswered | RecordingStarted | OffersStopped
 )

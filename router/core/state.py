@@ -68,6 +68,7 @@ class CallRec:
     queued: bool = False  # has waited in an open queue (else "closed" means it arrived while closed)
     survey: bool = False  # its last offer asked for the survey (survey.py)
     recording: str = ""  # its last offer's recording file (survey.py)
+    recording_started: bool = False  # the PBX said that offer's recording started (survey.py)
     in_line: bool = False  # in the engine's line (waiting or ringing)
     filed: tuple | None = None  # (dispatch group, line_key) it is filed under (dispatch.py)
 

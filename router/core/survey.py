@@ -7,9 +7,13 @@ Rules:
    the queue the call is in at the time of the offer; the dialplan acts on
    it (docs/ASTERISK.md). Callbacks get neither: the router placed them,
    nobody waits on hold to be surveyed.
-2. When a recorded call is answered, `CallRecorded` ("call.recording":
-   call, queue, agent, path) is published beside `CallAnswered`, whose
-   payload stays as it was.
+2. A recorded call's `CallRecorded` ("call.recording": call, queue, agent,
+   path) is published once the call is answered *and* the PBX said the
+   recording started (`RecordingStarted`, AMI `MixMonitorStart` on the
+   agent leg), whichever comes last: the two may arrive in either order.
+   Without it (no app_mixmonitor: router-agent's TryExec goes on
+   unrecorded) the call is connected and its record names no recording.
+   A second start, or one for another offer, is ignored.
 3. A survey is answered after the call has ended (the caller goes on to the
    survey when the agent hangs up). The engine remembers each surveyed call
    it ended, for `SURVEY_WINDOW` seconds and at most `MAX_PENDING` of them,
@@ -30,7 +34,7 @@ import re
 from router.core import events as ev
 from router.core import facts as f
 from router.core.shared import EngineState
-from router.core.state import CallRec
+from router.core.state import CallRec, CallStatus
 from router.core.table import Queue
 
 #: The scores a caller can give (the survey's keys 1-5).
@@ -63,6 +67,7 @@ class SurveyOps(EngineState):
     def _offer_extras(self, call: CallRec, queue: Queue) -> tuple[bool, str]:
         """(survey, recording path or "") for an offer of `call` from `queue`;
         kept on the call, which is ended or answered by its last offer."""
+        call.recording_started = False
         if call.callback:
             call.survey, call.recording = False, ""
         else:
@@ -71,9 +76,21 @@ class SurveyOps(EngineState):
         return call.survey, call.recording
 
     def _recording_started(self, call: CallRec, agent: str) -> None:
-        """The answered call is being recorded (rule 2)."""
-        if call.recording:
+        """The call is answered: on record as recorded if its recording
+        started already (rule 2)."""
+        if call.recording and call.recording_started:
             self._publish(f.CallRecorded(call.id, call.queue, agent, call.recording))
+
+    def _on_recording(self, e: ev.RecordingStarted) -> None:
+        call = self.calls.get(e.call_id)
+        if (call is None or call.agent != e.agent_id or not call.recording
+                or call.status not in (CallStatus.RINGING, CallStatus.CONNECTED)):
+            return self._ignored(e, "recording of no recorded offer in progress")
+        if call.recording_started:
+            return self._ignored(e, "recording already started")
+        call.recording_started = True
+        if call.status is CallStatus.CONNECTED:
+            self._publish(f.CallRecorded(call.id, call.queue, e.agent_id, call.recording))
 
     def _survey_pending(self, call: CallRec, agent: str) -> None:
         """The surveyed call ended: its caller is on to the survey (rule 3)."""

@@ -1,8 +1,9 @@
 """Satisfaction scores and recordings on the call record, as part of the
 assembler (pure).
 
-- `call.recording` (CallRecorded) comes beside the answer: the path goes on
-  the open call.
+- `call.recording` (CallRecorded) comes once the call is answered and the
+  PBX started the recording (core/survey.py rule 2): the path goes on the
+  open call.
 - `call.survey` (CallSurveyed) comes after the call has ended, when the
   caller pressed a key (core/survey.py). An answered call from a queue with
   `survey: true` is therefore held, once its wrap-up is over, until its

@@ -134,6 +134,7 @@ class Simulation:
         self._seq = 0
         self._timers: dict[tuple[str, str], int] = {}  # live version per timer key
         self._rings: set[tuple[str, str]] = set()  # offers not yet resolved or cancelled
+        self._recorded: set[tuple[str, str]] = set()  # those of them to record (MixMonitor starts on answer)
         self._answered: set[str] = set()
         self._connected: dict[str, str] = {}  # call -> its agent, while they talk
         self._paused_for: dict[str, set[str]] = {}  # agent -> reasons the world has them paused
@@ -192,13 +193,22 @@ class Simulation:
             self._answered.add(call_id)
             self.feed(ev.AgentOffered(call_id, agent_id))
             self.feed(ev.AgentAnswered(call_id, agent_id))
+            if self._recorded:
+                self._recording(call_id, agent_id)
             talk = self.world.talk(call_id)
             self._connected[call_id] = agent_id
             self.at(self.now + talk, "hangup", call_id)
 
+    def _recording(self, call_id: str, agent_id: str) -> None:
+        """router-agent's MixMonitor starts as the agent answers."""
+        if (call_id, agent_id) in self._recorded:
+            self._recorded.discard((call_id, agent_id))
+            self.feed(ev.RecordingStarted(call_id, agent_id))
+
     def _no_answer(self, call_id: str, agent_id: str) -> None:
         if (call_id, agent_id) in self._rings:
             self._rings.discard((call_id, agent_id))
+            self._recorded.discard((call_id, agent_id))
             self.feed(ev.AgentNoAnswer(call_id, agent_id, "no-answer"))
 
     def _arrival(self) -> None:
@@ -285,6 +295,8 @@ class Simulation:
 
     def _ring(self, c: RingAgent) -> None:
         self._rings.add((c.call_id, c.agent_id))
+        if c.recording:
+            self._recorded.add((c.call_id, c.agent_id))
         delay = self.world.ring(c.call_id, c.agent_id, c.timeout)
         if delay is None:
             self.at(self.now + c.timeout, "no_answer", c.call_id, c.agent_id)
@@ -296,6 +308,7 @@ class Simulation:
 
     def _cancel_ring(self, c: CancelRing) -> None:
         self._rings.discard((c.call_id, c.agent_id))
+        self._recorded.discard((c.call_id, c.agent_id))
 
     def _run_action(self, c: RunAction) -> None:
         if self.log:
