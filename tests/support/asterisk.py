@@ -169,10 +169,12 @@ class Lab:
         self.ami.action("Originate", Channel=f"PJSIP/{code}@phone-{agent}", Context="feature", Exten="s",
                         Priority="1", Async="true")
 
-    def phone(self, agent: str, ring: float | None = None, busy: bool = False) -> None:
+    def phone(self, agent: str, ring: float | None = None, busy: bool = False, talk: float = 0) -> None:
         """From now on `agent`'s phone rings `ring` seconds before it answers
-        (default RING), or rejects the call as busy (486 Busy Here)."""
+        (default RING) and talks `talk` seconds longer than TALK, or rejects
+        the call as busy (486 Busy Here)."""
         assert self.ami
+        self.ami.action("Setvar", Variable=f"TALK_{agent}", Value=str(talk) if talk else "")
         self.ami.action("Setvar", Variable=f"RING_{agent}", Value="" if ring is None else str(ring))
         self.ami.action("Setvar", Variable=f"PHONE_{agent}", Value="busy" if busy else "")
 

@@ -179,12 +179,14 @@ static=yes
 ; the router rings an agent's phone: ring, answer, talk (a TALK s tone, so
 ; that a recording has sound), hang up (the agent hangs up first). A test
 ; changes one phone with the globals PHONE_<agent>=busy (rejects: 486) and
-; RING_<agent>=<seconds> (rings that long before it answers): Lab.phone()
+; RING_<agent>=<seconds> (rings that long before it answers), TALK_<agent>=
+; <seconds> (talks that much longer before it hangs up): Lab.phone()
 exten => _10XX,1,GotoIf($["${{GLOBAL(PHONE_${{EXTEN}})}}" = "busy"]?busy)
  same => n,Ringing()
  same => n,Wait(${{IF($["${{GLOBAL(RING_${{EXTEN}})}}" = ""]?{RING}:${{GLOBAL(RING_${{EXTEN}})}})}})
  same => n,Answer()
  same => n,Playback(lab-agent-talks)
+ same => n,Wait(${{IF($["${{GLOBAL(TALK_${{EXTEN}})}}" = ""]?0:${{GLOBAL(TALK_${{EXTEN}})}})}})
  same => n,Hangup()
  same => n(busy),Busy(5)
 
