@@ -71,3 +71,48 @@ def test_a_promised_callback_rings_the_agent_then_dials_the_customer_and_is_done
     assert origin == ("callback", "callback", None, "13900139000", f"cb-{call_id}")
     assert dialout == ("callback", "answered", "1001")
     assert callback == (call_id, "callme", "13900139000", "done", "", 1)
+
+
+def _call_cli(router: RouterProcess, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "router", "call", *args, "--control", router.control],
+                          capture_output=True, text=True, timeout=30, cwd=ROOT)
+
+
+def test_a_supervisor_moves_a_waiting_caller_to_a_queue_whose_agent_is_then_connected_once(tmp_path):
+    db = tmp_path / "records.db"
+    with Lab(tmp_path, AGENTS) as lab:
+        router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
+        try:
+            lab.feature("1001", "*41")
+            wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 logged in by *41")
+            # nobody has the skill `vip` asks for: the caller holds in router-in
+            lab.call("4008004000", "周八", "13600136000")
+            call_id = wait_for(lambda: re.search(r"call +(\S+) 周八 dnis 4008004000 -> vip", router.output()),
+                               15, "the router to see the call").group(1)
+            wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008004000!\d+!Up!MusicOnHold!",
+                                       concise(lab), re.M), 5, "the caller on hold")
+            assert router.agent("1001")["state"] == "available"
+            moved = _call_cli(router, "move", call_id, "plain")
+            assert moved.returncode == 0, moved.stderr
+            on_call = wait_for(lambda: (a := router.agent("1001"))["state"] == "on_call" and a, 10 + RING,
+                               "1001 on the moved call")
+            assert on_call["call"] == call_id
+            legs = [c for c in concise(lab).splitlines() if c.startswith("PJSIP/100")]
+            assert len(legs) == 1 and "!router-agent!1001!" in legs[0] and "!Up!Bridge!PJSIP/trunk-" in legs[0]
+            # a connected call is no longer the supervisor's to move: refused, the bridge stays
+            again = _call_cli(router, "move", call_id, "vip")
+            assert again.returncode != 0 and "already answered" in again.stdout + again.stderr
+            assert router.agent("1001")["call"] == call_id
+            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), TALK + 10, "the call over")
+            wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
+            assert len(re.findall(rf"answer +{re.escape(call_id)} by", router.output())) == 1
+            # the only warning: the refusal, in the control audit log
+            (refusal,) = router.warnings()
+            assert f"move call={call_id} queue=vip: refused: call '{call_id}' is already answered" in refusal
+        finally:
+            assert router.stop() == 0
+    print(router.output())
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT outcome, answered_by, offers, first_queue, final_queue, moves FROM calls"
+                          " WHERE call_id = ?", (call_id,)).fetchone()
+    assert row == ("answered", "1001", 1, "vip", "plain", 1)
