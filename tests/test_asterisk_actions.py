@@ -116,3 +116,31 @@ def test_a_supervisor_moves_a_waiting_caller_to_a_queue_whose_agent_is_then_conn
         row = con.execute("SELECT outcome, answered_by, offers, first_queue, final_queue, moves FROM calls"
                           " WHERE call_id = ?", (call_id,)).fetchone()
     assert row == ("answered", "1001", 1, "vip", "plain", 1)
+
+
+def test_a_hangup_action_plays_its_announcement_and_the_pbx_channel_is_gone(tmp_path):
+    """There is no supervisor hangup command (router/control/commands.py
+    COMMANDS): a call is hung up by the router only as a queue's action."""
+    db = tmp_path / "records.db"
+    with Lab(tmp_path, AGENTS) as lab:
+        # a 2 s announcement, so that the caller is seen in it
+        silence(lab.pbx.state / "data" / "sounds" / "custom" / "zh" / "goodbye.wav", 2)
+        router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
+        try:
+            lab.call("4008006000", "吴九", "13500135000")
+            call_id = wait_for(lambda: re.search(r"call +(\S+) 吴九 dnis 4008006000 -> bye", router.output()),
+                               15, "the router to see the call").group(1)
+            wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-action!hangup!\d+!Up!Playback!custom/zh/goodbye",
+                                       concise(lab), re.M), 10, "the caller hearing the announcement")
+            assert lab.caller_channels()  # the caller is still on the line while it plays
+            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the pbx channel gone")
+            wait_for(lambda: not lab.caller_channels(), 5, "the caller's side hung up")
+            assert call_id not in [c["call"] for c in router.status().get("calls", [])]
+            assert router.warnings() == []
+        finally:
+            assert router.stop() == 0
+    print(router.output())
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT outcome, action, reason, answered_by, offers FROM calls WHERE call_id = ?",
+                          (call_id,)).fetchone()
+    assert row == ("overflowed", "hangup (announce custom/zh/goodbye)", "max-wait", None, 0)
