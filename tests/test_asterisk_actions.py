@@ -144,3 +144,32 @@ def test_a_hangup_action_plays_its_announcement_and_the_pbx_channel_is_gone(tmp_
         row = con.execute("SELECT outcome, action, reason, answered_by, offers FROM calls WHERE call_id = ?",
                           (call_id,)).fetchone()
     assert row == ("overflowed", "hangup (announce custom/zh/goodbye)", "max-wait", None, 0)
+
+
+def test_a_transfer_action_dials_the_number_over_the_trunk_and_bridges_the_caller_to_it(tmp_path):
+    db = tmp_path / "records.db"
+    with Lab(tmp_path, AGENTS) as lab:
+        router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
+        try:
+            lab.call("4008007000", "郑十", "13400134000")
+            call_id = wait_for(lambda: re.search(r"call +(\S+) 郑十 dnis 4008007000 -> away", router.output()),
+                               15, "the router to see the call").group(1)
+            wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-action!transfer!\d+!Up!Dial!"
+                                       r"PJSIP/13300133000@trunk,60", concise(lab), re.M), 10,
+                     "the caller in router-action's Dial()")
+            # the outside number (on the phones instance, from the trunk) answers: both talk
+            wait_for(lambda: re.search(r"^PJSIP/pbx-\S+!phones!13300133000!\d+!Up!Wait!",
+                                       lab.phones.cli("core show channels concise"), re.M), 5 + RING,
+                     "the outside number answering")
+            assert "Up!AppDial" in concise(lab)  # the outgoing leg on the pbx, bridged by Dial()
+            assert call_id not in [c["call"] for c in router.status().get("calls", [])]
+            lab.hang_up(*lab.caller_channels())
+            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the call over")
+            assert router.warnings() == []
+        finally:
+            assert router.stop() == 0
+    print(router.output())
+    with sqlite3.connect(db) as con:
+        row = con.execute("SELECT outcome, action, reason, answered_by FROM calls WHERE call_id = ?",
+                          (call_id,)).fetchone()
+    assert row == ("overflowed", "transfer 13300133000", "max-wait", None)

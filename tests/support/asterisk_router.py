@@ -22,7 +22,9 @@ def router_config(recordings: Path) -> str:
     that rings an agent 3 s at most, a queue on 4008004000 no agent has
     the skill for (`vip`, for a supervisor's move), a queue on 4008005000
     that offers callers a callback after 1 s and one on 4008006000 that
-    hangs them up after 1 s (with an announcement), no calendars (the
+    hangs them up after 1 s (with an announcement), one on 4008007000
+    that transfers them after 1 s to an outside number over the trunk and
+    one on 4008007001 to a number nobody answers, no calendars (the
     sample config's hours would make the result depend on the clock)."""
     return f"""\
 settings:
@@ -76,8 +78,30 @@ queues:
         require: {{care: 3}}
       - after: 1s
         action: {{action: hangup, announce: custom/zh/goodbye}}
+  away:
+    service_level: {{target: 80%, within: 20s}}
+    skills: {{care: 3}}
+    escalation:
+      - after: 0s
+        require: {{care: 3}}
+      - after: 1s
+        action: {{action: transfer, to: "13300133000"}}
+  nowhere:
+    service_level: {{target: 80%, within: 20s}}
+    skills: {{care: 3}}
+    escalation:
+      - after: 0s
+        require: {{care: 3}}
+      - after: 1s
+        action: {{action: transfer, to: "99999"}}
 routing:
   rules:
+    - name: away-line
+      when: {{dnis: ["4008007000"]}}
+      queue: away
+    - name: nowhere-line
+      when: {{dnis: ["4008007001"]}}
+      queue: nowhere
     - name: vip-line
       when: {{dnis: ["4008004000"]}}
       queue: vip
