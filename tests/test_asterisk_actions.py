@@ -173,3 +173,28 @@ def test_a_transfer_action_dials_the_number_over_the_trunk_and_bridges_the_calle
         row = con.execute("SELECT outcome, action, reason, answered_by FROM calls WHERE call_id = ?",
                           (call_id,)).fetchone()
     assert row == ("overflowed", "transfer 13300133000", "max-wait", None)
+
+
+def test_a_transfer_nobody_takes_sends_the_caller_to_the_fallback_queue_not_to_silence(tmp_path):
+    """The trunk rejects 99999 (no such extension on the phones instance):
+    router-action's Dial() comes back at once and the caller goes on to
+    router-in's fallback, the stock queue that rings the agents' phones."""
+    with Lab(tmp_path, AGENTS) as lab:
+        router = RouterProcess(lab, tmp_path)
+        try:
+            lab.call("4008007001", "钱一", "13400134001")
+            call_id = wait_for(lambda: re.search(r"call +(\S+) 钱一 dnis 4008007001 -> nowhere", router.output()),
+                               15, "the router to see the call").group(1)
+            wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008007001!\d+!Up!Queue!router-fallback",
+                                       concise(lab), re.M), 10, "the caller in the fallback queue")
+            agent = wait_for(lambda: re.search(r"^PJSIP/pbx-\S+!phones!(10\d\d)!\d+!Up!Playback!",
+                                               lab.phones.cli("core show channels concise"), re.M), 20,
+                             "an agent phone answering the fallback queue").group(1)
+            assert agent in AGENTS
+            assert re.search(rf"overflowed +{re.escape(call_id)} from nowhere: transfer 99999 \(max-wait\)",
+                             router.output())
+            lab.hang_up(*lab.caller_channels())
+            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the call over")
+            assert router.warnings() == []
+        finally:
+            assert router.stop() == 0
