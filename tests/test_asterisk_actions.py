@@ -198,3 +198,31 @@ def test_a_transfer_nobody_takes_sends_the_caller_to_the_fallback_queue_not_to_s
             assert router.warnings() == []
         finally:
             assert router.stop() == 0
+
+
+def test_a_callback_the_customer_cannot_take_frees_the_agent_and_is_tried_again_later(tmp_path):
+    """The caller's number is one the trunk rejects (12000000000: no such
+    number on the phones instance): router-callback's Dial() fails at once,
+    the hangup handler reports CHANUNAVAIL before the agent leg's Hangup,
+    and the router parks the callback for a retry (5 minutes, not waited
+    for here) with one attempt used; the agent is free again."""
+    with Lab(tmp_path, AGENTS) as lab:
+        router = RouterProcess(lab, tmp_path)
+        try:
+            lab.call("4008005000", "冯二", "12000000000")
+            call_id = wait_for(lambda: re.search(r"call +(\S+) 冯二 dnis 4008005000 -> callme", router.output()),
+                               15, "the router to see the call").group(1)
+            wait_for(lambda: f"callback promised cb-{call_id}" in router.output(), 10, "the callback promised")
+            wait_for(lambda: not lab.caller_channels(), 15, "the caller told and hung up by router-action")
+            lab.feature("1001", "*41")
+            wait_for(lambda: f"callback placed cb-{call_id} (callme) agent=1001" in router.output(), 15 + RING,
+                     "the callback placed by 1001")
+            retry = wait_for(lambda: re.search(rf"callback retry cb-{re.escape(call_id)} \(callme\) (.*)",
+                                               router.output()), 15, "the callback parked for a retry").group(1)
+            assert retry == "attempts=1 reason=chanunavail"
+            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the agent's leg gone")
+            wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
+            assert "callback done" not in router.output() and "callback failed" not in router.output()
+            assert router.warnings() == []
+        finally:
+            assert router.stop() == 0
