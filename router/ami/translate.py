@@ -52,7 +52,10 @@ UNUSED_EVENTS = {"FullyBooted", "Newexten", "Newstate", "VarSet", "SoftHangupReq
                  "MusicOnHoldStart", "MusicOnHoldStop", "DTMFBegin", "DTMFEnd", "NewAccountCode",
                  "LocalBridge", "AgentCalled", "Hold", "Unhold", "DeviceStateListComplete",
                  # a message left by router-action's VoiceMail() (seen on Asterisk 22.10.1)
-                 "MessageWaiting"}
+                 "MessageWaiting",
+                 # router-action,callback tells a CRM a callback was promised; the
+                 # router promised it itself (seen on Asterisk 22.10.1 with every callback)
+                 "UserEvent RouterCallback"}
 
 #: A recording path goes into MixMonitor() unquoted: only these characters.
 _PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._/+-]")

@@ -189,6 +189,13 @@ exten => _10XX,1,GotoIf($["${{GLOBAL(PHONE_${{EXTEN}})}}" = "busy"]?busy)
  same => n,Wait(${{IF($["${{GLOBAL(TALK_${{EXTEN}})}}" = ""]?0:${{GLOBAL(TALK_${{EXTEN}})}})}})
  same => n,Hangup()
  same => n(busy),Busy(5)
+; a customer's mobile (11 digits, 1[3-9]...) dialled over the trunk (a
+; callback, a transfer): answers after RING s and listens until hung up
+exten => _1[3-9]XXXXXXXXX,1,Ringing()
+ same => n,Wait({RING})
+ same => n,Answer()
+ same => n,Wait(60)
+ same => n,Hangup()
 
 [caller]
 ; a caller once the pbx answered: listen until hung up (DTMF comes by AMI)

@@ -19,12 +19,17 @@ def router_config(recordings: Path) -> str:
     """A small router config for the lab: two agents, a plain queue on
     4008001000, a survey + record queue on 4008009000, a queue on 4008002000
     that sends its callers to voicemail after 2 s, a queue on 4008003000
-    that rings an agent 3 s at most, no calendars (the
+    that rings an agent 3 s at most, a queue on 4008004000 no agent has
+    the skill for (`vip`, for a supervisor's move), a queue on 4008005000
+    that offers callers a callback after 1 s and one on 4008006000 that
+    hangs them up after 1 s (with an announcement), one on 4008007000
+    that transfers them after 1 s to an outside number over the trunk and
+    one on 4008007001 to a number nobody answers, no calendars (the
     sample config's hours would make the result depend on the clock)."""
     return f"""\
 settings:
   recordings_dir: {recordings}
-skills: {{care: }}
+skills: {{care: , vip: }}
 agents:
   - {{id: "1001", name: "张伟", endpoint: PJSIP/1001, skills: {{care: 5}}}}
   - {{id: "1002", name: "李娜", endpoint: PJSIP/1002, skills: {{care: 5}}}}
@@ -52,8 +57,60 @@ queues:
     wrapup: 0s
     ring_timeout: 3s
     skills: {{care: 3}}
+  vip:
+    service_level: {{target: 80%, within: 20s}}
+    wrapup: 0s
+    skills: {{vip: 1}}
+  callme:
+    service_level: {{target: 80%, within: 20s}}
+    wrapup: 0s
+    skills: {{care: 3}}
+    escalation:
+      - after: 0s
+        require: {{care: 3}}
+      - after: 1s
+        action: {{action: callback}}
+  bye:
+    service_level: {{target: 80%, within: 20s}}
+    skills: {{care: 3}}
+    escalation:
+      - after: 0s
+        require: {{care: 3}}
+      - after: 1s
+        action: {{action: hangup, announce: custom/zh/goodbye}}
+  away:
+    service_level: {{target: 80%, within: 20s}}
+    skills: {{care: 3}}
+    escalation:
+      - after: 0s
+        require: {{care: 3}}
+      - after: 1s
+        action: {{action: transfer, to: "13300133000"}}
+  nowhere:
+    service_level: {{target: 80%, within: 20s}}
+    skills: {{care: 3}}
+    escalation:
+      - after: 0s
+        require: {{care: 3}}
+      - after: 1s
+        action: {{action: transfer, to: "99999"}}
 routing:
   rules:
+    - name: away-line
+      when: {{dnis: ["4008007000"]}}
+      queue: away
+    - name: nowhere-line
+      when: {{dnis: ["4008007001"]}}
+      queue: nowhere
+    - name: vip-line
+      when: {{dnis: ["4008004000"]}}
+      queue: vip
+    - name: callback-line
+      when: {{dnis: ["4008005000"]}}
+      queue: callme
+    - name: bye-line
+      when: {{dnis: ["4008006000"]}}
+      queue: bye
     - name: short-line
       when: {{dnis: ["4008003000"]}}
       queue: short
