@@ -26,6 +26,9 @@ from support.asterisk_conf import RING, TALK, silence
 from support.asterisk_router import AGENTS, RouterProcess, wait_for
 from support.paths import ROOT
 
+#: extra talk time of a call that must outlive a CLI run, seconds
+EXTRA = 12
+
 
 def concise(lab: Lab) -> str:
     return lab.pbx.cli("core show channels concise")
@@ -81,6 +84,9 @@ def _call_cli(router: RouterProcess, *args: str) -> subprocess.CompletedProcess:
 def test_a_supervisor_moves_a_waiting_caller_to_a_queue_whose_agent_is_then_connected_once(tmp_path):
     db = tmp_path / "records.db"
     with Lab(tmp_path, AGENTS) as lab:
+        # the call must outlive the second `router call move` below: a CLI run takes seconds on
+        # a loaded machine, and with TALK alone the call was over ("no call is waiting")
+        lab.phone("1001", talk=EXTRA)
         router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
         try:
             lab.feature("1001", "*41")
@@ -103,7 +109,8 @@ def test_a_supervisor_moves_a_waiting_caller_to_a_queue_whose_agent_is_then_conn
             again = _call_cli(router, "move", call_id, "vip")
             assert again.returncode != 0 and "already answered" in again.stdout + again.stderr
             assert router.agent("1001")["call"] == call_id
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), TALK + 10, "the call over")
+            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), TALK + EXTRA + 10,
+                     "the call over")
             wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
             assert len(re.findall(rf"answer +{re.escape(call_id)} by", router.output())) == 1
             # the only warning: the refusal, in the control audit log
