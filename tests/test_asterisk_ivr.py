@@ -103,10 +103,11 @@ def _bridged(lab: Lab, router: RouterProcess, agent: str, other: str, channel: s
 def test_the_callers_keys_pick_the_queue_and_the_agent(tmp_path):
     """Language 3 (en) pressed during the prompt and menu 1 after it go to
     `english` (only 1001); language 2 (yue) and menu 3 (complaints) from a
-    caller the CRM's AstDB calls gold go to `complaints` (only 1002)."""
+    caller the CRM's AstDB calls `Gold` go to `complaints` (only 1002), with
+    tier gold (the dialplan's FILTER(a-z) alone made it "old")."""
     db = tmp_path / "records.db"
     with Lab(tmp_path, AGENTS, prompts=True) as lab:
-        lab.pbx.cli("database put crm-tier 13900139000 gold")
+        lab.pbx.cli("database put crm-tier 13900139000 Gold")
         router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
         try:
             for aid in AGENTS:
