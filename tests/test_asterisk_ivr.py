@@ -128,7 +128,7 @@ def test_the_callers_keys_pick_the_queue_and_the_agent(tmp_path):
         finally:
             assert router.stop() == 0
         for channel, keys in ((english, ("3", "1")), (complaint, ("2", "3"))):
-            # each prompt played once: the key ended the Read() (the language key cut its prompt short)
+            # each prompt played once, and the one key pressed ended its Read()
             assert _played(lab, channel) == [LANGUAGE, MENU]
             assert _entered(lab, channel) == [f"User entered '{k}'" for k in keys]
         _no_missing_prompt(lab)
