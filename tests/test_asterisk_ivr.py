@@ -108,6 +108,9 @@ def test_the_callers_keys_pick_the_queue_and_the_agent(tmp_path):
     db = tmp_path / "records.db"
     with Lab(tmp_path, AGENTS, prompts=True) as lab:
         lab.pbx.cli("database put crm-tier 13900139000 Gold")
+        # the keys go as RFC 4733 events (PJSIP's default dtmf_mode, on both sides of the trunk)
+        assert re.search(r"^ dtmf_mode +: rfc4733$", lab.pbx.cli("pjsip show endpoint trunk"), re.M)
+        assert re.search(r"^ dtmf_mode +: rfc4733$", lab.phones.cli("pjsip show endpoint pbx"), re.M)
         router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
         try:
             for aid in AGENTS:
