@@ -5,7 +5,9 @@ The main instance ("pbx") gets a copy of deploy/asterisk/ unchanged but for
 the AMI port (other tests and engineers may hold 5038), plus the test-side
 files a site adds itself: modules.conf, pjsip.conf (agent endpoints and a
 trunk on free ports), the AMI secret written by the shipped install.sh, a
-voicemail.conf, and the survey prompt. The "phones" instance (127.0.0.2 for
+voicemail.conf, a logger.conf, the survey prompt and, with prompts=True,
+the IVR's prompts (without them router-inbound's Read()s return at once
+and every call gets the IVR's defaults). The "phones" instance (127.0.0.2 for
 the phones, 127.0.0.3 for the trunk's callers) registers one PJSIP phone per
 agent with the pbx, answers the calls the router sends them, talks for
 TALK seconds and hangs up (the agent hangs up); callers are AMI Originates
@@ -25,7 +27,8 @@ from pathlib import Path
 import pytest
 
 from support.ami_client import Ami
-from support.asterisk_conf import PHONES_DIALPLAN, TALK, free_udp_port, modules_conf, pbx_pjsip, phones_pjsip, silence
+from support.asterisk_conf import (IVR_PROMPTS, PHONES_DIALPLAN, PROMPT, TALK, free_udp_port, modules_conf, pbx_pjsip,
+                                   phones_pjsip, silence)
 from support.paths import ROOT
 from support.ports import free_port
 
@@ -84,10 +87,11 @@ class Lab:
     SECRET); `recordings` is where MixMonitor may write."""
 
     def __init__(self, workdir: Path, agents: dict[str, str], hold_limit: int | None = None,
-                 without: tuple[str, ...] = ()) -> None:
+                 without: tuple[str, ...] = (), prompts: bool = False) -> None:
         if not LAB.exists():
             pytest.skip(f"no real Asterisk here: {LAB} is missing")
         self.workdir, self.agents, self.hold_limit, self.without = workdir, agents, hold_limit, without
+        self.prompts = prompts
         self.ami_port, self.phones_ami_port = free_port(), free_port()
         self.sip, self.phones_sip = free_udp_port(), free_udp_port("127.0.0.2")
         self.recordings = workdir / "recordings"
@@ -117,6 +121,12 @@ class Lab:
         # Read() of a missing prompt returns at once: the survey needs one to wait on
         silence(data / "sounds" / "custom" / "zh" / "survey.wav", 4)
         silence(self.phones.state / "data" / "sounds" / "lab-agent-talks.wav", TALK, tone=440)
+        # the pbx's log: warnings (a prompt that is not there) and the verbose
+        # lines of Read() and Playback() that show what was played and keyed
+        (etc / "logger.conf").write_text("[logfiles]\nmessages => notice,warning,error,verbose(3)\n")
+        if self.prompts:
+            for name, tone in IVR_PROMPTS.items():
+                silence(data / "sounds" / f"{name}.wav", PROMPT, tone=tone)
 
     def _write_phones(self) -> None:
         etc = self.phones.etc
@@ -177,6 +187,12 @@ class Lab:
         self.ami.action("Setvar", Variable=f"TALK_{agent}", Value=str(talk) if talk else "")
         self.ami.action("Setvar", Variable=f"RING_{agent}", Value="" if ring is None else str(ring))
         self.ami.action("Setvar", Variable=f"PHONE_{agent}", Value="busy" if busy else "")
+
+    def log(self) -> str:
+        """The pbx's log so far (logger.conf above: notices, warnings, errors
+        and verbose lines up to level 3)."""
+        path = self.pbx.state / "log" / "messages"
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
     def caller_channels(self) -> list[str]:
         """The phones instance's caller channels (to the pbx's trunk), now."""

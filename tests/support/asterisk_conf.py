@@ -12,6 +12,10 @@ from pathlib import Path
 
 #: seconds an agent's phone rings before it answers, and talks before it hangs up
 RING, TALK = 1, 3
+#: the prompts the shipped IVR (router-inbound) plays, each a PROMPT s tone
+#: of its own pitch (Lab(prompts=True) installs them)
+IVR_PROMPTS = {"custom/zh/choose-language": 523.0, "custom/zh/main-menu": 659.0}
+PROMPT = 1.5
 #: the modules the shipped dialplan and the lab wiring need (all in the build)
 MODULES = """\
 pbx_config app_dial app_queue app_userevent app_senddtmf app_exec app_read app_voicemail app_stack

@@ -24,16 +24,27 @@ def router_config(recordings: Path) -> str:
     that offers callers a callback after 1 s and one on 4008006000 that
     hangs them up after 1 s (with an announcement), one on 4008007000
     that transfers them after 1 s to an outside number over the trunk and
-    one on 4008007001 to a number nobody answers, no calendars (the
-    sample config's hours would make the result depend on the clock)."""
+    one on 4008007001 to a number nobody answers, two queues on 4008008000
+    chosen by the shipped IVR's keys (menu 3: `complaints`, which only 1002
+    serves; language 3: `english`, which only 1001 serves; else `plain`),
+    no calendars (the sample config's hours would make the result depend
+    on the clock)."""
     return f"""\
 settings:
   recordings_dir: {recordings}
-skills: {{care: , vip: }}
+skills: {{care: , vip: , english: , complaints: }}
 agents:
-  - {{id: "1001", name: "张伟", endpoint: PJSIP/1001, skills: {{care: 5}}}}
-  - {{id: "1002", name: "李娜", endpoint: PJSIP/1002, skills: {{care: 5}}}}
+  - {{id: "1001", name: "张伟", endpoint: PJSIP/1001, skills: {{care: 5, english: 5}}}}
+  - {{id: "1002", name: "李娜", endpoint: PJSIP/1002, skills: {{care: 5, complaints: 5}}}}
 queues:
+  english:
+    service_level: {{target: 80%, within: 20s}}
+    wrapup: 0s
+    skills: {{english: 3}}
+  complaints:
+    service_level: {{target: 80%, within: 20s}}
+    wrapup: 0s
+    skills: {{complaints: 3}}
   plain:
     service_level: {{target: 80%, within: 20s}}
     wrapup: 0s
@@ -96,6 +107,12 @@ queues:
         action: {{action: transfer, to: "99999"}}
 routing:
   rules:
+    - name: ivr-complaints
+      when: {{dnis: ["4008008000"], vars: {{menu: "3"}}}}
+      queue: complaints
+    - name: ivr-english
+      when: {{dnis: ["4008008000"], vars: {{lang: en}}}}
+      queue: english
     - name: away-line
       when: {{dnis: ["4008007000"]}}
       queue: away
