@@ -135,3 +135,24 @@ def test_callbacks_parked_over_the_closing_are_made_the_next_morning_and_on_reco
     assert set(overnight) == parked
     assert any(rows[cb][1] > 1 for cb in overnight)  # retried on Tuesday
     assert out.getvalue().rstrip().splitlines()[-2].endswith("every one on record")
+
+
+def test_the_warm_down_is_bounded_by_the_latest_opening_and_the_horizon():
+    """A callback parked until its queue opens extends the bound to that
+    opening + WARM_DOWN_MAX; a call in progress alone does not move it; and
+    the horizon caps it (a calendar that opens only weeks later)."""
+    from dataclasses import replace
+
+    from router.core import events as ev
+    from router.sim.recorded import CALLBACK_HORIZON, WARM_DOWN_MAX
+
+    table = check_config(SAMPLE).table
+    sim = Simulation(table, seed=1, start=SUNDAY_5AM, calls_per_hour=0)
+    assert SimRecords.bound(sim, SUNDAY_5AM, SUNDAY_5AM + 600) == SUNDAY_5AM + WARM_DOWN_MAX  # nothing parked
+    sim.feed(ev.CallbackPromised("cb-x", "13800000000", "complaints", 0, SUNDAY_5AM - 60))
+    assert "cb-x" in sim.engine.parked  # complaints keeps business hours: Monday 08:30
+    assert SimRecords.bound(sim, SUNDAY_5AM, SUNDAY_5AM + 600) == MONDAY_830 + WARM_DOWN_MAX
+    far = replace(table.calendars["business"], holidays=frozenset(
+        datetime.fromtimestamp(SUNDAY_5AM + d * 86400, SH).date() for d in range(30)))
+    sim.engine.table = replace(table, calendars={**table.calendars, "business": far})
+    assert SimRecords.bound(sim, SUNDAY_5AM, SUNDAY_5AM + 600) == SUNDAY_5AM + CALLBACK_HORIZON

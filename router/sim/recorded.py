@@ -70,8 +70,9 @@ class SimRecords:
         calls, parked = self.subscriber.assembler.calls, sim.engine.parked
         began, promised = t, sum(c in parked for c in calls)
         in_progress = len(calls) - promised
+        limit = began
         while calls:
-            limit = self.bound(sim, began, t)
+            limit = max(limit, self.bound(sim, began, t))  # once extended for a parked callback, it stays
             if t >= limit:
                 break
             due = sim.next_due()
@@ -99,7 +100,7 @@ class SimRecords:
     def bound(sim, began: float, now: float) -> float:
         """When the warm-down that began at `began` stops at the latest, as
         judged at `now` (module doc)."""
-        table, latest = sim.engine.table, now
+        table, latest = sim.engine.table, began  # not `now`: the bound must not slide on with the clock
         for call in sim.engine.parked.values():
             queue = table.queues.get(call.queue)
             calendar = table.calendars.get(queue.hours) if queue is not None and queue.hours else None
@@ -107,7 +108,7 @@ class SimRecords:
                 opens = next_open(calendar, now)
                 if opens is not None:
                     latest = max(latest, opens)
-        return min(max(began, latest) + WARM_DOWN_MAX, began + CALLBACK_HORIZON)
+        return min(latest + WARM_DOWN_MAX, began + CALLBACK_HORIZON)
 
     def finish(self, t: float) -> None:
         self.now = t
