@@ -22,7 +22,7 @@ RETRY_AFTER apart: 10 minutes, plus rings, talks and wrap-ups); the horizon
 stops a callback that no agent ever takes (its queue staffed by nobody who
 is logged in) from being woken every morning for ever. While only parked
 callbacks are open, the clock jumps to the next thing due instead of
-stepping, so a night or a weekend costs no more than a minute.
+stepping: a night costs a few events, not 8,640 steps.
 """
 
 from __future__ import annotations
