@@ -50,6 +50,46 @@ def test_prune_keeps_the_days_asked_for(tmp_path, capsys):
     assert left == len(recent)
 
 
+def prune_ids(url: str, *flags: str) -> tuple[int, set[str]]:
+    """`router records prune` on calls 500, 300 and 100 days old: (exit code, the calls left)."""
+    store = open_store(url)
+    now = time.time()
+    store.write(call_rows(1, now - 500 * 86400) + call_rows(2, now - 300 * 86400) + call_rows(3, now - 100 * 86400))
+    store.close()
+    code = main(["records", "prune", "--records", url, *flags])
+    store = open_store(url)
+    with store.engine.connect() as conn:
+        left = {r[0] for r in conn.execute(sa.text("SELECT call_id FROM calls"))}
+    store.close()
+    return code, left
+
+
+def test_prune_takes_the_days_from_the_config_unless_keep_days_is_given(tmp_path, capsys):
+    from test_records_retention import config_keeping
+
+    config = config_keeping(tmp_path, "config", "200")
+    assert prune_ids(f"sqlite:{tmp_path / 'a.db'}", "--config", config) == (0, {"call-3"})
+    assert "rows older than 200 days" in capsys.readouterr().out
+    # --keep-days wins over the config
+    assert prune_ids(f"sqlite:{tmp_path / 'b.db'}", "--config", config, "--keep-days", "350") == \
+        (0, {"call-2", "call-3"})
+    assert "rows older than 350 days" in capsys.readouterr().out
+    # neither: 400 days (the default, as the running router's)
+    assert prune_ids(f"sqlite:{tmp_path / 'c.db'}") == (0, {"call-2", "call-3"})
+    assert "rows older than 400 days" in capsys.readouterr().out
+
+
+def test_prune_with_a_broken_config_deletes_nothing(tmp_path, capsys):
+    from test_records_retention import config_keeping
+
+    config = config_keeping(tmp_path, "config", "0")
+    assert prune_ids(f"sqlite:{tmp_path / 'a.db'}", "--config", config) == (1, {"call-1", "call-2", "call-3"})
+    err = capsys.readouterr().err
+    assert f"{config}/settings.yaml:40:14: records.keep_days: '0': keep at least 1 day" in err
+    assert err.endswith("router records: nothing pruned: the config has errors, so its records.keep_days is "
+                        "unknown\n")
+
+
 def test_bad_flags_are_usage_errors(capsys):
     for argv in (["records", "prune", "--records", "sqlite:x.db", "--keep-days", "0"],
                  ["records", "prune"], ["records"]):

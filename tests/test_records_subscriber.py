@@ -128,9 +128,10 @@ def test_router_simulate_writes_the_simulated_day_on_record(tmp_path, capsys):
     assert re.search(r"records: \d+ rows written to sqlite:", out)
     answered = sum(int(line.split()[2]) for line in out.splitlines()
                    if re.match(r"^\w+\s+\d+\s+\d+\s+\d+%", line))
-    offered, in_progress = map(int, re.search(r"records: (\d+) calls offered; warm-down: no more arrivals, "
-                                              r"the (\d+) in progress went on for \d+ simulated seconds: "
-                                              r"every one on record", out).groups())
+    offered, in_progress = map(int, re.search(
+        r"records: (\d+) calls offered; warm-down: no more arrivals, the (\d+) in progress and the \d+ callbacks "
+        r"parked \(for their queue's hours or a retry\) went on for \d+ simulated seconds: every one on record",
+        out).groups())
     with sqlite3.connect(tmp_path / "r.db") as db:
         (on_record,) = db.execute("SELECT COUNT(*) FROM calls WHERE outcome = 'answered' AND kind = 'inbound'").fetchone()
         (inbound,) = db.execute("SELECT COUNT(*) FROM calls WHERE kind = 'inbound'").fetchone()

@@ -142,5 +142,6 @@ def compile_table(spec: ConfigSpec, files: list[tuple[str, bytes]]) -> RoutingTa
         rules=tuple(_rule(r, queues) for r in spec.rules),
         default=_rule(spec.default, queues),
         settings=settings,
+        records=spec.records,
         digest=digest(files),
     )

@@ -13,10 +13,11 @@ from router.config.references import (check_callbacks, check_duplicates, check_l
                                       check_warnings)
 from router.config.routing import read_routing
 from router.config.schema import Reader
-from router.config.sections import read_agents, read_calendars, read_settings, read_skills, read_teams
+from router.config.sections import (read_agents, read_calendars, read_records, read_settings, read_skills,
+                                    read_teams)
 from router.core.table import RoutingTable
 
-SECTIONS = ("settings", "skills", "teams", "agents", "calendars", "queues", "routing")
+SECTIONS = ("settings", "records", "skills", "teams", "agents", "calendars", "queues", "routing")
 REQUIRED = ("skills", "agents", "queues", "routing")
 
 
@@ -87,6 +88,8 @@ def _read(sections: dict[str, nodes.Node], complete: bool, r: Reader) -> ConfigS
     empty = {} if complete else None
     if "settings" in sections:
         spec.settings = read_settings(r, sections["settings"], "settings")
+    if "records" in sections:
+        spec.records = read_records(r, sections["records"], "records")
     if "skills" in sections:
         spec.skills, spec.skill_where = read_skills(r, sections["skills"], "skills") or (None, {})
     spec.teams = read_teams(r, sections["teams"], "teams") if "teams" in sections else empty

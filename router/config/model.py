@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from router.core.table import Calendar, Pattern, ServiceLevel, Settings, Strategy, Team
+from router.core.table import Calendar, Pattern, RecordsPolicy, ServiceLevel, Settings, Strategy, Team
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,7 @@ class ConfigSpec:
     kind (the missing section is already an error)."""
 
     settings: Settings = field(default_factory=Settings)
+    records: RecordsPolicy = field(default_factory=RecordsPolicy)
     skills: dict[str, str] | None = None
     skill_where: dict[str, Where] = field(default_factory=dict)
     teams: dict[str, Team] | None = None

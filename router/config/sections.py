@@ -1,5 +1,5 @@
-"""Schemas of the simple sections: settings, skills, teams, agents and
-calendars (docs/RULES.md). Queues and routing are in `queues.py`."""
+"""Schemas of the simple sections: settings, records, skills, teams, agents
+and calendars (docs/RULES.md). Queues and routing are in `queues.py`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from router.config import values
 from router.config.errors import did_you_mean, join_path, quote
 from router.config.model import AgentSpec, Where
 from router.config.nodes import Invalid, Node, Scalar, Seq
-from router.config.schema import (BOOLEAN, DATE, DAYS, DIRECTORY, ENDPOINT, NAME, PERIOD, POINTS, TEXT, Reader,
-                                  choice, count, describe, duration)
-from router.core.table import Calendar, Enforcement, Settings, Team
+from router.config.schema import (BOOLEAN, DATE, DAYS, DIRECTORY, ENDPOINT, NAME, PERIOD, POINTS, TEXT, Kind,
+                                  Reader, choice, count, describe, duration)
+from router.core.table import Calendar, Enforcement, RecordsPolicy, Settings, Team
 
 
 def read_settings(r: Reader, node: Node, path: str) -> Settings:
@@ -30,6 +30,29 @@ def read_settings(r: Reader, node: Node, path: str) -> Settings:
         enforcement=enforcement,
         recordings_dir=defaults.recordings_dir if recordings is None else recordings,
     )
+
+
+#: The most days `records.keep_days` may keep: a century, so that a typo
+#: such as 4000000 is caught rather than taken for "never prune".
+MAX_KEEP_DAYS = 36500
+
+
+def _keep_days(text: str) -> int:
+    if text.strip().lstrip("+-") == "0" or text.strip().lower() in ("never", "off", "forever"):
+        # 0 is the flag's "never prune"; in the config it would read as "keep nothing"
+        raise ValueError(f"{quote(text)}: keep at least 1 day; to never prune, run the router with "
+                         "--records-keep-days 0 (e.g. when a cron job prunes)")
+    return values.count_parser(1, MAX_KEEP_DAYS)(text)
+
+
+KEEP_DAYS = Kind(f"a whole number of days from 1 to {MAX_KEEP_DAYS}", _keep_days)
+
+
+def read_records(r: Reader, node: Node, path: str) -> RecordsPolicy:
+    """records: how the call and agent records are kept (docs/RECORDS.md)."""
+    found = r.fields(node, path, ["keep_days"], what="a mapping (keep_days:)") or {}
+    days = r.value(found.get("keep_days"), join_path(path, "keep_days"), KEEP_DAYS)
+    return RecordsPolicy() if days is None else RecordsPolicy(keep_days=days)
 
 
 def read_enforcement(r: Reader, node: Node, path: str) -> Enforcement:

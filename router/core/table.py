@@ -239,6 +239,21 @@ class Settings:
     recordings_dir: str = "/var/spool/asterisk/monitor/router"
 
 
+#: Days of call and agent records kept when the config's `records:` block
+#: does not say (issue 16: a bit over a year, for year-on-year monthly
+#: reports); `router records prune` and the running router both use it.
+KEEP_DAYS = 400
+
+
+@dataclass(frozen=True)
+class RecordsPolicy:
+    """The config's `records:` block: how the records database is kept.
+    Not routing: the records writer reads it from the running table, so a
+    reload changes it like any setting."""
+
+    keep_days: int = KEEP_DAYS  # rows older than this many days are pruned
+
+
 @dataclass(frozen=True)
 class RoutingTable:
     skills: Mapping[str, str]  # name -> description
@@ -249,6 +264,7 @@ class RoutingTable:
     rules: tuple[Rule, ...]  # ordered; first match wins
     default: Rule  # used when no rule matches
     settings: Settings = Settings()
+    records: RecordsPolicy = RecordsPolicy()
     digest: str = ""  # sha256 of the source files, for the reload metric
 
     @staticmethod

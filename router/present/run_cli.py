@@ -117,10 +117,12 @@ def _records_settings(args: argparse.Namespace):
     from router.records.setup import records_settings
     from router.records.store import RecordsError
 
-    keep = getattr(args, "records_keep_days", None)  # `router simulate` has none: its days may be long past
+    # `router simulate` has no such flag, and never prunes: its days may be long past
+    prune = hasattr(args, "records_keep_days") and args.records_keep_days != 0
+    keep = getattr(args, "records_keep_days", None) or None  # None: the config's records.keep_days
     try:
         return records_settings(args.records, args.records_password_file, args.records_spool, args.state_file,
-                                keep or None)
+                                keep, prune)
     except RecordsError as err:
         raise _usage(f"--records: {err}") from None
 
@@ -240,7 +242,7 @@ def _keep_days_or_off(text: str) -> int:
 def add_run_parser(sub) -> None:
     """`router run` on the subparsers `sub`."""
     from router.present.cli import _positive, _simulation_flags
-    from router.records.retention import KEEP_DAYS
+    from router.core.table import KEEP_DAYS
 
     run = sub.add_parser("run", help="run the router (on Asterisk over AMI, or on the simulated PBX)")
     run.add_argument("config", metavar="CONFIG_DIR")
@@ -261,9 +263,10 @@ def add_run_parser(sub) -> None:
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     _mqtt_flags(run)
     _records_flags(run)
-    run.add_argument("--records-keep-days", type=_keep_days_or_off, default=KEEP_DAYS, metavar="N",
-                     help=f"delete records older than N days, once a day (default {KEEP_DAYS}, as "
-                          "`router records prune`; 0: never, e.g. when a cron job prunes)")
+    run.add_argument("--records-keep-days", type=_keep_days_or_off, metavar="N",
+                     help="delete records older than N days, once a day, whatever the config's "
+                          f"records.keep_days says (default: that, else {KEEP_DAYS}; 0: never, e.g. "
+                          "when a cron job prunes)")
     run.add_argument("--control", metavar="PATH|off",
                      help="serve the control API (router status, agent, call) on this Unix socket "
                           "(default $ROUTER_CONTROL or $XDG_RUNTIME_DIR/router/control.sock; off: none)")

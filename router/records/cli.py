@@ -1,7 +1,11 @@
 """`router records migrate|prune`: the records database's upkeep.
 
     router records migrate --records URL
-    router records prune --records URL [--keep-days N]
+    router records prune --records URL [--keep-days N | --config DIR]
+
+How many days prune keeps: --keep-days N if given, else the `records:
+keep_days:` of the config at --config DIR (the one `router run` routes
+by, so a cron job and the running router agree), else KEEP_DAYS (400).
 
 The password (PostgreSQL) comes from ROUTER_RECORDS_PASSWORD or
 --records-password-file, never from a flag.
@@ -13,7 +17,7 @@ import argparse
 import sys
 import time
 
-from router.records.retention import KEEP_DAYS  # the running router's default too
+from router.core.table import KEEP_DAYS  # the running router's default too
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -44,10 +48,13 @@ def add_parser(sub) -> None:
     mig = actions.add_parser("migrate", help="create or upgrade the records schema to this router's")
     add_records_flags(mig, required=True)
     mig.set_defaults(func=cmd_migrate)
-    prune = actions.add_parser("prune", help="delete records older than --keep-days")
+    prune = actions.add_parser("prune", help="delete records older than --keep-days (or the config's)")
     add_records_flags(prune, required=True)
-    prune.add_argument("--keep-days", type=keep_days, default=KEEP_DAYS,
-                       help=f"keep this many days of records (default {KEEP_DAYS})")
+    prune.add_argument("--keep-days", type=keep_days, metavar="N",
+                       help="keep this many days of records (default: --config's records.keep_days, "
+                            f"else {KEEP_DAYS})")
+    prune.add_argument("--config", metavar="CONFIG_DIR",
+                       help="take the days to keep from this routing config's records.keep_days")
     prune.set_defaults(func=cmd_prune)
 
 
@@ -82,10 +89,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def days_to_keep(args: argparse.Namespace) -> int | None:
+    """--keep-days, else --config's records.keep_days, else KEEP_DAYS; None
+    when the config has errors (printed, as `router check` does)."""
+    if args.keep_days is not None:
+        return args.keep_days
+    if not args.config:
+        return KEEP_DAYS
+    from router.present.cli import _load
+
+    table = _load(args.config)
+    return None if table is None else table.records.keep_days
+
+
 def cmd_prune(args: argparse.Namespace) -> int:
     from router.records.store import open_store, read_password
 
-    before = time.time() - args.keep_days * 86400
+    days = days_to_keep(args)
+    if days is None:
+        print("router records: nothing pruned: the config has errors, so its records.keep_days is unknown",
+              file=sys.stderr)
+        return EXIT_FAILED
+    before = time.time() - days * 86400
     try:
         store = open_store(args.records, read_password(args.records_password_file))
         try:
@@ -95,5 +120,5 @@ def cmd_prune(args: argparse.Namespace) -> int:
     except Exception as err:  # noqa: BLE001 (reported, exit 1)
         return _failed(args, err)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(before))
-    print(f"router records: deleted {deleted} rows older than {args.keep_days} days (before {when})")
+    print(f"router records: deleted {deleted} rows older than {days} days (before {when})")
     return EXIT_OK

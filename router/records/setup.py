@@ -23,13 +23,18 @@ class RecordsSettings:
     url: str
     password: str | None
     spool_dir: Path
-    #: prune rows older than this many days once a day (retention.py); None:
-    #: never (`router simulate`, whose days may be long past)
+    #: `--records-keep-days N`: prune rows older than N days, whatever the
+    #: config says; None: the running config's `records.keep_days`
     keep_days: int | None = None
+    #: prune at all (retention.py, once a day)? Not under `router simulate`,
+    #: whose days may be long past, nor `router run --records-keep-days 0`
+    #: (a cron job prunes)
+    prune: bool = False
 
 
 def records_settings(url: str | None, password_file: str | None, spool: str | None,
-                     state_file: str | None, keep_days: int | None = None) -> RecordsSettings | None:
+                     state_file: str | None, keep_days: int | None = None,
+                     prune: bool = False) -> RecordsSettings | None:
     """The checked settings (RecordsError with the reason), None without --records."""
     from router.records.store import RecordsError, parse_url, read_password
 
@@ -54,7 +59,7 @@ def records_settings(url: str | None, password_file: str | None, spool: str | No
         raise RecordsError(f"cannot make the records spool {spool_dir}: {err.strerror}") from None
     if not os.access(spool_dir, os.W_OK | os.X_OK):
         raise RecordsError(f"the records spool {spool_dir} is not writable")
-    return RecordsSettings(url, password, spool_dir, keep_days)
+    return RecordsSettings(url, password, spool_dir, keep_days, prune)
 
 
 def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTable], registry=None,
@@ -80,7 +85,9 @@ def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTa
     else:
         def store():
             return open_store(settings.url, settings.password)
-    retention = Retention(settings.keep_days) if settings.keep_days else None
+    retention = None
+    if settings.prune:  # the flag wins over the config, whose value is read anew after each reload
+        retention = Retention(settings.keep_days or (lambda: table_getter().records.keep_days))
     writer = RecordWriter(store, settings.spool_dir, registry=registry, upkeep=retention)
     journal = Checkpoint(settings.spool_dir / "open.journal") if checkpoint else None
     return RecordsSubscriber(RecordAssembler(table_getter), writer, journal, registry=registry)

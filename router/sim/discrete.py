@@ -28,6 +28,9 @@ from router.runtime.subscribers import Subscriber, Subscribers, by_type
 
 
 _PUBLISH = object()  # the way to carry out a fact: hand it to the subscribers
+#: Seconds the agent leg of a callback whose dial failed lasts (the dial
+#: rings out, or is busy, and the agent hangs up).
+FAILED_DIAL = 20.0
 
 
 def _ignore(sim: "Simulation", command) -> None:
@@ -60,6 +63,11 @@ class World(Protocol):
     def after_call(self, call_id: str, agent_id: str) -> float:
         """Seconds of after-call work; beyond the config's wrap-up the agent
         is paused for the rest (0: only the config's wrap-up)."""
+
+    # Optional: dial(call_id) -> the DIALSTATUS of a callback's dial to the
+    # customer once its agent answered ("ANSWER", "NOANSWER", "BUSY", ...).
+    # A world without it reports no result, which the engine counts as made
+    # (core/callbacks.py rule 3), and draws nothing for it.
 
 
 class Flat:
@@ -141,6 +149,12 @@ class Simulation:
         self._next_call = 0
         self._arriving = True  # False after stop_arrivals (a warm-down: calls in progress finish)
         self._carry: dict[type, object] = {}  # command type -> how (`_how`)
+        #: The simulation's own record of callbacks: "cb-<call>" -> the dial
+        #: status of each attempt the world made ("" when the world reports
+        #: none), from the moment the call left by a callback action.
+        self.callbacks: dict[str, list[str]] = {}
+        self._dial_results: dict[str, str] = {}  # callback -> the status the dialplan reports at hang-up
+        self._dial = getattr(self.world, "dial", None)
 
     def subscribe(self, subscriber: Subscriber) -> Subscriber:
         """Hand every fact from now on to `subscriber(fact, now)`."""
@@ -161,6 +175,10 @@ class Simulation:
         first = self.world.next_arrival(self.now)
         if first is not None:
             self.at(first, "arrival")
+
+    def next_due(self) -> float | None:
+        """When the next thing is scheduled to happen (None: nothing is)."""
+        return self._due[0][0] if self._due else None
 
     @property
     def arrivals(self) -> int:
@@ -195,9 +213,22 @@ class Simulation:
             self.feed(ev.AgentAnswered(call_id, agent_id))
             if self._recorded:
                 self._recording(call_id, agent_id)
-            talk = self.world.talk(call_id)
+            call = self.engine.calls.get(call_id)
+            if call is not None and call.callback and self._callback_dialled(call_id):
+                talk = FAILED_DIAL
+            else:
+                talk = self.world.talk(call_id)
             self._connected[call_id] = agent_id
             self.at(self.now + talk, "hangup", call_id)
+
+    def _callback_dialled(self, call_id: str) -> bool:
+        """The agent answered a callback: the dialplan dials the customer.
+        True when that dial failed (the leg ends after FAILED_DIAL)."""
+        status = self._dial(call_id) if self._dial is not None else ""
+        self.callbacks.setdefault(call_id, []).append(status)
+        if status:
+            self._dial_results[call_id] = status
+        return status not in ("", "ANSWER")
 
     def _recording(self, call_id: str, agent_id: str) -> None:
         """router-agent's MixMonitor starts as the agent answers."""
@@ -239,6 +270,9 @@ class Simulation:
         call = self.engine.calls.get(call_id)
         agent_id = self._connected.pop(call_id, None)
         self._answered.discard(call_id)
+        status = self._dial_results.pop(call_id, None)
+        if status is not None:  # reported before the agent leg ends, as router-callback does
+            self.feed(ev.CallbackResult(call_id, status))
         self.feed(ev.CallEnded(call_id))
         if agent_id is None:
             return
@@ -311,6 +345,8 @@ class Simulation:
         self._recorded.discard((c.call_id, c.agent_id))
 
     def _run_action(self, c: RunAction) -> None:
+        if c.action.kind == "callback":
+            self.callbacks.setdefault(f"cb-{c.call_id}", [])  # core/callbacks.py rule 1: its id
         if self.log:
             self.log(self.now, f"action {c.call_id} leaves {c.queue}: {c.action.describe()} ({c.reason})")
 
