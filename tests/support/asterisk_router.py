@@ -159,12 +159,13 @@ def wait_for(condition, seconds: float, what: str):
 
 class RouterProcess:
     """`router run` as a subprocess against the lab's pbx (the AMI user and
-    secret of the shipped manager.conf and install.sh), with the lab config."""
+    secret of the shipped manager.conf and install.sh), with the lab config
+    (or `config`, a router YAML of the caller's own)."""
 
-    def __init__(self, lab: Lab, workdir: Path, *extra: str) -> None:
+    def __init__(self, lab: Lab, workdir: Path, *extra: str, config: str | None = None) -> None:
         self.config = workdir / "router-config"
         self.config.mkdir()
-        (self.config / "router.yaml").write_text(router_config(lab.recordings), encoding="utf-8")
+        (self.config / "router.yaml").write_text(config or router_config(lab.recordings), encoding="utf-8")
         self.control = str(workdir / "control.sock")
         self.stdout, self.stderr = workdir / "router.out", workdir / "router.err"
         env = dict(os.environ, ROUTER_AMI_SECRET=SECRET, PYTHONIOENCODING="utf-8")
