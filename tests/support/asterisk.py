@@ -178,6 +178,13 @@ class Lab:
         self.ami.action("Setvar", Variable=f"RING_{agent}", Value="" if ring is None else str(ring))
         self.ami.action("Setvar", Variable=f"PHONE_{agent}", Value="busy" if busy else "")
 
+    def customer(self, number: str, reject: bool = False) -> None:
+        """From now on the customer's mobile `number` (a 1[3-9]... number on
+        the phones instance) refuses calls as an unknown number (`reject`),
+        or answers them (the default)."""
+        assert self.ami
+        self.ami.action("Setvar", Variable=f"CUSTOMER_{number}", Value="reject" if reject else "")
+
     def caller_channels(self) -> list[str]:
         """The phones instance's caller channels (to the pbx's trunk), now."""
         out = self.phones.cli("core show channels concise")
