@@ -211,8 +211,9 @@ def test_a_callback_the_customer_cannot_take_frees_the_agent_and_is_tried_again_
     """The caller's number is one the trunk rejects (12000000000: no such
     number on the phones instance): router-callback's Dial() fails at once,
     the hangup handler reports CHANUNAVAIL before the agent leg's Hangup,
-    and the router parks the callback for a retry (5 minutes, not waited
-    for here) with one attempt used; the agent is free again."""
+    and the router parks the callback for a retry (callme's default 5
+    minutes, not waited for here: see the `retry` queue's test below) with
+    one attempt used; the agent is free again."""
     with Lab(tmp_path, AGENTS) as lab:
         router = RouterProcess(lab, tmp_path)
         try:
@@ -233,3 +234,51 @@ def test_a_callback_the_customer_cannot_take_frees_the_agent_and_is_tried_again_
             assert router.warnings() == []
         finally:
             assert router.stop() == 0
+
+
+def test_a_callback_refused_at_first_is_tried_again_after_its_queues_callback_retry_and_done(tmp_path):
+    """The `retry` queue (callback_retry: 2s) promises a callback; the
+    customer's mobile refuses the first attempt as an unknown number (404:
+    CHANUNAVAIL from router-callback's hangup handler), the callback is
+    parked 2 s, then placed again: 1001 is rung, the customer answers this
+    time, and the record says done after 2 attempts."""
+    db = tmp_path / "records.db"
+    number = "13500135000"
+    with Lab(tmp_path, AGENTS) as lab:
+        lab.customer(number, reject=True)
+        router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
+        try:
+            lab.call("4008005001", "冯二", number)
+            call_id = wait_for(lambda: re.search(r"call +(\S+) 冯二 dnis 4008005001 -> retry", router.output()),
+                               15, "the router to see the call").group(1)
+            wait_for(lambda: f"callback promised cb-{call_id}" in router.output(), 10, "the callback promised")
+            wait_for(lambda: not lab.caller_channels(), 15, "the caller told and hung up by router-action")
+            lab.feature("1001", "*41")
+            retry = wait_for(lambda: re.search(rf"callback retry cb-{re.escape(call_id)} \(retry\) (.*)",
+                                               router.output()), 15 + RING, "the first attempt refused").group(1)
+            assert retry == "attempts=1 reason=chanunavail"
+            lab.customer(number)  # the customer's mobile takes calls again
+            # 2 s later the callback is back in line; 1001 (free again) places it a second time
+            wait_for(lambda: router.output().count(f"callback placed cb-{call_id} (retry) agent=1001") == 2,
+                     10 + RING, "the second attempt placed by 1001")
+            wait_for(lambda: re.search(rf"^PJSIP/pbx-\S+!phones!{number}!\d+!Up!Wait!",
+                                       lab.phones.cli("core show channels concise"), re.M),
+                     5 + RING, "the customer's phone answering the second attempt")
+            wait_for(lambda: f"callback done cb-{call_id}" in router.output(), TALK + 10, "the callback done")
+            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the callback over")
+            wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
+            assert "callback failed" not in router.output()
+            assert router.warnings() == []
+        finally:
+            assert router.stop() == 0
+    print(router.output())
+    with sqlite3.connect(db) as con:
+        dialout = con.execute("SELECT kind, outcome, answered_by, offers FROM calls WHERE call_id = ?",
+                              (f"cb-{call_id}",)).fetchone()
+        callback = con.execute("SELECT origin_call_id, queue, number, outcome, reason, attempts, agent_id"
+                               " FROM callbacks WHERE callback_id = ?", (f"cb-{call_id}",)).fetchone()
+        offers = con.execute("SELECT agent_id, outcome FROM offers WHERE call_id = ? ORDER BY seq",
+                             (f"cb-{call_id}",)).fetchall()
+    assert callback == (call_id, "retry", number, "done", "", 2, "1001")
+    assert dialout[:3] == ("callback", "answered", "1001")
+    assert offers == [("1001", "answered"), ("1001", "answered")] and dialout[3] == 2  # both rang 1001, who answered

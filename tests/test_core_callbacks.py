@@ -93,6 +93,23 @@ def test_a_customer_who_does_not_answer_is_tried_again_then_reported():
     assert "cb-c1" not in engine.calls and "cb-c1" not in engine.parked
 
 
+def test_a_queues_callback_retry_sets_the_wait_before_the_next_attempt():
+    from dataclasses import replace
+    t = sales_table()
+    t = replace(t, queues={**t.queues, "sales": replace(t.queues["sales"], callback_retry=20.0)})
+    engine = Engine(t)
+    promised(engine)
+    out = engine.handle(ev.AgentLogin("senior"), T0 + 70)
+    assert [r.call_id for r in rings(out)] == ["cb-c1"]
+    engine.handle(ev.AgentAnswered("cb-c1", "senior"), T0 + 71)
+    engine.handle(ev.CallbackResult("cb-c1", "CHANUNAVAIL"), T0 + 72)
+    out = engine.handle(ev.CallEnded("cb-c1"), T0 + 72)
+    assert published(out, "callback.retry")[0]["retry_at"] == T0 + 92  # not T0 + 72 + RETRY_AFTER
+    assert StartTimer("callback", "cb-c1", T0 + 92) in out
+    out = engine.handle(ev.TimerFired("callback", "cb-c1"), T0 + 92)
+    assert [(r.call_id, r.agent_id) for r in rings(out)] == [("cb-c1", "senior")]  # the second attempt
+
+
 def test_an_agent_who_misses_the_ring_uses_up_no_attempt():
     engine = Engine(sales_table())
     promised(engine)

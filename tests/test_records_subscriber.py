@@ -87,7 +87,9 @@ def test_the_subscriber_restores_the_checkpoint_and_checkpoints_what_changes(tmp
     assert sink.started and sink.stopped and sink.rows == []
     text = (tmp_path / "open.journal").read_text(encoding="utf-8")
     assert "王五" in text and "中文" in text  # UTF-8 as is
-    assert json.loads(text.splitlines()[-2])[0] == "c:c1"
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [k for k, _ in lines if k != "@"] == ["c:c1"]
+    assert lines[-1] == ["@", T0]  # the stop's last tick: the time goes on even with no change
 
     sink2 = Sink()
     sub2 = RecordsSubscriber(RecordAssembler(lambda: t), sink2, Checkpoint(tmp_path / "open.journal"))
@@ -96,6 +98,29 @@ def test_the_subscriber_restores_the_checkpoint_and_checkpoints_what_changes(tmp
     sub2.stop()
     (row,) = [r for r in sink2.rows if getattr(r, "TABLE", "") == "calls"]
     assert (row.call_id, row.outcome, row.caller_name, row.wait) == ("c1", "abandoned", "王五", 20.0)
+
+
+def test_a_kill_after_a_quiet_spell_ends_the_agents_sessions_at_the_last_tick_not_the_last_change(tmp_path):
+    """Found on the real Asterisk (tests/test_asterisk_restart.py): the
+    checkpoint only learnt the time when something changed, so an agent
+    talking quietly for a while before a kill lost that while from their
+    session (it ended at the last change)."""
+    t = centre()
+    sub = RecordsSubscriber(RecordAssembler(lambda: t), Sink(), Checkpoint(tmp_path / "open.journal"))
+    sub.start(lambda: T0)
+    sub(f.AgentStateChanged("a1", "available", ""), T0 + 1)
+    sub.tick(T0 + 1)
+    for n in range(2, 30):  # 29 s with nothing new, then the kill (no stop: nothing more is written)
+        sub.tick(T0 + n)
+    sub.checkpoint.stop()
+    sink = Sink()
+    again = RecordsSubscriber(RecordAssembler(lambda: t), sink, Checkpoint(tmp_path / "open.journal"))
+    again.start(lambda: T0 + 60)
+    again.stop()
+    (session,) = [r for r in sink.rows if r.TABLE == "agent_sessions"]
+    (interval,) = [r for r in sink.rows if r.TABLE == "agent_states"]
+    assert (session.login_at, session.logout_at) == (T0 + 1, T0 + 29)
+    assert (interval.state, interval.started_at, interval.ended_at) == ("available", T0 + 1, T0 + 29)
 
 
 def test_records_flags(tmp_path):

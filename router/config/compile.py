@@ -103,6 +103,7 @@ def _queue(spec: QueueSpec, queues: Mapping[str, QueueSpec]) -> Queue:
         steps=build_steps(spec, spec.escalation, queues),
         survey=bool(spec.survey),
         record=bool(spec.record),
+        callback_retry=spec.callback_retry,
     )
 
 

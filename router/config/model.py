@@ -74,6 +74,7 @@ class QueueSpec:
     escalation: list[StepSpec] = field(default_factory=list)
     survey: bool | None = False
     record: bool | None = False
+    callback_retry: float | None = None  # None: the engine's default (core/callbacks.py RETRY_AFTER)
 
 
 @dataclass

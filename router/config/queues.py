@@ -106,7 +106,8 @@ def step_edges(source: str | None, steps: list[StepSpec]) -> list[Edge]:
 
 
 QUEUE_KEYS = ["title", "priority", "strategy", "service_level", "wrapup", "ring_timeout",
-              "max_waiting", "overflow", "hours", "closed", "skills", "teams", "escalation", "survey", "record"]
+              "max_waiting", "overflow", "hours", "closed", "skills", "teams", "escalation", "survey", "record",
+              "callback_retry"]
 STRATEGIES = [s.value for s in Strategy]
 
 
@@ -147,6 +148,8 @@ def read_queue(r: Reader, name: str, key_node: Scalar, node: Node, path: str,
         q.wrapup = r.value(found["wrapup"], at("wrapup"), duration())
     if "ring_timeout" in found:
         q.ring_timeout = r.value(found["ring_timeout"], at("ring_timeout"), duration(1, "ring_timeout"))
+    if "callback_retry" in found:  # a failed callback attempt's wait before the next
+        q.callback_retry = r.value(found["callback_retry"], at("callback_retry"), duration(1, "callback_retry"))
     q.max_waiting = r.value(found.get("max_waiting"), at("max_waiting"), count(1, 100_000))
     q.overflow = read_action(r, found.get("overflow"), at("overflow"))
     q.hours = r.ref("calendar", found.get("hours"), at("hours"))

@@ -17,8 +17,9 @@ Rules:
    never ends in another callback).
 3. Outcome, when the agent leg ends: customer answered (or no result came:
    the agent was on the line, so it counts as made) → `callback.done`; else
-   the attempt failed: after `RETRY_AFTER` seconds the callback is back in
-   line at its place, up to `ATTEMPTS` attempts, then `callback.failed`
+   the attempt failed: after its queue's `callback_retry` (default
+   `RETRY_AFTER`) seconds the callback is back in line at its place, up
+   to `ATTEMPTS` attempts, then `callback.failed`
    (a person must take it from there). An agent who does not answer the
    ring is a missed offer, as for any call: no attempt is used up.
 4. Every step is published (`callback.promised`, `.placed`, `.retry`,
@@ -42,7 +43,7 @@ from router.core.table import Rule, RoutingTable, Step, merge_skills
 
 #: Dials to the customer before the callback is reported failed.
 ATTEMPTS = 3
-#: Seconds between a failed attempt and the next.
+#: Seconds between a failed attempt and the next (a queue's `callback_retry` overrides it).
 RETRY_AFTER = 300.0
 #: The dial result that means the customer answered.
 ANSWERED = "ANSWER"
@@ -160,7 +161,9 @@ class CallbackOps(EngineState):
         if call.attempts >= ATTEMPTS:
             return self._publish(f.CallbackFailed(call.id, call.queue, call.result.lower(), call.attempts))
         self.parked[call.id] = call
-        again = self._now + RETRY_AFTER
+        queue = self.table.queues.get(call.queue)
+        retry = queue.callback_retry if queue is not None and queue.callback_retry is not None else RETRY_AFTER
+        again = self._now + retry
         self._publish(f.CallbackRetrying(call.id, call.queue, call.result.lower(), call.attempts, again))
         self._emit(StartTimer("callback", call.id, again))
 

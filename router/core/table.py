@@ -168,6 +168,9 @@ class Queue:
     # (router-survey, docs/ASTERISK.md); record: MixMonitor while bridged.
     survey: bool = False
     record: bool = False
+    # Seconds a callback whose attempt failed waits before the next one;
+    # None: core/callbacks.py RETRY_AFTER.
+    callback_retry: float | None = None
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,8 @@ class RecordsSubscriber:
         self._handle = asyncio.get_running_loop().call_later(TICK, self._tick_soon)
 
     def tick(self, now: float) -> None:
-        """Cut intervals, expire old calls, hand changes to the checkpoint."""
+        """Cut intervals, expire old calls, hand changes (and `now`, the
+        moment they are true of) to the checkpoint."""
         self.assemble()
         try:
             rows = self.assembler.tick(now)
@@ -144,9 +145,10 @@ class RecordsSubscriber:
                 self.rows += len(rows)
                 self.writer.put(rows)
             if self.checkpoint is not None:
-                changes = self.assembler.changes()
-                if changes:
-                    self.checkpoint.submit(changes, now)
+                # Every tick, changes or none: the checkpoint's time is where
+                # a restart ends the agents' intervals and sessions, so an
+                # idle minute before a kill is still logged-in time.
+                self.checkpoint.submit(self.assembler.changes(), now)
         except Exception:  # noqa: BLE001
             self._failed("tick")
 

@@ -194,6 +194,13 @@ class Lab:
         path = self.pbx.state / "log" / "messages"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
+    def customer(self, number: str, reject: bool = False) -> None:
+        """From now on the customer's mobile `number` (a 1[3-9]... number on
+        the phones instance) refuses calls as an unknown number (`reject`),
+        or answers them (the default)."""
+        assert self.ami
+        self.ami.action("Setvar", Variable=f"CUSTOMER_{number}", Value="reject" if reject else "")
+
     def caller_channels(self) -> list[str]:
         """The phones instance's caller channels (to the pbx's trunk), now."""
         out = self.phones.cli("core show channels concise")

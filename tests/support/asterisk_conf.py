@@ -194,12 +194,16 @@ exten => _10XX,1,GotoIf($["${{GLOBAL(PHONE_${{EXTEN}})}}" = "busy"]?busy)
  same => n,Hangup()
  same => n(busy),Busy(5)
 ; a customer's mobile (11 digits, 1[3-9]...) dialled over the trunk (a
-; callback, a transfer): answers after RING s and listens until hung up
-exten => _1[3-9]XXXXXXXXX,1,Ringing()
+; callback, a transfer): answers after RING s and listens until hung up;
+; while the global CUSTOMER_<number>=reject it refuses the call as an
+; unknown number (cause 1: 404, as for a number with no extension here)
+exten => _1[3-9]XXXXXXXXX,1,GotoIf($["${{GLOBAL(CUSTOMER_${{EXTEN}})}}" = "reject"]?reject)
+ same => n,Ringing()
  same => n,Wait({RING})
  same => n,Answer()
  same => n,Wait(60)
  same => n,Hangup()
+ same => n(reject),Hangup(1)
 
 [caller]
 ; a caller once the pbx answered: listen until hung up (DTMF comes by AMI)

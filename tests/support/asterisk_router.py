@@ -21,7 +21,8 @@ def router_config(recordings: Path) -> str:
     that sends its callers to voicemail after 2 s, a queue on 4008003000
     that rings an agent 3 s at most, a queue on 4008004000 no agent has
     the skill for (`vip`, for a supervisor's move), a queue on 4008005000
-    that offers callers a callback after 1 s and one on 4008006000 that
+    that offers callers a callback after 1 s (one on 4008005001 too, whose
+    failed attempts are tried again after 2 s) and one on 4008006000 that
     hangs them up after 1 s (with an announcement), one on 4008007000
     that transfers them after 1 s to an outside number over the trunk and
     one on 4008007001 to a number nobody answers, two queues on 4008008000
@@ -81,6 +82,16 @@ queues:
         require: {{care: 3}}
       - after: 1s
         action: {{action: callback}}
+  retry:
+    service_level: {{target: 80%, within: 20s}}
+    wrapup: 0s
+    skills: {{care: 3}}
+    callback_retry: 2s
+    escalation:
+      - after: 0s
+        require: {{care: 3}}
+      - after: 1s
+        action: {{action: callback}}
   bye:
     service_level: {{target: 80%, within: 20s}}
     skills: {{care: 3}}
@@ -125,6 +136,9 @@ routing:
     - name: callback-line
       when: {{dnis: ["4008005000"]}}
       queue: callme
+    - name: retry-line
+      when: {{dnis: ["4008005001"]}}
+      queue: retry
     - name: bye-line
       when: {{dnis: ["4008006000"]}}
       queue: bye
