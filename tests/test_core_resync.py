@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from router.core import events as ev
+from router.core import facts as f
 from router.core.commands import CancelRing, RingAgent
 from router.core.engine import Engine
 from router.core.state import AgentStatus, CallStatus
@@ -103,7 +104,7 @@ def test_after_a_restart_agents_talking_are_known_busy_and_wrap_up_after():
 def test_ring_for_a_caller_no_longer_holding_is_hung_up():
     e = engine_with()
     out = e.handle(snap(ringing=[("ghost", "c")]), T0)
-    assert out == [CancelRing("ghost", "c")]
+    assert out == [CancelRing("ghost", "c"), f.PbxResynced("")]  # the snapshot applied: its fact last
 
 
 def test_devices_in_the_snapshot_set_presence():

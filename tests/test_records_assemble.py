@@ -385,6 +385,35 @@ def test_a_restored_call_not_seen_again_is_flushed_after_the_grace():
     assert after.call("c1").reason == "incomplete"
 
 
+def test_calls_a_resync_does_not_show_ended_unseen_and_go_on_record_at_once():
+    """Rule 7: killed with c2 talking and c1 waiting; both end during the
+    downtime, so the new router's resync shows neither. On record at that
+    resync (not RESYNC_GRACE later), ending at the checkpoint's last moment;
+    a restored call of another PBX waits for that PBX's own resync."""
+    t = centre(wrapup=30.0)
+    feed = logged_in(t, "a1", "a2")
+    feed(ev.CallWaiting("c2", caller_name="张三"), T0)
+    talker = feed.engine.calls["c2"].agent
+    feed(ev.AgentAnswered("c2", talker), T0 + 2)
+    feed(ev.CallWaiting("c1", caller_name="王五"), T0 + 20)
+    feed(ev.CallWaiting("x1", pbx="other"), T0 + 21)
+    checkpoint = feed.asm.changes()
+    after = Feed(t)
+    after.rows += after.asm.restore({k: v for k, v in checkpoint.items() if v}, T0 + 30, T0 + 35)
+    assert not after.of(CallRow)
+    after(ev.PbxSnapshot(""), T0 + 36)
+    c2, c1 = after.call("c2"), after.call("c1")
+    assert (c2.outcome, c2.reason, c2.answered_by, c2.wait, c2.ended_at, c2.talk, c2.wrapup) == \
+        ("answered", "end unseen", talker, 2.0, T0 + 30, 28.0, 30.0)
+    assert (c2.sl_counted, c2.sl_met) == (True, True)  # its answer was seen: judged
+    assert (c1.outcome, c1.reason, c1.finished_at, c1.wait, c1.caller_name) == \
+        ("abandoned", "end unseen", T0 + 30, 10.0, "王五")
+    assert sorted(r.call_id for r in after.of(CallRow)) == ["c1", "c2"]
+    assert "x1" in after.asm.calls  # another PBX: not shown by this resync
+    after(ev.PbxSnapshot("other"), T0 + 37)
+    assert after.call("x1").reason == "end unseen"
+
+
 def test_calls_on_record_stay_in_the_checkpoint_a_moment_and_are_put_again_after_a_restart():
     feed = logged_in(centre())
     feed(ev.CallWaiting("c1"), T0)

@@ -94,6 +94,7 @@ class ResyncOps(EngineState):
             elif call is None:
                 for agent_id in agents:  # a leg for a caller the PBX no longer holds
                     self._emit(CancelRing(call_id, agent_id))
+        self._publish(f.PbxResynced(e.pbx))
 
     def _yield_agents(self, pbx: str, talking: dict[str, str], rings: dict[str, list[str]]) -> None:
         """Before any call is reconciled, every agent the engine holds for a

@@ -25,6 +25,9 @@ Rules (the row contract is model.py, the SL columns docs/SERVICE-LEVEL.md):
 6. Restart (`restore`): open calls continue with the facts that follow the
    resync (the same call ids); agent intervals and sessions end at the last
    moment the checkpoint knew, so the downtime is a gap, not logged-in time.
+7. A restored call its PBX's resync (`router.resynced`) did not mention
+   ended while no router ran: on record at once, what was seen, ending at
+   the checkpoint's last moment, reason "end unseen" (resume.py).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class RecordAssembler(CallbackOps, ResumeOps, SurveyOps):
         self._tz = None
         self._scanned = float("-inf")
         self._restored_at: float | None = None
+        self._saved_at: float | None = None  # the restored checkpoint's last moment
         self.out: list = []
 
     # ------------------------------------------------------------- API
@@ -304,6 +308,7 @@ class RecordAssembler(CallbackOps, ResumeOps, SurveyOps):
         f.CallClosed: _on_closed,
         f.CallCompleted: _on_completed,
         f.AgentStateChanged: _on_agent,
+        f.PbxResynced: ResumeOps._on_resynced,
         **CallbackOps.HANDLERS,
         **SurveyOps.HANDLERS,
     }

@@ -2,11 +2,13 @@
 
 `changes` lists what changed since it was last called, for the checkpoint
 (checkpoint.py) to keep; `restore` takes a checkpoint back after a restart.
-`_scan` puts on record the calls rule 5 of assemble.py gives up on.
+`_scan` puts on record the calls rule 5 of assemble.py gives up on, and
+`_on_resynced` those a PBX's resync shows ended while no router ran.
 """
 
 from __future__ import annotations
 
+from router.core import facts as f
 from router.records.agentlog import OpenState
 from router.records.calls import OpenCall
 
@@ -58,9 +60,38 @@ class ResumeOps:
                 state = OpenState.load(item)
                 self.agents.open[state.agent] = state
         self.agents.close_all(saved_at, self.out)
-        self._restored_at = now
+        self._restored_at, self._saved_at = now, saved_at
         self.dirty.update("c:" + c for c in self.calls)
         return self.out
+
+    def _on_resynced(self, e: f.PbxResynced, now: float) -> None:
+        """Rule 7: a restored call of `e.pbx` that the resync's facts did not
+        mention (they come before this fact) ended while no router ran. What
+        was seen stands; its end is the checkpoint's last moment (the call
+        was alive then; the true end lies between that and now), reason
+        "end unseen". Judged for the SL: its answer, or its wait until
+        then, was seen. A callback waits for its own facts (rule 5)."""
+        saved_at = self._saved_at
+        if saved_at is None:
+            return
+        for call in [c for c in self.calls.values() if c.restored and c.pbx == e.pbx and c.kind == "inbound"]:
+            self._unseen(call, max(saved_at, call.last))
+
+    def _unseen(self, call: OpenCall, end: float) -> None:
+        call.restored = False
+        for agent, waited in list(self.awaiting.items()):
+            if waited == call.call_id:
+                del self.awaiting[agent]
+        if call.answered_at is None:
+            return self._finish(call, "abandoned", end, "end unseen")
+        call.close_offer(end, "withdrawn")
+        if call.ended_at is None:
+            call.ended_at = end
+        call.finished_at = call.finished_at or end
+        queue = self.table_getter().queues.get(call.queue)  # the wrap-up it was due
+        call.wrapup = queue.wrapup if queue is not None else call.planned_wrapup
+        call.reason = "end unseen"
+        self._done_with(call)
 
     def _scan(self, now: float) -> None:
         if self._restored_at is not None and now - self._restored_at >= self.RESYNC_GRACE:

@@ -17,14 +17,14 @@ from router.core.facts.callbacks import CallbackDone, CallbackFailed, CallbackPl
 from router.core.facts.calls import (CallAbandoned, CallAnswered, CallClosed, CallCompleted, CallEscalated, CallMoved,
                                      CallOffered, CallOverflowed, CallQueued, CallRecorded, CallReprioritised,
                                      CallRinging, CallSurveyed, OfferFailed)
-from router.core.facts.router import ControlCommand, EventIgnored
+from router.core.facts.router import ControlCommand, EventIgnored, PbxResynced
 from router.core.facts.service import AgentStateChanged, CallHurried, QueueProtected, QueueReleased
 
 __all__ = [
     'Fact', 'Vars', 'CallbackDone', 'CallbackFailed', 'CallbackPlaced', 'CallbackQueued', 'CallbackRetrying',
     'CallAbandoned', 'CallAnswered', 'CallClosed', 'CallCompleted', 'CallEscalated', 'CallMoved', 'CallOffered',
     'CallOverflowed', 'CallQueued', 'CallRecorded', 'CallReprioritised', 'CallRinging', 'CallSurveyed',
-    'OfferFailed', 'ControlCommand', 'EventIgnored', 'AgentStateChanged', 'CallHurried', 'QueueProtected',
+    'OfferFailed', 'ControlCommand', 'EventIgnored', 'PbxResynced', 'AgentStateChanged', 'CallHurried', 'QueueProtected',
     'QueueReleased', 'CALL_FACTS', 'CALLBACK_FACTS', 'SLA_FACTS', 'CATALOGUE', 'OUTCOME_FACTS', 'CALLBACK_STATE'
 ]
 
@@ -36,7 +36,8 @@ CALLBACK_FACTS: tuple[type[Fact], ...] = (
 SLA_FACTS: tuple[type[Fact], ...] = (QueueProtected, QueueReleased, CallHurried)
 #: Every fact the router publishes.
 CATALOGUE: tuple[type[Fact], ...] = (
-    *CALL_FACTS, *CALLBACK_FACTS, AgentStateChanged, *SLA_FACTS, EventIgnored, ControlCommand)
+    *CALL_FACTS, *CALLBACK_FACTS, AgentStateChanged, *SLA_FACTS, EventIgnored, ControlCommand,
+    PbxResynced)
 #: The call outcomes as facts (each call gets exactly one; core/state.OUTCOMES).
 OUTCOME_FACTS: tuple[type[Fact], ...] = (CallAnswered, CallAbandoned, CallOverflowed, CallClosed)
 #: The state word of each callback fact (its kind after "callback."): the

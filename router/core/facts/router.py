@@ -1,5 +1,5 @@
-"""Facts of the router itself: an input it could not apply, and the audit
-of a control command."""
+"""Facts of the router itself: an input it could not apply, the audit of a
+control command, and a PBX's state rebuilt."""
 
 from __future__ import annotations
 
@@ -34,3 +34,14 @@ class ControlCommand(Fact):
     def data(self) -> dict[str, Any]:
         return {**dict(self.args), "user": self.user, "command": self.command, "ok": self.ok,
                 "refused": self.refused}
+
+
+@dataclass(frozen=True, slots=True)
+class PbxResynced(Fact):
+    """The engine has applied a PBX's snapshot (after every (re)connect):
+    every call it shows has had its facts. A consumer holding a call of
+    that PBX that no fact mentioned since its own restart now knows the
+    call ended while nobody watched (records: router/records/resume.py)."""
+
+    kind: ClassVar[str] = "router.resynced"
+    pbx: str
