@@ -140,7 +140,7 @@ def measure(events: list[tuple[float, dict[str, str]]], mode: str) -> dict:
             members_by_bridge.setdefault(e["BridgeUniqueid"], []).append(uid)
             if chan.startswith("PJSIP/trunk-"):
                 bridge_of[uid], bridged[uid] = e["BridgeUniqueid"], t
-    ring, connect = [], []
+    ring, connect, rung_at = [], [], {}
     for uid, t0 in start.items():
         if uid not in bridged:
             continue
@@ -148,6 +148,7 @@ def measure(events: list[tuple[float, dict[str, str]]], mode: str) -> dict:
         if not agent_legs:
             continue
         ring.append(created[agent_legs[0]] - t0)
+        rung_at[uid] = created[agent_legs[0]]
         # the caller's own wait: from its channel on the pbx, the same clock in both modes
         connect.append(bridged[uid] - arrived.get(uid, t0))
     # after the first caller: the agents' *41 logins are PJSIP/10xx channels too
@@ -156,15 +157,16 @@ def measure(events: list[tuple[float, dict[str, str]]], mode: str) -> dict:
                          and e.get("Channel", "").startswith("PJSIP/10"))
     front = sorted(t0 - arrived[uid] for uid, t0 in start.items() if uid in arrived)
     return {"callers": len(start), "connected": len(ring), "ring": sorted(ring), "connect": sorted(connect),
-            "agent_legs": agent_channels, "front": front, "freed": freed_to_ring(events, start, bridged)}
+            "agent_legs": agent_channels, "front": front, "freed": freed_to_ring(events, start, rung_at)}
 
 
 def freed_to_ring(events: list[tuple[float, dict[str, str]]], start: dict[str, float],
-                  bridged: dict[str, float]) -> list[float]:
+                  rung_at: dict[str, float]) -> list[float]:
     """For each agent leg created while a caller waited: seconds from the
     end of that agent's wrap-up (its previous leg's Hangup + WRAPUP) to the
-    new leg, when a caller already waited at that moment (app_queue polls
-    its members; FIELD-NOTES measured 323 ms median)."""
+    new leg, when a caller already waited at that moment and nobody had
+    been rung for it yet (`rung_at`: when the leg that answered it was
+    created). app_queue polls its members; FIELD-NOTES measured 323 ms median."""
     first = min(start.values(), default=0.0)
     last_hangup: dict[str, float] = {}
     legs: set[str] = set()  # agent legs rung for callers, not the agents' *41 logins before them
@@ -181,7 +183,7 @@ def freed_to_ring(events: list[tuple[float, dict[str, str]]], start: dict[str, f
             if agent not in last_hangup:
                 continue
             free_at = last_hangup[agent] + WRAPUP
-            if any(t0 <= free_at and bridged.get(uid, float("inf")) > free_at for uid, t0 in start.items()):
+            if any(t0 <= free_at < rung_at.get(uid, float("inf")) for uid, t0 in start.items()):
                 out.append(t - free_at)
     return sorted(out)
 

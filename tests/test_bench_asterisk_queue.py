@@ -51,7 +51,9 @@ def test_a_ring_with_nobody_waiting_is_not_a_freed_to_ring_figure():
         (30.1, "Newchannel", {"Channel": "PJSIP/1001-2", "Uniqueid": "a2"}),
     )
     start = {"c1": 0.0, "c2": 30.0}
-    assert freed_to_ring(events, start, {"c1": 1.0}) == []
+    assert freed_to_ring(events, start, {"c1": 0.1}) == []
+    # a caller ringing another agent when 1001 is freed is not waiting for 1001
+    assert freed_to_ring(events, {"c1": 0.0, "c2": 13.0}, {"c1": 0.1, "c2": 13.5}) == []
 
 
 def test_both_modes_connect_every_caller_once_on_the_real_asterisk(tmp_path):
