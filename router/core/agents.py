@@ -78,6 +78,8 @@ class AgentOps(EngineState):
         pause or logout asked for mid-call; "" when that was called off):
         the state file keeps it, so a restart does not offer the agent a
         call they asked not to get."""
+        if f.AgentStateChanged in self.unfollowed:
+            return
         pending = pending_reason = None
         if with_pending:
             state, pending_reason = rec.pending or (None, "")

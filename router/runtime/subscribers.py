@@ -109,6 +109,11 @@ class Subscribers:
         self._routes[kind] = tuple(route)
         return self._routes[kind]
 
+    def follows(self, kind: type) -> bool:
+        """Whether any subscriber would be handed a fact of type `kind`."""
+        route = self._routes.get(kind)
+        return bool(route if route is not None else self._route(kind))
+
     def publish(self, fact: Fact, now: float) -> None:
         """Hand `fact` to every subscriber, in order."""
         route = self._routes.get(type(fact))

@@ -20,7 +20,7 @@ from router.core import events as ev
 from router.core import facts as f
 from router.core.commands import CancelRing, CancelTimer, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
-from router.core.facts import Fact
+from router.core.facts import CATALOGUE, Fact
 from router.core.table import RoutingTable
 from router.sim import traffic
 from router.runtime.tally import Tally, queue_now
@@ -144,7 +144,14 @@ class Simulation:
 
     def subscribe(self, subscriber: Subscriber) -> Subscriber:
         """Hand every fact from now on to `subscriber(fact, now)`."""
-        return self.subscribers.subscribe(subscriber)
+        self.subscribers.subscribe(subscriber)
+        self._unfollowed()
+        return subscriber
+
+    def _unfollowed(self) -> None:
+        # The engine builds no fact that no subscriber follows (`Engine.unfollowed`):
+        # in a what-if week most of them were built for nobody.
+        self.engine.unfollowed = frozenset(t for t in CATALOGUE if not self.subscribers.follows(t))
 
     # -- scheduling
     def at(self, at: float, *what) -> None:
