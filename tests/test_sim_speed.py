@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from router.config import load_config
 from router.core import facts as f
-from router.sim.discrete import _PUBLISH, Simulation
+from router.sim.discrete import Simulation
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()  # a Monday, open
@@ -27,7 +27,7 @@ class Recording(Simulation):
 
     def _how(self, kind: type):
         how = super()._how(kind)
-        if how is _PUBLISH:
+        if isinstance(how, tuple):  # a fact's handlers
             return how
 
         def record(sim, command):

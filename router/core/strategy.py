@@ -9,7 +9,7 @@ calls like a random draw but is reproducible.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from router.core.state import AgentRec, CallRec
 from router.core.table import Agent, Step, Strategy
@@ -32,16 +32,34 @@ def choose(strategy: Strategy, candidates: Sequence[tuple[AgentRec, Agent]], cal
            step: Step, last_rr: str | None) -> AgentRec:
     """Pick one of `candidates` (non-empty) for `call` under `strategy`.
     last_rr is the id of the agent this queue's round robin served last."""
+    # The three strategies of most queues are written as loops: `min` with a
+    # key built a tuple per candidate, at every offer of a simulated week.
+    # Same total order as the keys below, so the same choice.
+    if strategy is Strategy.LONGEST_IDLE:  # key (idle_since, id)
+        return _least(((rec.idle_since, rec) for rec, _ in candidates))
+    if strategy is Strategy.FEWEST_CALLS:  # key (calls_taken, idle_since, id)
+        fewest = min(rec.calls_taken for rec, _ in candidates)
+        return _least(((rec.idle_since, rec) for rec, _ in candidates if rec.calls_taken == fewest))
+    if strategy is Strategy.BEST_SKILLED:  # key (-skill score, idle_since, id)
+        if len(step.requirements) == 1:  # every candidate meets it: the score needs no check
+            names = [s for s, _ in step.requirements[0].skills]
+            scored = [(sum(config.skills.get(s, 0) for s in names), rec) for rec, config in candidates]
+        else:
+            scored = [(_skill_score(step, config), rec) for rec, config in candidates]
+        best = max(score for score, _ in scored)
+        return _least(((rec.idle_since, rec) for score, rec in scored if score == best))
     key: Callable[[tuple[AgentRec, Agent]], tuple]
-    if strategy is Strategy.FEWEST_CALLS:
-        def key(c): return (c[0].calls_taken, c[0].idle_since, c[0].id)
-    elif strategy is Strategy.BEST_SKILLED:
-        def key(c): return (-_skill_score(step, c[1]), c[0].idle_since, c[0].id)
-    elif strategy is Strategy.RANDOM:
+    if strategy is Strategy.RANDOM:
         def key(c): return (_stable_hash(call.id, c[0].id, str(call.offers)), c[0].id)
-    elif strategy is Strategy.ROUND_ROBIN:
-        # Next id after the last one served, wrapping around.
+    else:  # ROUND_ROBIN: next id after the last one served, wrapping around.
         def key(c): return (last_rr is not None and c[0].id <= last_rr, c[0].id)
-    else:  # LONGEST_IDLE
-        def key(c): return (c[0].idle_since, c[0].id)
     return min(candidates, key=key)[0]
+
+
+def _least(pairs: Iterable[tuple[float, AgentRec]]) -> AgentRec:
+    """The record of the least (time, record id) of `pairs` (non-empty)."""
+    best = best_at = None
+    for at, rec in pairs:
+        if best is None or at < best_at or (at == best_at and rec.id < best.id):
+            best, best_at = rec, at
+    return best
