@@ -60,10 +60,11 @@ class AgentOps(EngineState):
             if old is not AgentStatus.AVAILABLE and not keep_idle:
                 rec.idle_since = self._now
             self._available[rec.id] = rec
-        else:
-            self._available.pop(rec.id, None)
+        elif rec.id in self._available:  # (tested here: most changes are between busy states)
+            self._available.pop(rec.id)
         if status in _OFF:
-            self._staffed.pop(rec.id, None)
+            if rec.id in self._staffed:
+                self._staffed.pop(rec.id)
         elif rec.id not in self._staffed:
             self._staffed[rec.id] = rec
         if old is AgentStatus.WRAPUP and status is not AgentStatus.WRAPUP:
