@@ -9,7 +9,7 @@ calls like a random draw but is reproducible.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from router.core.state import AgentRec, CallRec
 from router.core.table import Agent, Step, Strategy
@@ -34,20 +34,35 @@ def choose(strategy: Strategy, candidates: Sequence[tuple[AgentRec, Agent]], cal
     last_rr is the id of the agent this queue's round robin served last."""
     # The three strategies of most queues are written as loops: `min` with a
     # key built a tuple per candidate, at every offer of a simulated week.
-    # Same total order as the keys below, so the same choice.
+    # Each compares as its key below does, so the choice is the same.
+    best: AgentRec | None = None
     if strategy is Strategy.LONGEST_IDLE:  # key (idle_since, id)
-        return _least(((rec.idle_since, rec) for rec, _ in candidates))
+        for rec, _ in candidates:
+            at = rec.idle_since
+            if best is None or at < best_at or (at == best_at and rec.id < best.id):
+                best, best_at = rec, at
+        return best
     if strategy is Strategy.FEWEST_CALLS:  # key (calls_taken, idle_since, id)
-        fewest = min(rec.calls_taken for rec, _ in candidates)
-        return _least(((rec.idle_since, rec) for rec, _ in candidates if rec.calls_taken == fewest))
+        for rec, _ in candidates:
+            n, at = rec.calls_taken, rec.idle_since
+            if (best is None or n < best_n
+                    or (n == best_n and (at < best_at or (at == best_at and rec.id < best.id)))):
+                best, best_n, best_at = rec, n, at
+        return best
     if strategy is Strategy.BEST_SKILLED:  # key (-skill score, idle_since, id)
-        if len(step.requirements) == 1:  # every candidate meets it: the score needs no check
-            names = [s for s, _ in step.requirements[0].skills]
-            scored = [(sum(config.skills.get(s, 0) for s in names), rec) for rec, config in candidates]
-        else:
-            scored = [(_skill_score(step, config), rec) for rec, config in candidates]
-        best = max(score for score, _ in scored)
-        return _least(((rec.idle_since, rec) for score, rec in scored if score == best))
+        one = len(step.requirements) == 1  # every candidate meets it: the score needs no check
+        names = [s for s, _ in step.requirements[0].skills] if one else ()
+        for rec, config in candidates:
+            if one:
+                levels = config.skills
+                score = sum(levels.get(s, 0) for s in names)
+            else:
+                score = _skill_score(step, config)
+            at = rec.idle_since
+            if (best is None or score > best_score
+                    or (score == best_score and (at < best_at or (at == best_at and rec.id < best.id)))):
+                best, best_score, best_at = rec, score, at
+        return best
     key: Callable[[tuple[AgentRec, Agent]], tuple]
     if strategy is Strategy.RANDOM:
         def key(c): return (_stable_hash(call.id, c[0].id, str(call.offers)), c[0].id)
@@ -55,11 +70,3 @@ def choose(strategy: Strategy, candidates: Sequence[tuple[AgentRec, Agent]], cal
         def key(c): return (last_rr is not None and c[0].id <= last_rr, c[0].id)
     return min(candidates, key=key)[0]
 
-
-def _least(pairs: Iterable[tuple[float, AgentRec]]) -> AgentRec:
-    """The record of the least (time, record id) of `pairs` (non-empty)."""
-    best = best_at = None
-    for at, rec in pairs:
-        if best is None or at < best_at or (at == best_at and rec.id < best.id):
-            best, best_at = rec, at
-    return best
