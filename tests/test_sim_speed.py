@@ -70,3 +70,14 @@ def test_same_commands_and_tallies_whether_or_not_facts_are_followed():
     assert quiet_tallies == loud_tallies
     kinds = {kind for _, kind in seen}
     assert {"CallQueued", "CallOffered", "AgentStateChanged", "CallCompleted"} <= kinds
+
+
+def test_whatif_counts_see_only_the_facts_someone_follows():
+    from bench.whatif_counts import counts
+
+    r = counts(hours=0.25)
+    assert r["calls"] > 300
+    commands = r["commands"]
+    assert commands["RingAgent"] >= r["calls"] * 0.9 and commands["AgentStateChanged"] > 3 * r["calls"]
+    assert "CallQueued" not in commands and "CallOffered" not in commands  # nobody follows them in a what-if
+    assert r["events"]["CallWaiting"] >= r["calls"]  # (calls still waiting at the end are not offered yet)
