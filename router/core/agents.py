@@ -60,10 +60,11 @@ class AgentOps(EngineState):
             if old is not AgentStatus.AVAILABLE and not keep_idle:
                 rec.idle_since = self._now
             self._available[rec.id] = rec
-        else:
-            self._available.pop(rec.id, None)
+        elif rec.id in self._available:  # (tested here: most changes are between busy states)
+            self._available.pop(rec.id)
         if status in _OFF:
-            self._staffed.pop(rec.id, None)
+            if rec.id in self._staffed:
+                self._staffed.pop(rec.id)
         elif rec.id not in self._staffed:
             self._staffed[rec.id] = rec
         if old is AgentStatus.WRAPUP and status is not AgentStatus.WRAPUP:
@@ -78,6 +79,8 @@ class AgentOps(EngineState):
         pause or logout asked for mid-call; "" when that was called off):
         the state file keeps it, so a restart does not offer the agent a
         call they asked not to get."""
+        if f.AgentStateChanged in self.unfollowed:
+            return
         pending = pending_reason = None
         if with_pending:
             state, pending_reason = rec.pending or (None, "")

@@ -158,4 +158,5 @@ class DispatchOps(EngineState):
                              survey=survey, recording=recording))
         call.ring_until = self._now + queue.ring_timeout + RING_GRACE
         self._emit(StartTimer("ring", call.id, call.ring_until))
-        self._publish(f.CallOffered(call.id, call.queue, rec.id, call.offers))
+        if f.CallOffered not in self.unfollowed:
+            self._publish(f.CallOffered(call.id, call.queue, rec.id, call.offers))

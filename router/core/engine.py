@@ -45,6 +45,11 @@ from router.core.supervisor import SupervisorOps
 from router.core.survey import SurveyOps
 
 
+#: Events after which every waiting call is refiled (`_regroup`). (Exact
+#: types, as `_HANDLERS` dispatches: a subclass of an event is not handled.)
+_REGROUP = frozenset((ev.PbxSnapshot, ev.ConfigReplaced))
+
+
 class Engine(CallOps, CallTransitions, SupervisorOps, AgentOps, ResyncOps, EnforceOps, CallbackOps,
              DispatchOps, SurveyOps):
     """Owns the calls and agents of one routing table (`Engine(table)`; its
@@ -62,7 +67,7 @@ class Engine(CallOps, CallTransitions, SupervisorOps, AgentOps, ResyncOps, Enfor
             self._ignored(event, "unknown event type")
         else:
             handler(self, event)
-        if isinstance(event, (ev.PbxSnapshot, ev.ConfigReplaced)):  # they change many things
+        if type(event) in _REGROUP:  # they change many things
             self._regroup()
         # (not after OffersStopped: a graceful stop.) A dispatch with no call
         # filed, no agent freed and no group fresh does nothing: most events

@@ -49,6 +49,11 @@ class AvailableAgents(dict):
         # a tenth of the engine's work in a simulated week.
         self._homes: dict[str, tuple[tuple[Bucket, ...], bool]] = {}
         self.added = True  # an agent became available since the engine last looked
+        # `_pool`'s answers while nobody is filed or unfiled: id(requirement) ->
+        # (requirement, answer). Why: dispatch asks for the same requirement
+        # twice per offer (anyone? then who?), the enforcement check for each
+        # step every 5 s, and the buckets rarely change in between.
+        self._pools: dict[int, tuple[Requirement, tuple[list[Bucket], bool]]] = {}
 
     # -- upkeep
     def __setitem__(self, agent_id: str, rec: AgentRec) -> None:
@@ -57,11 +62,15 @@ class AvailableAgents(dict):
         super().__setitem__(agent_id, rec)
         self._file(agent_id, rec)
         self.added = True
+        if self._pools:
+            self._pools = {}
 
     def pop(self, agent_id: str, default=None):
         if agent_id not in self:
             return default
         self._unfile(agent_id)
+        if self._pools:
+            self._pools = {}
         return super().pop(agent_id)
 
     def _file(self, agent_id: str, rec: AgentRec) -> None:
@@ -101,6 +110,7 @@ class AvailableAgents(dict):
         self._by_skill.clear()
         self._by_team.clear()
         self._homes.clear()
+        self._pools = {}
         self._pinned = 0
         for agent_id, rec in self.items():
             self._file(agent_id, rec)
@@ -170,6 +180,14 @@ class AvailableAgents(dict):
     def _pool(self, req: Requirement) -> tuple[list[Bucket], bool]:
         """The smallest set of buckets that holds every agent who could meet
         `req`, and whether all of them do (no check needed)."""
+        kept = self._pools.get(id(req))
+        if kept is not None and kept[0] is req:
+            return kept[1]
+        found = self._pool_of(req)
+        self._pools[id(req)] = (req, found)
+        return found
+
+    def _pool_of(self, req: Requirement) -> tuple[list[Bucket], bool]:
         best: list[Bucket] | None = None
         size, needed = 0, 0
         for skill, minimum in req.skills:

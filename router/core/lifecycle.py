@@ -62,8 +62,9 @@ class CallOps(EngineState):
         self._seq += 1
         call = CallRec(id=e.call_id, info=e, rule=rule, queue=rule.queue, priority=rule.priority,
                        arrived=arrived, entered=arrived, seq=self._seq, steps=rule.steps)
-        self._publish(f.CallQueued(e.call_id, rule.queue, rule.name, rule.priority, e.dnis, e.caller_num,
-                                   e.caller_name, e.pbx, variables=e.variables, arrived=arrived))
+        if f.CallQueued not in self.unfollowed:
+            self._publish(f.CallQueued(e.call_id, rule.queue, rule.name, rule.priority, e.dnis, e.caller_num,
+                                       e.caller_name, e.pbx, variables=e.variables, arrived=arrived))
         self.calls[call.id] = call
         self._enter_queue(call, rule.queue, since=arrived if e.waited > 0 else None)
 
@@ -98,7 +99,8 @@ class CallOps(EngineState):
         index = max(index, min(call.early, len(call.steps) - 1))  # a step enforcement took early
         if index != call.step:
             call.step = index
-            self._publish(f.CallEscalated(call.id, call.queue, index, call.steps[index].source))
+            if f.CallEscalated not in self.unfollowed:
+                self._publish(f.CallEscalated(call.id, call.queue, index, call.steps[index].source))
         step = call.steps[index]
         if step.action is not None:
             if call.status is CallStatus.WAITING:  # a ringing call is decided when the ring ends
@@ -177,7 +179,8 @@ class CallOps(EngineState):
         if call.callback:
             self._callback_over(call, rec.id)
         else:
-            self._publish(f.CallCompleted(call.id, call.queue, rec.id, wrapup=wrapup))
+            if f.CallCompleted not in self.unfollowed:
+                self._publish(f.CallCompleted(call.id, call.queue, rec.id, wrapup=wrapup))
             self._survey_pending(call, rec.id)
         rec.call = None
         if call.answered_at is not None:
@@ -195,7 +198,8 @@ class CallOps(EngineState):
             # answer for nobody.
             self._emit(CancelRing(e.call_id, e.agent_id))
             return self._ignored(e, "leg of an offer no longer open; hung up")
-        self._publish(f.CallRinging(call.id, e.agent_id))
+        if f.CallRinging not in self.unfollowed:
+            self._publish(f.CallRinging(call.id, e.agent_id))
 
     def _on_answered(self, e: ev.AgentAnswered) -> None:
         call = self.calls.get(e.call_id)
@@ -238,7 +242,8 @@ class CallOps(EngineState):
         self._call_to(call, CallStatus.WAITING, rec)
         if reason in AGENT_FAULTS:  # busy, congestion, a lost reply: not the agent's miss
             rec.misses += 1
-        self._publish(f.OfferFailed(call.id, rec.id, reason))
+        if f.OfferFailed not in self.unfollowed:
+            self._publish(f.OfferFailed(call.id, rec.id, reason))
         config = self.table.agents.get(rec.id)
         if rec.pending is None and config and config.max_no_answer and rec.misses >= config.max_no_answer:
             self._set(rec, AgentStatus.PAUSED, "no-answer")

@@ -67,6 +67,12 @@ class EngineState:
     # -- the event being handled (engine.py handle)
     _now: float  # its time
     _out: list  # the commands it caused so far
+    # -- output nobody reads
+    #: Fact types the engine need not build, because nobody follows them (a
+    #: simulation sets it from its subscribers: most facts of a simulated
+    #: week went straight to the bin). Empty: every fact is built. Only facts
+    #: are ever left out, never a command, so routing is the same either way.
+    unfollowed: frozenset
 
     __slots__ = tuple(__annotations__)  # every attribute above, and no other
 
@@ -91,6 +97,7 @@ class EngineState:
         self._resync_answered = set()
         self._now = 0.0
         self._out = []
+        self.unfollowed = frozenset()
 
     # -- output of the event being handled, for every part
     def _emit(self, command) -> None:
@@ -100,7 +107,8 @@ class EngineState:
         self._out.append(fact)
 
     def _ignored(self, event, why: str) -> None:
-        self._publish(f.EventIgnored(type(event).__name__, why))
+        if f.EventIgnored not in self.unfollowed:
+            self._publish(f.EventIgnored(type(event).__name__, why))
 
     if TYPE_CHECKING:  # the seams: declared for readers and checkers, implemented by the parts
         # engine.py

@@ -73,24 +73,28 @@ class _Rolling:
 
     def add(self, t: float, met: int, counted: int, arrival: int, answer: int, handle: float | None) -> None:
         index = int(t // STEP)
-        if not self.events or self.events[-1][0] != index:
-            if not self.events:
+        events = self.events
+        if events and events[-1][0] == index:
+            bucket = events[-1]
+        else:
+            if not events:
                 self.first = index * STEP
-            self.events.append([index, 0, 0, 0, 0, 0, 0.0])
-        bucket = self.events[-1]
-        handles, handle = (1, handle) if handle is not None else (0, 0.0)
+            bucket = [index, 0, 0, 0, 0, 0, 0.0]
+            events.append(bucket)
         # (spelt out, not a loop over the fields: once per outcome per window)
         bucket[1] += met
         bucket[2] += counted
         bucket[3] += arrival
         bucket[4] += answer
-        bucket[5] += handles
-        bucket[6] += handle
         self.met += met
         self.counted += counted
         self.arrivals += arrival
         self.answers += answer
-        self.handles += handles
+        if handle is None:  # (adding 0 and 0.0 changed nothing: skipped)
+            return
+        bucket[5] += 1
+        bucket[6] += handle
+        self.handles += 1
         self.handle_sum += handle
 
     def expire(self, now: float) -> None:
@@ -287,7 +291,8 @@ class SlaBook:
     @staticmethod
     def _expire(q: _QueueBook, now: float) -> None:
         for roll in q.rolling.values():
-            roll.expire(now)
+            if roll.first <= now - roll.length:  # (`expire`'s own test, without the call)
+                roll.expire(now)
 
     def _span(self, roll: _Rolling, now: float) -> float:
         return max(MIN_SPAN, min(roll.length, now - self._since))

@@ -32,16 +32,41 @@ def choose(strategy: Strategy, candidates: Sequence[tuple[AgentRec, Agent]], cal
            step: Step, last_rr: str | None) -> AgentRec:
     """Pick one of `candidates` (non-empty) for `call` under `strategy`.
     last_rr is the id of the agent this queue's round robin served last."""
+    # The three strategies of most queues are written as loops: `min` with a
+    # key built a tuple per candidate, at every offer of a simulated week.
+    # Each compares as its key below does, so the choice is the same.
+    best: AgentRec | None = None
+    if strategy is Strategy.LONGEST_IDLE:  # key (idle_since, id)
+        for rec, _ in candidates:
+            at = rec.idle_since
+            if best is None or at < best_at or (at == best_at and rec.id < best.id):
+                best, best_at = rec, at
+        return best
+    if strategy is Strategy.FEWEST_CALLS:  # key (calls_taken, idle_since, id)
+        for rec, _ in candidates:
+            n, at = rec.calls_taken, rec.idle_since
+            if (best is None or n < best_n
+                    or (n == best_n and (at < best_at or (at == best_at and rec.id < best.id)))):
+                best, best_n, best_at = rec, n, at
+        return best
+    if strategy is Strategy.BEST_SKILLED:  # key (-skill score, idle_since, id)
+        one = len(step.requirements) == 1  # every candidate meets it: the score needs no check
+        names = [s for s, _ in step.requirements[0].skills] if one else ()
+        for rec, config in candidates:
+            if one:
+                levels = config.skills
+                score = sum(levels.get(s, 0) for s in names)
+            else:
+                score = _skill_score(step, config)
+            at = rec.idle_since
+            if (best is None or score > best_score
+                    or (score == best_score and (at < best_at or (at == best_at and rec.id < best.id)))):
+                best, best_score, best_at = rec, score, at
+        return best
     key: Callable[[tuple[AgentRec, Agent]], tuple]
-    if strategy is Strategy.FEWEST_CALLS:
-        def key(c): return (c[0].calls_taken, c[0].idle_since, c[0].id)
-    elif strategy is Strategy.BEST_SKILLED:
-        def key(c): return (-_skill_score(step, c[1]), c[0].idle_since, c[0].id)
-    elif strategy is Strategy.RANDOM:
+    if strategy is Strategy.RANDOM:
         def key(c): return (_stable_hash(call.id, c[0].id, str(call.offers)), c[0].id)
-    elif strategy is Strategy.ROUND_ROBIN:
-        # Next id after the last one served, wrapping around.
+    else:  # ROUND_ROBIN: next id after the last one served, wrapping around.
         def key(c): return (last_rr is not None and c[0].id <= last_rr, c[0].id)
-    else:  # LONGEST_IDLE
-        def key(c): return (c[0].idle_since, c[0].id)
     return min(candidates, key=key)[0]
+

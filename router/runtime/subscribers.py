@@ -109,6 +109,18 @@ class Subscribers:
         self._routes[kind] = tuple(route)
         return self._routes[kind]
 
+    def follows(self, kind: type) -> bool:
+        """Whether any subscriber would be handed a fact of type `kind`."""
+        route = self._routes.get(kind)
+        return bool(route if route is not None else self._route(kind))
+
+    def handlers_for(self, kind: type) -> tuple[Subscriber, ...]:
+        """What `publish` calls for a fact of type `kind`, in order, for a
+        caller that publishes itself (the simulation, whose faults surface:
+        no `catch`). Valid until the subscribers change."""
+        route = self._routes.get(kind)
+        return tuple(h for h, _ in (route if route is not None else self._route(kind)))
+
     def publish(self, fact: Fact, now: float) -> None:
         """Hand `fact` to every subscriber, in order."""
         route = self._routes.get(type(fact))

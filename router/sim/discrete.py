@@ -20,14 +20,13 @@ from router.core import events as ev
 from router.core import facts as f
 from router.core.commands import CancelRing, CancelTimer, RingAgent, RunAction, StartTimer
 from router.core.engine import Engine
-from router.core.facts import Fact
+from router.core.facts import CATALOGUE, Fact
 from router.core.table import RoutingTable
 from router.sim import traffic
 from router.runtime.tally import Tally, queue_now
 from router.runtime.subscribers import Subscriber, Subscribers, by_type
 
 
-_PUBLISH = object()  # the way to carry out a fact: hand it to the subscribers
 #: Seconds the agent leg of a callback whose dial failed lasts (the dial
 #: rings out, or is busy, and the agent hangs up).
 FAILED_DIAL = 20.0
@@ -132,6 +131,7 @@ class Simulation:
         #: Who follows the facts (router/runtime/subscribers.py): the tally, the log
         #: lines, and whoever `subscribe`s (a fault is raised: no routing to protect).
         self.subscribers = Subscribers(catch=False)
+        self._carry: dict[type, object] = {}  # command type -> how (`_how`)
         self.subscribe(self.tally.on_fact)
         if log is not None:
             self.subscribe(by_type({f.CallQueued: self._log_queued, f.CallMoved: self._log_moved,
@@ -148,7 +148,6 @@ class Simulation:
         self._paused_for: dict[str, set[str]] = {}  # agent -> reasons the world has them paused
         self._next_call = 0
         self._arriving = True  # False after stop_arrivals (a warm-down: calls in progress finish)
-        self._carry: dict[type, object] = {}  # command type -> how (`_how`)
         #: The simulation's own record of callbacks: "cb-<call>" -> the dial
         #: status of each attempt the world made ("" when the world reports
         #: none), from the moment the call left by a callback action.
@@ -158,7 +157,15 @@ class Simulation:
 
     def subscribe(self, subscriber: Subscriber) -> Subscriber:
         """Hand every fact from now on to `subscriber(fact, now)`."""
-        return self.subscribers.subscribe(subscriber)
+        self.subscribers.subscribe(subscriber)
+        self._unfollowed()
+        self._carry.clear()  # the facts' handlers have changed
+        return subscriber
+
+    def _unfollowed(self) -> None:
+        # The engine builds no fact that no subscriber follows (`Engine.unfollowed`):
+        # in a what-if week most of them were built for nobody.
+        self.engine.unfollowed = frozenset(t for t in CATALOGUE if not self.subscribers.follows(t))
 
     # -- scheduling
     def at(self, at: float, *what) -> None:
@@ -304,17 +311,21 @@ class Simulation:
             how = carry.get(type(command))
             if how is None:
                 how = self._how(type(command))
-            if how is _PUBLISH:
-                self.subscribers.publish(command, now)
+            if how.__class__ is tuple:  # a fact: its subscribers' handlers, called directly
+                for handler in how:
+                    handler(command, now)
             else:
                 how(self, command)
 
     def _how(self, kind: type):
-        """How to carry out a command of type `kind` (looked up once per
-        type: the isinstance chain per command cost a tenth of a week's run)."""
+        """How to carry out a command of type `kind`: the simulation's
+        handler, or for a fact the tuple of its subscribers' handlers
+        (looked up once per type: the isinstance chain per command cost a
+        tenth of a week's run, `Subscribers.publish` per fact another few
+        hundredths)."""
         how = self._CARRY.get(kind)
         if how is None:
-            how = _PUBLISH if issubclass(kind, Fact) else _ignore
+            how = self.subscribers.handlers_for(kind) if issubclass(kind, Fact) else _ignore
         self._carry[kind] = how
         return how
 
@@ -322,7 +333,8 @@ class Simulation:
         key = (c.kind, c.ref)
         version = self._timers.get(key, 0) + 1
         self._timers[key] = version
-        self.at(c.at, "timer", key, version)
+        self._seq += 1  # (`at`, spelt out: three timers a call)
+        heapq.heappush(self._due, (c.at, self._seq, Simulation._timer, (key, version)))
 
     def _cancel_timer(self, c: CancelTimer) -> None:
         self._timers.pop((c.kind, c.ref), None)

@@ -40,8 +40,18 @@ class AgentClock:
         self.staffed: dict[str, float] = {}
 
     def observe(self, fact: f.AgentStateChanged, now: float) -> None:
-        self._close(fact.agent, now)
-        self.state[fact.agent] = (fact.state, fact.reason, now)
+        # (`_close` spelt out: about five agent states a call, a week's million)
+        agent, state = fact.agent, self.state
+        was = state.get(agent)
+        if was is not None:
+            old, reason, since = was
+            span = now - since
+            working = old in WORKING or (old == "paused" and reason == ACW)
+            if working:
+                self.worked[agent] = self.worked.get(agent, 0.0) + span
+            if working or old == "available":
+                self.staffed[agent] = self.staffed.get(agent, 0.0) + span
+        state[agent] = (fact.state, fact.reason, now)
 
     def _close(self, agent: str, now: float) -> None:
         was = self.state.get(agent)
