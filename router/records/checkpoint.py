@@ -9,7 +9,8 @@ flight get complete records after the restart (assemble.py rule 6).
 
 A journal of JSON lines `[key, state]` (state null: gone) and `["@",
 saved_at]`, appended and fsynced by a thread of its own every INTERVAL
-seconds, never by the event loop. The thread keeps the latest state per key
+seconds, never by the event loop (nor by start or stop, which the loop
+calls: the first compacted write and the last drain are the thread's). The thread keeps the latest state per key
 and, when the journal holds several times more lines than live keys,
 rewrites it compacted (a new file, fsynced, renamed over the old one): the
 file stays proportional to the calls and agents open, not to the traffic.
@@ -80,29 +81,41 @@ class Checkpoint:
         self._queue.append((changes, now))
 
     def start(self) -> None:
-        self._rewrite()  # start from a compact file: the state just loaded (or nothing)
+        """Start the thread; its first write is the state just loaded (or
+        nothing), compacted: on the thread, as every fsync of the journal."""
         self._thread = threading.Thread(target=self._run, name="records-checkpoint", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """The thread writes what was submitted before the stop, closes the
+        journal and ends; waits `timeout` seconds at most for it."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():  # a disk that hangs: the last submits may be lost, say so
+                log.error("records checkpoint %s: not written within %.0fs of the stop", self.path, timeout)
             self._thread = None
-        self._drain()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
     # -- the thread
     def _run(self) -> None:
-        while not self._stop.wait(INTERVAL):
+        first, delay = True, 0.0  # the compacted rewrite of the loaded state comes first
+        while True:
+            stopping = self._stop.wait(delay)
+            delay = INTERVAL
             try:
+                if first:
+                    self._rewrite()
+                    first = False
                 self._drain()
             except Exception as err:  # noqa: BLE001 (never die: log, count, retry next round)
                 self.errors += 1
                 self.last_error = str(err)
                 log.exception("records checkpoint %s: write failed (retried)", self.path)
+            if stopping:
+                break
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def _drain(self) -> None:
         lines = []
