@@ -82,5 +82,6 @@ def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTa
             return open_store(settings.url, settings.password)
     retention = Retention(settings.keep_days) if settings.keep_days else None
     writer = RecordWriter(store, settings.spool_dir, registry=registry, upkeep=retention)
-    journal = Checkpoint(settings.spool_dir / "open.journal") if checkpoint else None
+    # db_process: the journal too is written by a child process (journalproc.py)
+    journal = Checkpoint(settings.spool_dir / "open.journal", process=db_process) if checkpoint else None
     return RecordsSubscriber(RecordAssembler(table_getter), writer, journal, registry=registry)
