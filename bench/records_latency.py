@@ -17,31 +17,34 @@ the 1-minute load when the run started, and the medians per column.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
-from bench.tcp import postgres_missing, tcp_latency
+from bench.tcp import postgres_missing
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SETTINGS = ("off", "sqlite", "postgres")
 TITLES = {"off": "records off", "sqlite": "records on SQLite", "postgres": "records on PostgreSQL"}
 
 
 def one_run(setting: str, agents: int, waiting: int, seconds: float) -> dict:
-    """One bench.tcp run with records `setting` (in the calling process)."""
+    """One `python -m bench.tcp` run with records `setting`, in a process of
+    its own (bench.tcp forks the simulator: a pool's worker may not)."""
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
-        records = {"off": None, "sqlite": f"sqlite:{tmp}/records.db", "postgres": "postgres"}[setting]
-        try:
-            return tcp_latency(agents, waiting, seconds=seconds, warmup=min(10.0, seconds * 2), records=records)
-        except TimeoutError as err:
-            return {"error": str(err)}
-
-
-def _fresh(setting: str, agents: int, waiting: int, seconds: float) -> dict:
-    with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(one_run, (setting, agents, waiting, seconds))
+        records = {"off": [], "sqlite": ["--records", f"sqlite:{tmp}/records.db"],
+                   "postgres": ["--records", "postgres"]}[setting]
+        done = subprocess.run([sys.executable, "-m", "bench.tcp", str(agents), str(waiting), "--seconds",
+                               str(seconds), *records], capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        return {"error": last[0]}
+    return json.loads(done.stdout)
 
 
 def cell(r: dict) -> str:
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()[0]
         row = []
         for setting in settings:
-            r = _fresh(setting, args.agents, args.waiting, args.seconds)
+            r = one_run(setting, args.agents, args.waiting, args.seconds)
             runs[setting].append(r)
             row.append(cell(r))
         lines.append(f"| {n} | {load:.2f} | " + " | ".join(row) + " |")
