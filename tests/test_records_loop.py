@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -79,3 +80,21 @@ def test_a_sigkilled_router_loses_nothing_it_sent_to_the_journal_process(tmp_pat
     # The next run's load waits for the killed run's journal process (its lock), then reads.
     items, saved_at = Checkpoint(journal, process=True).load()
     assert (items, saved_at) == ({"c:2": ["李娜", 2]}, 11.0)
+
+
+def test_a_journal_process_that_dies_is_started_again_with_the_whole_state(tmp_path):
+    journal = tmp_path / "open.journal"
+    cp = Checkpoint(journal, process=True)
+    cp.load()
+    cp.start()
+    cp.submit({"c:1": ["王五", 1], "a:1001": [7]}, 10.0)
+    deadline = time.monotonic() + 30
+    while (cp._child is None or not journal.exists() or b"c:1" not in journal.read_bytes()) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cp._child.proc.kill()
+    cp._child.proc.join(5)
+    cp.submit({"c:2": ["李娜", 2], "c:1": None}, 11.0)
+    cp.stop(15)
+    assert cp.restarts == 1
+    assert Checkpoint(journal, process=True).load() == ({"a:1001": [7], "c:2": ["李娜", 2]}, 11.0)
