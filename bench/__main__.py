@@ -24,19 +24,21 @@ from bench.engine_alone import engine_latency
 from bench.memory import long_run, per_item
 from bench.resync import resync_time
 from bench.stats import table
-from bench.tcp import tcp_latency
+from bench.tcp import postgres_missing, tcp_latency
 from bench.throughput import throughput
 
 HERE = Path(__file__).resolve().parent
 #: The stock app_queue on a real Asterisk 22 (../shared/FIELD-NOTES.md):
 #: agent freed with a caller waiting -> agent rung.
 APP_QUEUE = {"p50": 323.0, "max": 807.0}
+BACKENDS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 FULL = {
     "grid": [(a, w) for a in (100, 1_000, 10_000) for w in (10, 100, 1_000, 5_000)],
     "engine_seconds": 20.0,
     "tcp": [(1_000, 500), (10_000, 5_000)],
-    "tcp_records": [(1_000, 500)],  # again with records on (SQLite), as `router run --records`
+    # again with records on, as `router run --records` (PostgreSQL: a throw-away server)
+    "tcp_records": [(1_000, 500, "sqlite"), (1_000, 500, "postgres")],
     "tcp_seconds": 20.0,
     "throughput": (1_000, 20_000),
     "memory": (10_000, 5_000),
@@ -47,7 +49,7 @@ QUICK = {
     "grid": [(20, 5), (50, 10)],
     "engine_seconds": 2.0,
     "tcp": [(20, 5)],
-    "tcp_records": [(20, 5)],
+    "tcp_records": [(20, 5, "sqlite")],  # a PostgreSQL server's start-up would double the smoke run
     "tcp_seconds": 1.0,
     "throughput": (20, 100),
     "memory": (50, 20),
@@ -64,6 +66,22 @@ def _fresh(function, *args):
         return pool.apply(function, args)
 
 
+def _tcp_records(agents: int, waiting: int, backend: str, seconds: float, log) -> dict:
+    """bench.tcp with records on `backend` ("sqlite": a file in a temporary
+    directory, "postgres": a throw-away server), or why it was not measured."""
+    missing = postgres_missing() if backend == "postgres" else None
+    if missing:
+        log(f"records on PostgreSQL: not measured: {missing}")
+        return {"agents": agents, "waiting_target": waiting, "backend": backend, "error": missing}
+    with tempfile.TemporaryDirectory(prefix="bench-records-") as tmp:
+        try:
+            r = tcp_latency(agents, waiting, seconds=seconds, warmup=min(10.0, seconds * 2),
+                            records=f"sqlite:{tmp}/records.db" if backend == "sqlite" else backend)
+        except TimeoutError as err:
+            r = {"agents": agents, "waiting_target": waiting, "error": str(err)}
+    return dict(r, backend=backend)
+
+
 def run(sizes: dict, log=print) -> dict:
     """Every measurement; returns them as plain data (also for the smoke test)."""
     results: dict = {}
@@ -72,22 +90,21 @@ def run(sizes: dict, log=print) -> dict:
                                         warmup=min(20.0, sizes["engine_seconds"] * 5))
                          for a, w in sizes["grid"]]
     log("decision latency over loopback TCP ...")
-    results["tcp"] = []
+    results["tcp"], results["tcp_records"] = [], []
+    with_records = list(sizes.get("tcp_records", ()))
     for a, w in sizes["tcp"]:
         try:
             results["tcp"].append(tcp_latency(a, w, seconds=sizes["tcp_seconds"],
                                               warmup=min(10.0, sizes["tcp_seconds"] * 2)))
         except TimeoutError as err:  # say so in the report, keep going
             results["tcp"].append({"agents": a, "waiting_target": w, "error": str(err)})
-    results["tcp_records"] = []
-    for a, w in sizes.get("tcp_records", ()):
-        with tempfile.TemporaryDirectory(prefix="bench-records-") as tmp:
-            try:
-                results["tcp_records"].append(tcp_latency(a, w, seconds=sizes["tcp_seconds"],
-                                                          warmup=min(10.0, sizes["tcp_seconds"] * 2),
-                                                          records=f"sqlite:{tmp}/records.db"))
-            except TimeoutError as err:
-                results["tcp_records"].append({"agents": a, "waiting_target": w, "error": str(err)})
+        # The same size with records on right after it (the machine's load
+        # then is as alike as a shared machine allows), the others after all.
+        for entry in [e for e in with_records if e[:2] == (a, w)]:
+            results["tcp_records"].append(_tcp_records(*entry, sizes["tcp_seconds"], log))
+            with_records.remove(entry)
+    for entry in with_records:
+        results["tcp_records"].append(_tcp_records(*entry, sizes["tcp_seconds"], log))
     log("throughput ...")
     results["throughput"] = throughput(*sizes["throughput"])
     log("memory ...")
@@ -111,20 +128,33 @@ def report(r: dict, command: str) -> str:
     out.append("## Decision latency over loopback TCP (daemon + PBX simulator)\n")
     out.append("From the AMI chunk that made the decision possible reaching the router's socket "
                "to the Originate written to it; 50 new calls/s; simulator in its own process.\n")
+    out.append("Records on: the same run with `router run --records` as built by router/process/compose.py; "
+               "'records CPU' is the records' CPU time per decision in microseconds, the event loop's thread "
+               "inside the records callbacks + the records threads of the router's process (bench/loop_cpu.py; "
+               "the database and journal processes are not counted). Interleaved rounds: `python -m bench.records_latency`.\n")
     rows = [["app_queue (Asterisk 22, FIELD-NOTES)", "-", "-", "-", APP_QUEUE["p50"], "-", APP_QUEUE["max"], "-", "-", "-",
-             "-"]]
-    for t in r["tcp"] + [dict(t, on_record=True) for t in r.get("tcp_records", ())]:
-        who = f"router: {t['agents']:,} agents" + (", records on (SQLite)" if t.get("on_record") else "")
+             "-", "-"]]
+    records = {(t["agents"], t["waiting_target"]): [] for t in r["tcp"]}
+    for t in r.get("tcp_records", ()):  # each right under the same size, records off
+        records.setdefault((t["agents"], t["waiting_target"]), []).append(t)
+    ordered = []
+    for t in r["tcp"]:
+        ordered += [t] + records.pop((t["agents"], t["waiting_target"]), [])
+    ordered += [t for rest in records.values() for t in rest]
+    for t in ordered:
+        who = f"router: {t['agents']:,} agents" + (f", records on ({BACKENDS[t['backend']]})" if "backend" in t else "")
         if "error" in t:
             rows.append([who, t["waiting_target"], "-", "-", "-", "-", "-", "-", "-",
-                         "-", "NOT MEASURED: " + t["error"]])
+                         "-", "-", "NOT MEASURED: " + t["error"]])
             continue
         lat = t["latency"]
+        cpu = f"{t['records_loop_us']:.0f} + {t['records_threads_us']:.0f}" if "backend" in t else "-"
         rows.append([who, t["waiting_target"], t["waiting_end"], lat["count"],
-                     lat["p50"], lat["p99"], lat["max"], t["events_per_s"], t["router_cpu_share"],
+                     lat["p50"], lat["p99"], lat["max"], cpu, t["events_per_s"], t["router_cpu_share"],
                      t["sim_cpu_share"], f"{t['full_gc']} ({t['full_gc_max_ms']:.1f} ms)"])
     out.append(table(["who", "waiting (target)", "waiting (end)", "decisions", "p50", "p99", "max",
-                      "AMI events/s", "router CPU", "simulator CPU", "full GCs (longest)"], rows) + "\n")
+                      "records CPU (us/decision, loop + threads)", "AMI events/s", "router CPU", "simulator CPU",
+                      "full GCs (longest)"], rows) + "\n")
     out.append("## Engine alone: `Engine.handle` per event (growth curve)\n")
     out.append("No I/O. All agents busy, about W callers in line, 50 new calls/s. "
                "'decision' = an event that rang an agent.\n")

@@ -34,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.loop_cpu import RecordsLoopCpu, per_decision
 from bench.stats import summarise
 from bench.tables import call_mix, make_table
 from router.ami import probe
@@ -113,6 +114,7 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
                        records: str | None = None, password: str | None = None) -> dict:
     table = make_table(agents, seed)
     cleanup: list = []
+    records_cpu = RecordsLoopCpu(None)
     port = conn.recv()
     # Built as `router run` builds it (router/process/compose.py), short GCs too. A
     # patient watchdog: the simulator, busy with the start-up burst, may
@@ -133,7 +135,16 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         if os.environ.get("BENCH_RECORDS_NO_WRITER"):  # diagnosis: the subscriber's own cost, rows dropped
             subscriber.writer = _NullWriter()
         subscriber.start(router.clock.now)
-        router.subscribe(subscriber, "records")
+        records_cpu = RecordsLoopCpu(subscriber)
+        router.subscribe(records_cpu.wrap(subscriber), "records")
+    # Calls the router has filed since the start: under load the first
+    # callers may finish before the last ones arrive, so the count of calls
+    # held now (engine.calls) might never reach agents + waiting.
+    seen: set[str] = set()
+    from router.core.facts import CallQueued
+    from router.runtime.subscribers import by_type
+
+    count_calls = router.subscribe(by_type({CallQueued: lambda fact, now: seen.add(fact.call)}), "bench")
     await app.start()
     engine = router.engine
     try:
@@ -144,7 +155,8 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         conn.send("go")
         await _until(conn.poll, 600, "the start-up callers")
         conn.recv()
-        await _until(lambda: len(engine.calls) >= agents + waiting, 600, "the start-up callers")
+        await _until(lambda: len(seen) >= agents + waiting, 600, "the start-up callers")
+        router.unsubscribe(count_calls)
         await asyncio.sleep(warmup)
         meter = probe.Probe()
         full_gc: list[float] = []  # pauses of full (generation 2) collections, seconds
@@ -158,8 +170,11 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
 
         probe.install(meter)
         gc.callbacks.append(on_gc)
-        cpu0, t0, events0 = _cpu(), time.monotonic(), router.events_handled
+        records_cpu.reset()
+        cpu0, t0, events0, loop0 = _cpu(), time.monotonic(), router.events_handled, time.thread_time()
         await asyncio.sleep(seconds)
+        loop_cpu = time.thread_time() - loop0
+        records_window = records_cpu.read()
         gc.callbacks.remove(on_gc)
         probe.install(None)
         elapsed = time.monotonic() - t0
@@ -180,7 +195,8 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
             "latency": summarise(meter.samples, scale=1e3), "timer_originates": meter.stale,
             "events_per_s": events / elapsed, "router_cpu_share": router_cpu,
             "full_gc": len(full_gc), "full_gc_max_ms": max(full_gc, default=0.0) * 1e3,
-            "sim_cpu_share": sim["cpu_share"], "sim_errors": sim["errors"], "record_rows": rows}
+            "sim_cpu_share": sim["cpu_share"], "sim_errors": sim["errors"], "record_rows": rows,
+            **per_decision(loop_cpu, records_window, len(meter.samples))}
 
 
 class _NullWriter:
@@ -196,13 +212,31 @@ class _NullWriter:
         pass
 
 
+def _tests_on_path() -> None:
+    tests = str(Path(__file__).resolve().parent.parent / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+
+
+def postgres_missing() -> str | None:
+    """Why `records="postgres"` cannot run here (None: it can): the server
+    programs tests/support/postgres.py starts are not installed."""
+    _tests_on_path()
+    from support.postgres import pg_bin
+
+    try:
+        pg_bin("initdb")
+        pg_bin("pg_ctl")
+    except RuntimeError as err:
+        return str(err)
+    return None
+
+
 def throwaway_postgres():
     """A throw-away PostgreSQL server and a new database on it, as the tests
     start one (tests/support/postgres.py, reused: the bench is one command).
     Returns (server, url, password); server.close() removes it."""
-    tests = str(Path(__file__).resolve().parent.parent / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
+    _tests_on_path()
     from support.postgres import PASSWORD, Postgres
 
     server = Postgres()

@@ -48,3 +48,20 @@ def test_command_writes_the_report_and_keeps_the_change_log(tmp_path, capsys):
     assert text.startswith("# Benchmark results") and "old figures" not in text
     assert text.rstrip().endswith("- kept")
     assert "| router: 20 agents" in capsys.readouterr().out
+
+
+def test_without_postgresql_binaries_the_row_says_why(monkeypatch):
+    import bench.__main__ as bench_main
+
+    monkeypatch.setattr(bench_main, "postgres_missing", lambda: "PostgreSQL's initdb is missing")
+    said: list[str] = []
+    row = bench_main._tcp_records(20, 5, "postgres", 1.0, said.append)
+    assert row == {"agents": 20, "waiting_target": 5, "backend": "postgres", "error": "PostgreSQL's initdb is missing"}
+    assert said == ["records on PostgreSQL: not measured: PostgreSQL's initdb is missing"]
+    text = report({"tcp": [], "tcp_records": [row], "engine": [], "throughput": {"events": 0, "bytes": 0,
+                   "baseline_events_per_s": 0, "routed_events_per_s": 0, "ratio": 0},
+                   "memory": {"agents": 0, "waiting": 0, "agent_bytes_traced": 0, "agent_bytes_rss": 0,
+                              "call_bytes_traced": 0, "call_bytes_rss": 0},
+                   "long_run": {"agents": 0, "waiting": 0, "sim_minutes": 0, "calls": 0, "rss_mb": [], "growth_mb": 0},
+                   "resync": {"agents": 0, "channels": 0, "calls_found": 0, "seconds": 0}}, "python -m bench")
+    assert "| router: 20 agents, records on (PostgreSQL)" in text and "NOT MEASURED: PostgreSQL's initdb" in text

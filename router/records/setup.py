@@ -89,5 +89,6 @@ def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTa
     if settings.prune:  # the flag wins over the config, whose value is read anew after each reload
         retention = Retention(settings.keep_days or (lambda: table_getter().records.keep_days))
     writer = RecordWriter(store, settings.spool_dir, registry=registry, upkeep=retention)
-    journal = Checkpoint(settings.spool_dir / "open.journal") if checkpoint else None
+    # db_process: the journal too is written by a child process (journalproc.py)
+    journal = Checkpoint(settings.spool_dir / "open.journal", process=db_process) if checkpoint else None
     return RecordsSubscriber(RecordAssembler(table_getter), writer, journal, registry=registry)
