@@ -44,7 +44,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 
 from router.whatif.fit_roster import fit_roster
-from router.whatif.km import kaplan_meier, patience_dist
+from router.whatif.km import Curve, kaplan_meier, patience_dist
 from router.whatif.profile import ZERO, CallType, Dist, Profile
 from router.whatif.records_db import ACW, CALLS, OFFERS, STATES, RecordsInputError, days
 
@@ -158,6 +158,23 @@ def answering(conn, where) -> tuple[Dist, float]:
     missed = counts.get("no-answer", 0) + counts.get("timeout", 0)
     rang = missed + counts.get("answered", 0)
     return dist, (missed / rang if rang else 0.0)
+
+
+def ringing(conn, where) -> Curve:
+    """How long agents take to answer, from the offers of the calls in
+    `where`: Kaplan–Meier over the rings (router/whatif/km.py), an answered
+    offer an event at its length, one that rang out or was withdrawn (the
+    caller hung up, the agent paused) censored at its length. The long
+    rings are the ones a caller gives up on, so the answered ones alone
+    are too quick (docs/WHATIF.md, "Is the replay biased?"). What the curve does not reach
+    (S after its last answer) is the share of offers nobody answers within
+    the day's rings. Busy, congestion and failures are not rings: left out."""
+    o = OFFERS.c
+    joined = OFFERS.join(CALLS, CALLS.c.call_id == o.call_id)
+    rang = o.outcome.in_(("answered", "no-answer", "timeout", "withdrawn"))
+    rows = conn.execute(select(o.ended_at - o.rung_at, o.outcome).select_from(joined)
+                        .where(and_(where, rang))).all()
+    return kaplan_meier((max(0.0, t), int(k == "answered"), int(k != "answered")) for t, k in rows)
 
 
 def fit(engine: Engine, first: date, last: date, *, interval: float = 1800.0, table=None,

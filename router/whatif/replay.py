@@ -31,8 +31,12 @@ recorded end, as the agent ended it. Records from before 0005 do not say:
 the logout is asked for when it happened and a pause when it began,
 keeping its recorded length from when it starts (or every break asked for
 mid-call would shrink twice). Agents not in the candidate config are left
-out (printed). They answer after a delay drawn from the day's answered
-offers and miss the day's share of offers (fit.answering).
+out (printed). They answer after a delay drawn from the day's rings
+(fit.ringing: Kaplan–Meier, the rings that rang out or that the caller
+hung up on censored, not left out: those are the long ones); an offer
+drawn past the curve's last answer, or past the candidate's ring timeout,
+rings out. (A candidate with a longer ring timeout than the day's gets no
+answer later than the day's latest.)
 
 The draws come from a stream of their own (seeded by --seed), so two
 candidates see the same patience for the same caller.
@@ -40,6 +44,7 @@ candidates see the same patience for the same caller.
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 from collections import defaultdict
@@ -51,9 +56,8 @@ from sqlalchemy import and_, func, or_, select
 from router.core import events as ev
 from router.core import facts as f
 from router.records.model import CallRow
-from router.whatif.fit import MIN_FIT, answering
+from router.whatif.fit import MIN_FIT, ringing
 from router.whatif.km import Curve, draw_beyond, kaplan_meier
-from router.whatif.profile import Dist
 from router.whatif.records_db import ACW, CALLS, SESSIONS, STATES, RecordsInputError
 from router.whatif.world import midnight
 
@@ -73,8 +77,7 @@ class Day:
     sessions: list[tuple[str, float, float]]
     #: (agent, from, to, reason, asked for at: None in records from before revision 0005)
     pauses: list[tuple[str, float, float, str, float | None]]
-    answer_delay: Dist
-    no_answer: float
+    answering: Curve  # time to answer an offer (fit.ringing)
     curves: dict[tuple[str, str], Curve] = field(default_factory=dict)
     pooled: Curve | None = None
 
@@ -132,9 +135,9 @@ def load_day(engine, day: date, tz) -> Day:
                            .where(and_(st.started_at < end + SPILL, st.ended_at > start, st.state == "paused",
                                        st.reason == ACW))
                            .order_by(st.agent_id, st.started_at)).all()
-        delay, no_answer = answering(conn, where)
+        rings = ringing(conn, where)
     out = Day(day, start, end, _with_acw(calls, _pauses(acw)), [tuple(r) for r in sessions], _pauses(pauses),
-              delay, no_answer)
+              rings)
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for r in out.calls:
         if r.outcome != "closed":
@@ -145,6 +148,16 @@ def load_day(engine, day: date, tz) -> Day:
         curve = kaplan_meier(obs)
         out.curves[key] = curve if curve.calls >= MIN_FIT else out.pooled
     return out
+
+
+def answer_time(curve: Curve, u: float, levels: list[float] | None = None) -> float | None:
+    """The answer delay at level `u` in [0, 1) of the rings' curve: the
+    first answer time by which a share >= u of offers was answered; None
+    when the curve never gets there (nobody answers: it rings out).
+    `levels`: the curve's -S, ascending (given by a caller drawing often)."""
+    levels = levels if levels is not None else [-s for s in curve.survival]
+    i = bisect.bisect_left(levels, u - 1.0 - 1e-12)
+    return curve.times[i] if i < len(curve.times) else None
 
 
 class ReplayWorld:
@@ -165,6 +178,7 @@ class ReplayWorld:
         self._state: dict[str, str] = {}  # agent -> its state as the engine last reported it
         self._asked: dict[str, tuple[str, float]] = {}  # agent -> (reason, length) of a pause due after a call
         self.sim = None
+        self._levels = [-s for s in day.answering.survival]
 
     def begin(self, sim) -> None:
         self.sim = sim
@@ -229,9 +243,8 @@ class ReplayWorld:
         return draw_beyond(curve, 0.0 if r.outcome == "closed" else r.wait, u)
 
     def ring(self, call_id: str, agent_id: str, timeout: float) -> float | None:
-        delay = self.day.answer_delay.sample(self.rng)
-        missed = self.day.no_answer and self.rng.random() < self.day.no_answer
-        return None if missed or delay >= timeout else delay
+        delay = answer_time(self.day.answering, self.rng.random(), self._levels)
+        return None if delay is None or delay >= timeout else delay
 
     def _of(self, call_id: str) -> tuple[float, float]:
         # a callback's leg ("cb-<call>") lasts like the call it calls back
