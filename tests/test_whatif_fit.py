@@ -108,6 +108,8 @@ def synthetic(seed: int = 7):
                         rows.append(OfferRow(cid, seq, "1002", "sales", queue, t, t + 15, "no-answer"))
                         truth["offers"]["no-answer"] += 1
                     delay = lognormal(rng, *DELAY)
+                    while delay >= 15:  # answered before the ring times out (0.1% would not be)
+                        delay = lognormal(rng, *DELAY)
                     rows.append(OfferRow(cid, seq + 1, "1001", "sales", queue, at + service - delay, at + service,
                                          "answered"))
                     truth["offers"]["answered"] += 1
