@@ -216,3 +216,31 @@ def test_logouts_and_pauses_asked_for_mid_call_are_asked_for_again_at_that_momen
                               pauses=[(*p[:4], None) for p in day.pauses])
     twice = _logged_in_hours(table, old)
     assert abs(again - logged_in) < 0.15 < twice - logged_in, (logged_in, again, twice)
+
+
+def test_records_from_before_revision_0005_replay_with_what_they_say(day_records, tmp_path):
+    """A database of an older router (no asked-for moments): a logout is
+    asked for when it happened, a pause when it began, as before."""
+    import shutil
+
+    from alembic import command
+
+    from router.records.migrate import alembic_config
+    from router.records.store import make_engine, parse_url
+
+    url, table = day_records
+    old = tmp_path / "old.db"
+    shutil.copy(url.removeprefix("sqlite:"), old)
+    engine = make_engine(parse_url(f"sqlite:{old}"))
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    engine.dispose()
+    engine, now = open_records(f"sqlite:{old}"), open_records(url)
+    day, new = load_day(engine, MONDAY, zone_of(table)), load_day(now, MONDAY, zone_of(table))
+    engine.dispose()
+    now.dispose()
+    assert [p[:4] for p in day.pauses] == [p[:4] for p in new.pauses] and {p[4] for p in day.pauses} == {None}
+    later = sum(b > a for (_, _, a), (_, _, b) in zip(new.sessions, day.sessions))
+    assert later >= 5 and all(b >= a for (_, _, a), (_, _, b) in zip(new.sessions, day.sessions))
+    after, _ = replay(table, day, seed=1)
+    assert sum(f.offered for f in after.values()) == len(day.calls)

@@ -51,7 +51,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, inspect, null, or_, select
 
 from router.core import events as ev
 from router.core import facts as f
@@ -124,14 +124,18 @@ def load_day(engine, day: date, tz) -> Day:
         calls = conn.execute(select(CALLS).where(where).order_by(c.arrived_at, c.call_id)).all()
         if not calls:
             raise RecordsInputError(f"no inbound calls on record on {day}")
-        sessions = conn.execute(select(s.agent_id, s.login_at, func.coalesce(s.logout_asked_at, s.logout_at))
+        # records of a router before revision 0005 have no asked-for moments (read as NULL)
+        known = {col["name"] for col in inspect(conn).get_columns("agent_states")}
+        asked_at, logout_asked = ((st.asked_at, s.logout_asked_at) if "asked_at" in known
+                                  else (null(), null()))
+        sessions = conn.execute(select(s.agent_id, s.login_at, func.coalesce(logout_asked, s.logout_at))
                                 .where(and_(s.login_at < end, s.logout_at > start))
                                 .order_by(s.login_at, s.agent_id)).all()
         away = or_(and_(st.state == "paused", st.reason != ACW), st.state == "unreachable")
-        pauses = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at, st.asked_at)
+        pauses = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at, asked_at)
                               .where(and_(st.started_at < end, st.ended_at > start, away))
                               .order_by(st.agent_id, st.started_at)).all()
-        acw = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at, st.asked_at)
+        acw = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at, asked_at)
                            .where(and_(st.started_at < end + SPILL, st.ended_at > start, st.state == "paused",
                                        st.reason == ACW))
                            .order_by(st.agent_id, st.started_at)).all()
