@@ -311,6 +311,46 @@ def test_agent_intervals_are_cut_at_quarter_hours_and_tile_the_session():
     assert [s.local_minute for s in states[:2]] == [9 * 60 + 7, 9 * 60 + 13]  # 09:07, then the pause at 09:13:40
 
 
+def test_a_pause_and_a_logout_asked_for_mid_call_keep_the_moment_they_were_asked_for():
+    feed = logged_in(centre(wrapup=10.0), "a1", at=T0)
+    feed(ev.AgentPause("a1", "coffee"), T0 + 10)  # idle: at once
+    feed(ev.AgentUnpause("a1"), T0 + 70)
+    feed(ev.CallWaiting("c1"), T0 + 100)
+    feed(ev.AgentAnswered("c1", "a1"), T0 + 104)
+    feed(ev.AgentPause("a1", "lunch"), T0 + 150)  # mid-call: waits for the call (no wrap-up)
+    feed(ev.CallEnded("c1", "a1"), T0 + 400)
+    feed(ev.AgentUnpause("a1"), T0 + 1800)  # 09:37: the lunch crossed 09:15 and 09:30
+    feed(ev.CallWaiting("c2"), T0 + 1900)
+    feed(ev.AgentAnswered("c2", "a1"), T0 + 1904)
+    feed(ev.AgentPause("a1", "break"), T0 + 1950)  # asked for mid-call, then called off
+    feed(ev.AgentUnpause("a1"), T0 + 1960)
+    feed(ev.AgentLogout("a1"), T0 + 2000)  # mid-call: waits for the call
+    feed(ev.CallEnded("c2", "a1"), T0 + 2300)
+    paused = [(s.reason, s.started_at, s.asked_at) for s in feed.of(AgentStateRow) if s.state == "paused"]
+    assert paused == [("coffee", T0 + 10, T0 + 10), ("lunch", T0 + 400, T0 + 150),
+                      ("lunch", T0 + 480, T0 + 150), ("lunch", T0 + 1380, T0 + 150)]
+    assert all(s.asked_at is None for s in feed.of(AgentStateRow) if s.state != "paused")
+    (session,) = feed.of(AgentSessionRow)
+    assert (session.logout_at, session.logout_asked_at) == (T0 + 2300, T0 + 2000)
+    # a logout asked for when idle: asked and done at once
+    feed(ev.AgentLogin("a2"), T0)
+    feed(ev.AgentLogout("a2"), T0 + 50)
+    assert [s.logout_asked_at for s in feed.of(AgentSessionRow) if s.agent_id == "a2"] == [T0 + 50]
+
+
+def test_an_open_interval_checkpoints_its_pending_moment_and_reads_an_older_checkpoint():
+    from router.records.agentlog import OpenState
+
+    feed = logged_in(centre(), "a1", at=T0)
+    feed(ev.CallWaiting("c1"), T0 + 100)
+    feed(ev.AgentAnswered("c1", "a1"), T0 + 104)
+    feed(ev.AgentPause("a1", "lunch"), T0 + 150)
+    item = json.loads(json.dumps(feed.asm.changes()["a:a1"]))
+    assert OpenState.load(item).pending == ("paused", T0 + 150)
+    old = OpenState.load(item[:8])  # a checkpoint written before the asked-for moments
+    assert (old.state, old.call, old.asked_at, old.pending) == ("on_call", "c1", None, None)
+
+
 def test_long_intervals_are_on_record_quarter_by_quarter_while_they_run():
     feed = logged_in(centre(), "a1", at=T0)
     feed(ev.AgentPause("a1", "training"), T0 + 60)

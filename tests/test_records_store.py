@@ -40,9 +40,33 @@ def call_rows(i: int, at: float) -> list:
     for k, state in enumerate(("available", "reserved", "on_call", "wrapup")):
         rows.append(AgentStateRow(f"a{i % 50}", "销售一组", state, "", cid if k else None, at + k * 0.001,
                                   at + (k + 1) * 0.001, "2026-11-19", 540, 0.001))
-    rows.append(AgentSessionRow(f"a{i}", "销售一组", at, at + 3600, "2026-11-19", 3600.0))
+    # a break asked for mid-call (it began when the call ended), and a logout asked for mid-call
+    rows.append(AgentStateRow(f"a{i % 50}", "销售一组", "paused", "午休", None, at + 0.004, at + 900, "2026-11-19",
+                              540, 900 - 0.004, at + 0.0015))
+    rows.append(AgentSessionRow(f"a{i}", "销售一组", at, at + 3600, "2026-11-19", 3600.0, at + 3500))
     rows.append(SurveyRow(f"late-{i}", 2, at + 400))
     return rows
+
+
+#: Columns added by revision 0005 (NULL in rows written before it).
+ASKED = {"agent_states": "asked_at", "agent_sessions": "logout_asked_at"}
+
+
+def write_old(engine, rows) -> None:
+    """`rows` written as a router of revision 0004 or older wrote them:
+    without the columns 0005 added (they come back None)."""
+    from router.records.store import Store
+
+    by: dict[str, list[dict]] = {}
+    for row in rows:
+        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(row) if f.name != ASKED.get(row.TABLE)}
+        by.setdefault(row.TABLE, []).append(values)
+    Store(engine).write_dicts(by)
+
+
+def as_old(rows) -> list:
+    """The rows as a database of before 0005 gives them back."""
+    return [dataclasses.replace(r, **{ASKED[r.TABLE]: None}) if r.TABLE in ASKED else r for r in rows]
 
 
 def sample_rows(n: int = 1, base: float = T0) -> list:
@@ -123,20 +147,18 @@ def test_an_older_database_is_migrated_to_head_keeping_its_rows(url):
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001")  # what the first router with records made
     rows = [r for r in sample_rows(2) if not isinstance(r, SurveyRow)]  # no surveys table before 0004
-    from router.records.store import Store
-
-    Store(engine).write(rows)
+    write_old(engine, rows)
     with engine.connect() as conn:
         assert current(conn) == "0001"
         assert "ix_calls_date_queue" not in {i["name"] for i in sa.inspect(conn).get_indexes("calls")}
     engine.dispose()
     store = open_store(*url)
     with store.engine.connect() as conn:
-        assert current(conn) == head() == "0004"
+        assert current(conn) == head() == "0005"
         assert "ix_calls_date_queue" in {i["name"] for i in sa.inspect(conn).get_indexes("calls")}
         states = {i["name"] for i in sa.inspect(conn).get_indexes("agent_states")}
         assert "ix_agent_states_report" in states and "ix_agent_states_date_agent" not in states
-    assert read_back(store) == by_table(rows)
+    assert read_back(store) == by_table(as_old(rows))
     store.close()
 
 
@@ -144,17 +166,55 @@ def test_a_database_of_revision_0003_gets_the_surveys_table_keeping_its_rows(url
     engine = make_engine(parse_url(*url))
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0003")  # the router before late scores
-    from router.records.store import Store
-
     old = [r for r in sample_rows(2) if not isinstance(r, SurveyRow)]
-    Store(engine).write(old)
+    write_old(engine, old)
     with engine.connect() as conn:
         assert "surveys" not in sa.inspect(conn).get_table_names()
     engine.dispose()
     store = open_store(*url)
     late = [SurveyRow("call-0", 4, T0 + 500)]
     store.write(late)
-    assert read_back(store) == by_table(old + late)
+    assert read_back(store) == by_table(as_old(old) + late)
+    store.close()
+
+
+def test_a_database_of_revision_0004_gets_the_asked_for_moments_keeping_its_rows(url):
+    engine = make_engine(parse_url(*url))
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0004")  # the router before the asked-for moments
+    old = sample_rows(2)
+    write_old(engine, old)
+    with engine.connect() as conn:
+        assert "asked_at" not in {c["name"] for c in sa.inspect(conn).get_columns("agent_states")}
+        assert "logout_asked_at" not in {c["name"] for c in sa.inspect(conn).get_columns("agent_sessions")}
+    engine.dispose()
+    store = open_store(*url)
+    with store.engine.connect() as conn:
+        assert current(conn) == "0005"
+    new = [dataclasses.replace(r, **{k: f"n{getattr(r, k)}" for k in schema.KEYS[r.TABLE]
+                                     if isinstance(getattr(r, k), str)})
+           for r in sample_rows(2, base=T0 + 86400)]  # written by this router: the moments kept
+    assert sorted(r.asked_at for r in new if isinstance(r, AgentStateRow) and r.asked_at) == [
+        T0 + 86400.0015, T0 + 86401.0015]
+    store.write(new)
+    assert read_back(store) == by_table(as_old(old) + new)
+    store.close()
+
+
+def test_the_asked_for_moments_migration_goes_down_and_up_again(url):
+    store = open_store(*url)
+    store.close()
+    engine = make_engine(parse_url(*url))
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    with engine.connect() as conn:
+        assert current(conn) == "0004"
+        assert "asked_at" not in {c["name"] for c in sa.inspect(conn).get_columns("agent_states")}
+    engine.dispose()
+    store = open_store(*url)
+    rows = sample_rows(1)
+    store.write(rows)
+    assert read_back(store) == by_table(rows)
     store.close()
 
 
@@ -165,7 +225,7 @@ def test_a_newer_schema_is_refused_naming_both_revisions(url):
         conn.execute(sa.text(f"UPDATE {schema.VERSION_TABLE} SET version_num = '0099_future'"))
     engine.dispose()
     with pytest.raises(RecordsError, match=r"revision 0099_future, newer than this router knows \(its newest "
-                                           r"is 0004\)"):
+                                           r"is 0005\)"):
         open_store(*url)
 
 

@@ -241,3 +241,21 @@ def test_each_put_is_on_disk_well_within_the_loss_budget(tmp_path):
                 time.sleep(0.01)
     finally:
         writer.stop(1)
+
+
+def test_a_row_spooled_by_a_router_before_revision_0005_reads_with_the_new_columns_empty():
+    from router.records.model import AgentSessionRow, AgentStateRow
+    from router.records.schema import FIELDS
+    from router.records.spool import decode, encode
+
+    state = next(r for r in call_rows(0, T0) if isinstance(r, AgentStateRow) and r.asked_at)
+    session = next(r for r in call_rows(0, T0) if isinstance(r, AgentSessionRow))
+    old = [getattr(state, f) for f in FIELDS["agent_states"]][:-1]  # no asked_at
+    assert decode(encode("agent_states", old)) == ("agent_states", {**dict(zip(FIELDS["agent_states"], old)),
+                                                                    "asked_at": None})
+    now = [getattr(session, f) for f in FIELDS["agent_sessions"]]
+    assert decode(encode("agent_sessions", now))[1]["logout_asked_at"] == T0 + 3500
+    with pytest.raises(ValueError, match="11 values for 7 columns"):
+        decode(encode("agent_sessions", now[:-1] + [1, 2, 3, 4, 5]))
+    with pytest.raises(ValueError, match="4 values"):
+        decode(encode("agent_sessions", now[:4]))

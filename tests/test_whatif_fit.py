@@ -108,6 +108,8 @@ def synthetic(seed: int = 7):
                         rows.append(OfferRow(cid, seq, "1002", "sales", queue, t, t + 15, "no-answer"))
                         truth["offers"]["no-answer"] += 1
                     delay = lognormal(rng, *DELAY)
+                    while delay >= 15:  # answered before the ring times out (0.1% would not be)
+                        delay = lognormal(rng, *DELAY)
                     rows.append(OfferRow(cid, seq + 1, "1001", "sales", queue, at + service - delay, at + service,
                                          "answered"))
                     truth["offers"]["answered"] += 1
@@ -312,3 +314,46 @@ def test_postgresql_gives_the_same_profile_as_sqlite(records, postgres):
         engine.dispose()
     assert profiles[0] == profiles[1]
     assert "roster:" in profiles[1] and "sales:" in profiles[1]
+
+
+def test_the_rings_curve_counts_the_rings_callers_gave_up_on(tmp_path):
+    """Offers of a known answer time (lognormal, mean 4 s, sd 2 s; 3% never
+    answered; a ring timeout of 15 s), some cut short by the caller hanging
+    up (withdrawn, more often the longer the ring): the answered rings alone
+    say agents answer sooner than they do; fit.ringing does not."""
+    from sqlalchemy import and_
+
+    from router.whatif.fit import ringing
+    from router.whatif.profile import Dist
+    from router.whatif.records_db import CALLS
+    from router.whatif.replay import answer_time
+    from tests.support.records import call, offer
+
+    rng, truth, tz = random.Random(5), Dist("lognormal", 4.0, 2.0), SH
+    t0 = datetime(2026, 11, 23, 9, 0, tzinfo=SH).timestamp()
+    rows, answered = [], []
+    for i in range(6000):
+        at = t0 + i * 5
+        delay = math.inf if rng.random() < 0.03 else truth.sample(rng)
+        hangup = rng.expovariate(1 / 20.0)  # the caller's patience left when the ring starts
+        end, outcome = min((delay, "answered"), (hangup, "withdrawn"), (15.0, "no-answer"))
+        if outcome == "answered":
+            answered.append(end)
+        rows += [call(f"c{i}", "sales", at, "answered", 1.0, tz), offer(f"c{i}", 1, "1001", "s", "sales", at,
+                                                                          at + end, outcome)]
+    url = f"sqlite:{tmp_path / 'r.db'}"
+    store = open_store(url)
+    store.write(rows)
+    store.close()
+    engine = open_records(url)
+    with engine.connect() as conn:
+        curve = ringing(conn, and_(CALLS.c.kind == "inbound"))
+    engine.dispose()
+    levels = [i / 2000 for i in range(2000)]
+    draws = [answer_time(curve, u) for u in levels]
+    drawn = [d for d in draws if d is not None and d < 15.0]
+    truncated = 3.98  # the true mean below the 15 s timeout (2 M draws; 0.12% of them are past it)
+    assert sum(answered) / len(answered) < truncated - 0.12  # the answered rings alone: too quick (3.81 s)
+    assert abs(sum(drawn) / len(drawn) - truncated) < 0.06
+    missed = 1 - len(drawn) / len(draws)
+    assert abs(missed - 0.031) < 0.006  # 3% never, and the few past 15 s

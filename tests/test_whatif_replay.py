@@ -166,3 +166,81 @@ def test_simulate_with_records_then_fit_and_replay(tmp_path, capsys):
         assert sim_off == rec_off
         p = 1 - rec.answered / rec.offered
         assert abs(sim_ans - rec_ans) <= 4 * math.sqrt(rec.offered * p * (1 - p)) + 1, queue
+
+
+def _logged_in_hours(table, day) -> float:
+    """Agent-hours logged in during the day in a replay with seed 1."""
+    from bench.replay_agents import Clock
+    from router.sim.discrete import Simulation
+    from router.whatif.replay import ReplayWorld
+    from router.whatif.replay_run import SPILL
+
+    clock = Clock(day.start, day.end)
+    sim = Simulation(table, start=day.start, seed=1, world=lambda t, rng: ReplayWorld(t, rng, day))
+    sim.subscribe(clock.on_fact)
+    sim.start()
+    sim.run_until(day.end + SPILL)
+    clock.close_all(day.end)
+    return sum(clock.time.values()) / 3600
+
+
+def test_logouts_and_pauses_asked_for_mid_call_are_asked_for_again_at_that_moment(day_records):
+    import dataclasses
+
+    import sqlalchemy as sa
+
+    from router.whatif.records_db import SESSIONS, STATES
+
+    url, table = day_records
+    engine = open_records(url)
+    s, st = SESSIONS.c, STATES.c
+    with engine.connect() as conn:
+        late = conn.execute(sa.select(s.agent_id, s.logout_asked_at, s.logout_at)
+                            .where(s.logout_asked_at < s.logout_at)).all()
+        late_pauses = conn.execute(sa.select(sa.func.count()).where(st.asked_at < st.started_at)).scalar()
+        logged_in = conn.execute(sa.select(sa.func.sum(st.duration)).where(
+            sa.and_(st.local_date == MONDAY.isoformat()))).scalar() / 3600
+    day = load_day(engine, MONDAY, zone_of(table))
+    engine.dispose()
+    assert len(late) >= 5 and late_pauses >= 5  # the roster's ends and breaks often come mid-call
+    asked = {(a, b) for a, b, _ in late}
+    assert asked <= {(a, out) for a, _, out in day.sessions}  # the replay logs out when it was asked
+    assert all(p[4] is not None for p in day.pauses)
+    # asked for then, the replay's agents are logged in as long as the day's;
+    # asked for when it happened (the records before 0005), longer: each such
+    # logout waits for a call a second time, capacity the day did not have
+    again = _logged_in_hours(table, day)
+    done = {a: out for a, _, out in late}
+    old = dataclasses.replace(day, sessions=[(a, login, done.get(a, out) if (a, out) in asked else out)
+                                             for a, login, out in day.sessions],
+                              pauses=[(*p[:4], None) for p in day.pauses])
+    twice = _logged_in_hours(table, old)
+    assert abs(again - logged_in) < 0.15 < twice - logged_in, (logged_in, again, twice)
+
+
+def test_records_from_before_revision_0005_replay_with_what_they_say(day_records, tmp_path):
+    """A database of an older router (no asked-for moments): a logout is
+    asked for when it happened, a pause when it began, as before."""
+    import shutil
+
+    from alembic import command
+
+    from router.records.migrate import alembic_config
+    from router.records.store import make_engine, parse_url
+
+    url, table = day_records
+    old = tmp_path / "old.db"
+    shutil.copy(url.removeprefix("sqlite:"), old)
+    engine = make_engine(parse_url(f"sqlite:{old}"))
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    engine.dispose()
+    engine, now = open_records(f"sqlite:{old}"), open_records(url)
+    day, new = load_day(engine, MONDAY, zone_of(table)), load_day(now, MONDAY, zone_of(table))
+    engine.dispose()
+    now.dispose()
+    assert [p[:4] for p in day.pauses] == [p[:4] for p in new.pauses] and {p[4] for p in day.pauses} == {None}
+    later = sum(b > a for (_, _, a), (_, _, b) in zip(new.sessions, day.sessions))
+    assert later >= 5 and all(b >= a for (_, _, a), (_, _, b) in zip(new.sessions, day.sessions))
+    after, _ = replay(table, day, seed=1)
+    assert sum(f.offered for f in after.values()) == len(day.calls)

@@ -12,6 +12,10 @@ Rules:
 3. "paused" with reason "unreachable" is recorded as state "unreachable".
 4. A wrap-up interval names the call it follows (the assembler says which,
    `wrapping`); the rest after a failed offer is a wrap-up of no call.
+5. A pause or logout keeps the moment it was asked for (`asked_at`,
+   `logout_asked_at`): when it began, or, asked for mid-call, the moment
+   the fact said it was pending. The replay asks for it then: the moment
+   it began depends on when that day's call ended.
 """
 
 from __future__ import annotations
@@ -25,23 +29,28 @@ UNREACHABLE = "unreachable"
 class OpenState:
     """An agent's current interval and session."""
 
-    __slots__ = ("agent", "state", "reason", "call", "since", "piece", "team", "login_at")
+    __slots__ = ("agent", "state", "reason", "call", "since", "piece", "team", "login_at", "asked_at", "pending")
 
     def __init__(self, agent: str, state: str, reason: str, call: str | None, since: float, team: str,
-                 login_at: float) -> None:
+                 login_at: float, asked_at: float | None = None) -> None:
         self.agent, self.state, self.reason, self.call = agent, state, reason, call
         self.since = since  # the state began (for the wrap-up's length)
         self.piece = since  # the current quarter's piece began
         self.team, self.login_at = team, login_at
+        self.asked_at = asked_at  # a pause: when it was asked for (rule 5)
+        self.pending: tuple[str, float] | None = None  # (state, asked at) waiting for the call
 
     def dump(self) -> list:
-        return [self.agent, self.state, self.reason, self.call, self.since, self.piece, self.team, self.login_at]
+        return [self.agent, self.state, self.reason, self.call, self.since, self.piece, self.team, self.login_at,
+                self.asked_at, self.pending]
 
     @classmethod
     def load(cls, item: list) -> "OpenState":
-        agent, state, reason, call, since, piece, team, login_at = item
-        s = cls(agent, state, reason, call, since, team, login_at)
+        """From `dump`, or the 8 items a router before rule 5 saved."""
+        agent, state, reason, call, since, piece, team, login_at = item[:8]
+        s = cls(agent, state, reason, call, since, team, login_at, item[8] if len(item) > 8 else None)
         s.piece = piece
+        s.pending = tuple(item[9]) if len(item) > 9 and item[9] else None
         return s
 
 
@@ -61,22 +70,38 @@ class AgentLog:
         self._quarter = None  # the quarter index `roll` last cut at
 
     def change(self, agent: str, state: str, reason: str, call: str | None, team: str, now: float,
-               out: list) -> OpenState | None:
-        """The agent is now in `state`; rows of what closed go to `out`.
-        Returns the interval that closed (None: no change, or none open)."""
+               out: list, pending: str | None = None) -> OpenState | None:
+        """The agent is now in `state` (`pending`: the fact's pending state,
+        a pause or logout asked for mid-call, "" called off, None not
+        said); rows of what closed go to `out`. Returns the interval that
+        closed (None: no change, or none open)."""
         state, reason = record_state(state, reason)
         cur = self.open.get(agent)
+        asked = cur.pending if cur is not None else None
+        if pending is not None and cur is not None:
+            # the first moment it was asked for counts: a fact repeating it
+            # (a restart's resync) does not move it
+            if pending == "":
+                asked = None
+            elif asked is None or asked[0] != pending:
+                asked = (pending, now)
+            cur.pending = asked
         if cur is not None and (cur.state, cur.reason) == (state, reason) and (cur.call == call or call is None):
             return None  # only a pending change: the same interval goes on
+        went = "logged_out" if state == "logged_out" else "paused" if state in ("paused", UNREACHABLE) else None
+        asked_at = asked[1] if asked is not None and asked[0] == went else now
         if cur is not None:
             self._close(cur, now, out)
         if state == "logged_out":
             if cur is not None:
-                self._session(cur, now, out)
+                self._session(cur, now, out, asked_at)
                 del self.open[agent]
             return cur
         login_at = cur.login_at if cur is not None else now
-        self.open[agent] = OpenState(agent, state, reason, call, now, team, login_at)
+        nxt = OpenState(agent, state, reason, call, now, team, login_at, asked_at if went else None)
+        if pending:  # still asked for after this change (the call goes on)
+            nxt.pending = asked
+        self.open[agent] = nxt
         return cur
 
     def wrapping(self, agent: str, call: str) -> None:
@@ -104,19 +129,19 @@ class AgentLog:
         for cur in self.open.values():
             end = max(at, cur.piece)
             self._close(cur, end, out)
-            self._session(cur, end, out)
+            self._session(cur, end, out, None)
         self.open.clear()
 
     def _close(self, cur: OpenState, end: float, out: list) -> None:
         for start, stop in quarter_cuts(cur.piece, end):
             date, minute = self.local(start)
             out.append(AgentStateRow(cur.agent, cur.team, cur.state, cur.reason, cur.call, start, stop, date,
-                                     minute, stop - start))
+                                     minute, stop - start, cur.asked_at))
 
-    def _session(self, cur: OpenState, end: float, out: list) -> None:
+    def _session(self, cur: OpenState, end: float, out: list, asked_at: float | None) -> None:
         if end > cur.login_at:
             out.append(AgentSessionRow(cur.agent, cur.team, cur.login_at, end, self.local(cur.login_at)[0],
-                                       end - cur.login_at))
+                                       end - cur.login_at, asked_at))
 
 
 __all__ = ["AgentLog", "OpenState", "local_stamp", "record_state"]

@@ -237,7 +237,8 @@ class RecordAssembler(CallbackOps, ResumeOps, SurveyOps):
 
     # ------------------------------------------------------- agent facts
     def _on_agent(self, e: f.AgentStateChanged, now: float) -> None:
-        closed = self.agents.change(e.agent, e.state, e.reason, e.call, self._team(e.agent), now, self.out)
+        closed = self.agents.change(e.agent, e.state, e.reason, e.call, self._team(e.agent), now, self.out,
+                                    e.pending)
         self.dirty.add("a:" + e.agent)
         if closed is not None and closed.state == "reserved" and closed.call and e.state != "on_call":
             call = self.calls.get(closed.call)  # the ring ended with no fact of its own: withdrawn

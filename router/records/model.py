@@ -150,6 +150,11 @@ class AgentStateRow:
     local_date: str  # of started_at
     local_minute: int  # of started_at
     duration: float  # ended_at - started_at
+    #: paused/unreachable: when the pause was asked for, on every quarter
+    #: piece of it; before the pause began when asked for mid-call (it
+    #: waits for the call). None: another state, or records from before
+    #: revision 0005. (The replay asks for the pause at this moment.)
+    asked_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +169,10 @@ class AgentSessionRow:
     logout_at: float
     local_date: str  # of login_at
     duration: float
+    #: When the logout was asked for: before logout_at when asked for
+    #: mid-call (it waits for the call). None: not known (a session cut by
+    #: a router stop, or records from before revision 0005).
+    logout_asked_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

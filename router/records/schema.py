@@ -100,3 +100,8 @@ TABLES: dict[str, Table] = dict(metadata.tables)
 #: table name -> its column names in order (the row's fields)
 FIELDS: dict[str, tuple[str, ...]] = {t.TABLE: tuple(f.name for f in dataclasses.fields(t)) for t in ROW_TYPES}
 ROW_CLASS: dict[str, type] = {t.TABLE: t for t in ROW_TYPES}
+#: table name -> how many of its first columns every row has: the columns
+#: added later have a default (None) and come last, so that a row written
+#: (spooled) by an older router still reads.
+REQUIRED: dict[str, int] = {t.TABLE: sum(f.default is dataclasses.MISSING for f in dataclasses.fields(t))
+                            for t in ROW_TYPES}

@@ -25,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from router.records.schema import FIELDS
+from router.records.schema import FIELDS, REQUIRED
 
 log = logging.getLogger("router.records")
 
@@ -64,9 +64,10 @@ def decode(line: bytes) -> tuple[str, dict]:
     """(table, column dict) of one spool line; ValueError if it is not one."""
     table, values = json.loads(line)
     names = FIELDS[table]
-    if len(values) != len(names):
+    if not REQUIRED[table] <= len(values) <= len(names):
         raise ValueError(f"{table}: {len(values)} values for {len(names)} columns")
-    return table, dict(zip(names, values))
+    # a row spooled by an older router lacks the columns added since (None)
+    return table, dict(zip(names, [*values, *[None] * (len(names) - len(values))]))
 
 
 class Spool:

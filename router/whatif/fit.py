@@ -25,10 +25,14 @@ month of a large centre fits in seconds.
   censored; closed calls never waited and are left out), written as an
   empirical distribution of PATIENCE_VALUES quantiles; a call type with
   fewer than MIN_FIT calls uses the curve of all calls.
-- **Answer delay**: rung_at -> ended_at of the answered offers (lognormal,
-  or empirical when few); **no-answer** = (no-answer + timeout) /
-  (answered + no-answer + timeout) offers (busy, failed and withdrawn
-  offers say nothing of the agent's answering).
+- **Answer delay**: Kaplan–Meier over the rings (`ringing`): an answered
+  offer is an event at rung_at -> ended_at, one that rang out (no-answer,
+  timeout) or was withdrawn (the caller hung up, the agent paused) is
+  censored there; busy and failed offers are not rings. The delay is a
+  lognormal of the answered rings' mean and spread as the curve weighs
+  them (empirical when few); **no-answer** is the share the curve never
+  sees answered. (The answered offers alone are the quick ones: callers
+  hang up on the long rings.)
 - **Roster**: router/whatif/fit_roster.py.
 """
 
@@ -44,7 +48,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 
 from router.whatif.fit_roster import fit_roster
-from router.whatif.km import kaplan_meier, patience_dist
+from router.whatif.km import Curve, kaplan_meier, patience_dist
 from router.whatif.profile import ZERO, CallType, Dist, Profile
 from router.whatif.records_db import ACW, CALLS, OFFERS, STATES, RecordsInputError, days
 
@@ -144,20 +148,38 @@ def _patience(conn, where) -> tuple[dict[tuple[str, str], Dist], Dist]:
 
 
 def answering(conn, where) -> tuple[Dist, float]:
-    """(answer delay, no-answer probability) from the offers of the calls in `where`."""
+    """(answer delay, no-answer probability) from the offers of the calls in
+    `where`, by the rings' curve (`ringing`): no-answer is the share of
+    rings the curve never sees answered, the delay the answered rings'
+    time as the curve weighs them (its mean and spread), so that the rings
+    a caller hung up on count, as they would have been answered later."""
+    curve = ringing(conn, where)
+    if not curve.events:
+        return Dist("fixed", 3.0), (1.0 if curve.calls else 0.0)
+    mean = mean2 = 0.0
+    before = 1.0
+    for t, s in zip(curve.times, curve.survival):
+        mean, mean2, before = mean + t * (before - s), mean2 + t * t * (before - s), s
+    answered = 1.0 - curve.survival[-1]
+    few = list(curve.times) if curve.events < MIN_FIT else []
+    return lognormal_or_list(curve.events, mean / answered, mean2 / answered, few), curve.survival[-1]
+
+
+def ringing(conn, where) -> Curve:
+    """How long agents take to answer, from the offers of the calls in
+    `where`: Kaplan–Meier over the rings (router/whatif/km.py), an answered
+    offer an event at its length, one that rang out or was withdrawn (the
+    caller hung up, the agent paused) censored at its length. The long
+    rings are the ones a caller gives up on, so the answered ones alone
+    are too quick (docs/WHATIF.md, "Is the replay biased?"). What the curve does not reach
+    (S after its last answer) is the share of offers nobody answers within
+    the day's rings. Busy, congestion and failures are not rings: left out."""
     o = OFFERS.c
     joined = OFFERS.join(CALLS, CALLS.c.call_id == o.call_id)
-    delay = o.ended_at - o.rung_at
-    ok = and_(where, o.outcome == "answered")
-    n, mean, mean2 = conn.execute(select(func.count(), func.avg(delay), func.avg(delay * delay))
-                                  .select_from(joined).where(ok)).one()
-    few = [] if n >= MIN_FIT else conn.scalars(select(delay).select_from(joined).where(ok)).all()
-    dist = lognormal_or_list(n, mean, mean2, few) if n else Dist("fixed", 3.0)
-    counts = dict(conn.execute(select(o.outcome, func.count()).select_from(joined).where(where)
-                               .group_by(o.outcome)).all())
-    missed = counts.get("no-answer", 0) + counts.get("timeout", 0)
-    rang = missed + counts.get("answered", 0)
-    return dist, (missed / rang if rang else 0.0)
+    rang = o.outcome.in_(("answered", "no-answer", "timeout", "withdrawn"))
+    rows = conn.execute(select(o.ended_at - o.rung_at, o.outcome).select_from(joined)
+                        .where(and_(where, rang))).all()
+    return kaplan_meier((max(0.0, t), int(k == "answered"), int(k != "answered")) for t, k in rows)
 
 
 def fit(engine: Engine, first: date, last: date, *, interval: float = 1800.0, table=None,

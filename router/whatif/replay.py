@@ -18,16 +18,25 @@ when that group has fewer than MIN_FIT calls) *conditional on exceeding
 the recorded wait*, so a config that answers later loses some of these
 callers, as it would have. Closed calls are drawn unconditionally.
 
-Agents: logged in and out at their recorded session times; paused (breaks,
-unreachable) when the records say so, for as long as the records say,
-except the after-call work pauses, which the replay makes itself. A pause
-asked for mid-call starts when the call is done (as on the day: that is
-why recorded breaks often start a few minutes late); the replay keeps its
-recorded length rather than its recorded end, or every such break would
-shrink twice, once on the day and once more in the replay (measured with
-bench/replay_bias.py: replayed ASA came out systematically low). Agents not in the candidate config are left
-out (printed). They answer after a delay drawn from the day's answered
-offers and miss the day's share of offers (fit.answering).
+Agents: logged in at their recorded login and paused (breaks, unreachable)
+as the records say, except the after-call work pauses, which the replay
+makes itself. A pause or logout asked for mid-call waits for the call (on
+the day, and in the replay), so the replay asks for it at the moment it
+was asked for on the day (records of revision 0005 keep it: `asked_at`,
+`logout_asked_at`), not when it began: that moment depends on when the
+day's call ended, and asking then would make it wait a second time for
+another call; the agent stayed available meanwhile, capacity the day did
+not have (bench/replay_agents.py measured it). The pause ends at its
+recorded end, as the agent ended it. Records from before 0005 do not say:
+the logout is asked for when it happened and a pause when it began,
+keeping its recorded length from when it starts (or every break asked for
+mid-call would shrink twice). Agents not in the candidate config are left
+out (printed). They answer after a delay drawn from the day's rings
+(fit.ringing: Kaplan–Meier, the rings that rang out or that the caller
+hung up on censored, not left out: those are the long ones); an offer
+drawn past the curve's last answer, or past the candidate's ring timeout,
+rings out. (A candidate with a longer ring timeout than the day's gets no
+answer later than the day's latest.)
 
 The draws come from a stream of their own (seeded by --seed), so two
 candidates see the same patience for the same caller.
@@ -35,20 +44,20 @@ candidates see the same patience for the same caller.
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, inspect, null, or_, select
 
 from router.core import events as ev
 from router.core import facts as f
 from router.records.model import CallRow
-from router.whatif.fit import MIN_FIT, answering
+from router.whatif.fit import MIN_FIT, ringing
 from router.whatif.km import Curve, draw_beyond, kaplan_meier
-from router.whatif.profile import Dist
 from router.whatif.records_db import ACW, CALLS, SESSIONS, STATES, RecordsInputError
 from router.whatif.world import midnight
 
@@ -64,23 +73,24 @@ class Day:
     start: float  # local midnight
     end: float  # the next local midnight
     calls: list[CallRow]  # by arrival
-    sessions: list[tuple[str, float, float]]  # (agent, login, logout)
-    pauses: list[tuple[str, float, float, str]]  # (agent, from, to, reason)
-    answer_delay: Dist
-    no_answer: float
+    #: (agent, login, logout): the logout when it was asked for (else when it happened)
+    sessions: list[tuple[str, float, float]]
+    #: (agent, from, to, reason, asked for at: None in records from before revision 0005)
+    pauses: list[tuple[str, float, float, str, float | None]]
+    answering: Curve  # time to answer an offer (fit.ringing)
     curves: dict[tuple[str, str], Curve] = field(default_factory=dict)
     pooled: Curve | None = None
 
 
-def _pauses(rows) -> list[tuple[str, float, float, str]]:
+def _pauses(rows) -> list[tuple[str, float, float, str, float | None]]:
     """Quarter-hour pieces of one pause joined back into one pause."""
     out: list[list] = []
-    for agent, state, reason, a, b in rows:
+    for agent, state, reason, a, b, asked in rows:
         why = reason or state
         if out and out[-1][0] == agent and out[-1][3] == why and abs(out[-1][2] - a) < 1e-6:
             out[-1][2] = b
         else:
-            out.append([agent, a, b, why])
+            out.append([agent, a, b, why, asked])
     return [tuple(p) for p in out]
 
 
@@ -92,7 +102,7 @@ def _with_acw(calls, acw) -> list:
     """The calls, each answered one's wrap-up lengthened by the after-call
     work pause its agent went into straight after it (a pause the records
     keep as agent time, not as the call's wrap-up)."""
-    follows = {_key(agent, a): b - a for agent, a, b, _ in acw}
+    follows = {_key(agent, a): b - a for agent, a, b, _, _ in acw}
     out = []
     for row in calls:
         r = CallRow(**row._mapping)
@@ -114,20 +124,24 @@ def load_day(engine, day: date, tz) -> Day:
         calls = conn.execute(select(CALLS).where(where).order_by(c.arrived_at, c.call_id)).all()
         if not calls:
             raise RecordsInputError(f"no inbound calls on record on {day}")
-        sessions = conn.execute(select(s.agent_id, s.login_at, s.logout_at)
+        # records of a router before revision 0005 have no asked-for moments (read as NULL)
+        known = {col["name"] for col in inspect(conn).get_columns("agent_states")}
+        asked_at, logout_asked = ((st.asked_at, s.logout_asked_at) if "asked_at" in known
+                                  else (null(), null()))
+        sessions = conn.execute(select(s.agent_id, s.login_at, func.coalesce(logout_asked, s.logout_at))
                                 .where(and_(s.login_at < end, s.logout_at > start))
                                 .order_by(s.login_at, s.agent_id)).all()
         away = or_(and_(st.state == "paused", st.reason != ACW), st.state == "unreachable")
-        pauses = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at)
+        pauses = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at, asked_at)
                               .where(and_(st.started_at < end, st.ended_at > start, away))
                               .order_by(st.agent_id, st.started_at)).all()
-        acw = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at)
+        acw = conn.execute(select(st.agent_id, st.state, st.reason, st.started_at, st.ended_at, asked_at)
                            .where(and_(st.started_at < end + SPILL, st.ended_at > start, st.state == "paused",
                                        st.reason == ACW))
                            .order_by(st.agent_id, st.started_at)).all()
-        delay, no_answer = answering(conn, where)
+        rings = ringing(conn, where)
     out = Day(day, start, end, _with_acw(calls, _pauses(acw)), [tuple(r) for r in sessions], _pauses(pauses),
-              delay, no_answer)
+              rings)
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for r in out.calls:
         if r.outcome != "closed":
@@ -138,6 +152,16 @@ def load_day(engine, day: date, tz) -> Day:
         curve = kaplan_meier(obs)
         out.curves[key] = curve if curve.calls >= MIN_FIT else out.pooled
     return out
+
+
+def answer_time(curve: Curve, u: float, levels: list[float] | None = None) -> float | None:
+    """The answer delay at level `u` in [0, 1) of the rings' curve: the
+    first answer time by which a share >= u of offers was answered; None
+    when the curve never gets there (nobody answers: it rings out).
+    `levels`: the curve's -S, ascending (given by a caller drawing often)."""
+    levels = levels if levels is not None else [-s for s in curve.survival]
+    i = bisect.bisect_left(levels, u - 1.0 - 1e-12)
+    return curve.times[i] if i < len(curve.times) else None
 
 
 class ReplayWorld:
@@ -158,6 +182,7 @@ class ReplayWorld:
         self._state: dict[str, str] = {}  # agent -> its state as the engine last reported it
         self._asked: dict[str, tuple[str, float]] = {}  # agent -> (reason, length) of a pause due after a call
         self.sim = None
+        self._levels = [-s for s in day.answering.survival]
 
     def begin(self, sim) -> None:
         self.sim = sim
@@ -166,8 +191,13 @@ class ReplayWorld:
             if agent in self.table.agents:
                 sim.at(max(login, sim.now), "event", ev.AgentLogin(agent))
                 sim.at(logout, "event", ev.AgentLogout(agent))
-        for agent, a, b, reason in self.day.pauses:
-            if agent in self.table.agents:
+        for agent, a, b, reason, asked in self.day.pauses:
+            if agent not in self.table.agents:
+                continue
+            if asked is not None:  # asked for then, ended then, as on the day
+                sim.at(max(asked, sim.now), "pause", agent, reason)
+                sim.at(b, "unpause", agent, reason)
+            else:  # older records: when it began, for its recorded length
                 sim.at(max(a, sim.now), "call", self._pause, agent, reason, b - max(a, sim.now))
 
     def _pause(self, agent: str, reason: str, length: float) -> None:
@@ -217,9 +247,8 @@ class ReplayWorld:
         return draw_beyond(curve, 0.0 if r.outcome == "closed" else r.wait, u)
 
     def ring(self, call_id: str, agent_id: str, timeout: float) -> float | None:
-        delay = self.day.answer_delay.sample(self.rng)
-        missed = self.day.no_answer and self.rng.random() < self.day.no_answer
-        return None if missed or delay >= timeout else delay
+        delay = answer_time(self.day.answering, self.rng.random(), self._levels)
+        return None if delay is None or delay >= timeout else delay
 
     def _of(self, call_id: str) -> tuple[float, float]:
         # a callback's leg ("cb-<call>") lasts like the call it calls back
