@@ -27,9 +27,10 @@ from router.whatif.world import ProfileWorld, midnight
 SPILL = 2 * 3600.0
 
 
-def record_days(table, profile, first: date, days: int, url: str, *, seed: int = 11, tz) -> int:
+def record_days(table, profile, first: date, days: int, url: str, *, seed: int = 11, tz, also=()) -> int:
     """Simulate `days` days of `profile` from `first` and write their
-    records to `url`; returns the number of rows written."""
+    records to `url`; returns the number of rows written. `also`: more
+    subscribers to the simulation's facts (bench/replay_agents.py counts)."""
     day0 = midnight(first, tz)
     end = midnight(first + timedelta(days=days), tz) + SPILL
     sim = Simulation(table, start=day0, seed=seed,
@@ -37,6 +38,8 @@ def record_days(table, profile, first: date, days: int, url: str, *, seed: int =
     asm = RecordAssembler(lambda: table)
     rows: list = []
     sim.subscribe(lambda fact, now: rows.extend(asm.handle(fact, now)))
+    for subscriber in also:
+        sim.subscribe(subscriber)
     sim.start()
     t = day0
     while t < end:

@@ -25,15 +25,13 @@ from sqlalchemy import and_, func, select
 
 from router.config import load_config
 from router.core import facts as f
-from router.records.assemble import RecordAssembler
 from router.records.localtime import zone_of
-from router.records.store import open_store
 from router.sim.discrete import Simulation
 from router.whatif.profile_file import read_profile
 from router.whatif.records_db import STATES, open_records
 from router.whatif.replay import ReplayWorld, load_day
 from router.whatif.replay_run import SPILL
-from router.whatif.world import ProfileWorld, midnight
+from bench.record_day import record_days
 
 #: The states compared, in the order printed (the records' names).
 STATES_SHOWN = ("available", "reserved", "on_call", "wrapup", "paused")
@@ -88,24 +86,8 @@ class Clock:
 
 def record(table, profile, first: date, days: int, url: str, seed: int, tz) -> Asked:
     """bench/record_day.py's record_days, with the asked-for counted."""
-    day0 = midnight(first, tz)
-    end = midnight(first + timedelta(days=days), tz) + SPILL
-    sim = Simulation(table, start=day0, seed=seed,
-                     world=lambda t, rng: ProfileWorld(t, rng, profile, first, days, tz))
-    asm, asked, rows = RecordAssembler(lambda: table), Asked(), []
-    sim.subscribe(lambda fact, now: rows.extend(asm.handle(fact, now)))
-    sim.subscribe(asked.on_fact)
-    sim.start()
-    t = day0
-    while t < end:
-        t += 60.0
-        sim.run_until(t)
-        rows.extend(asm.tick(t))
-    store = open_store(url)
-    try:
-        store.write(rows)
-    finally:
-        store.close()
+    asked = Asked()
+    record_days(table, profile, first, days, url, seed=seed, tz=tz, also=(asked.on_fact,))
     return asked
 
 
