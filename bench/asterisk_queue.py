@@ -209,8 +209,7 @@ def run(mode: str, agents: list[str], calls: int, interval: float, work: Path) -
             for i in range(calls):
                 lab.call("4008001000", "陈静", f"138{i:08d}")
                 time.sleep(interval)
-            # anchored: "10 active channels" contains "0 active channels"
-            wait_for(lambda: re.search(r"^0 active channels", lab.pbx.cli("core show channels"), re.M),
+            wait_for(lab.pbx.idle,
                      calls * (RING + TALK + 10) + 60, "every call over")
             cpu1 = (cpu_seconds(lab.pbx.pid), cpu_seconds(router.proc.pid) if router else 0.0)
         finally:

@@ -57,7 +57,7 @@ def test_a_promised_callback_rings_the_agent_then_dials_the_customer_and_is_done
                      5 + RING, "the customer's phone answering")
             assert router.agent("1001")["state"] == "on_call"
             # the agent's phone hangs up after TALK s: the result comes, 1001 is free, nothing is left
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), TALK + 10,
+            wait_for(lab.pbx.idle, TALK + 10,
                      f"the callback over ({leg.group(0)})")
             wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
             assert router.warnings() == []
@@ -109,7 +109,7 @@ def test_a_supervisor_moves_a_waiting_caller_to_a_queue_whose_agent_is_then_conn
             again = _call_cli(router, "move", call_id, "vip")
             assert again.returncode != 0 and "already answered" in again.stdout + again.stderr
             assert router.agent("1001")["call"] == call_id
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), TALK + EXTRA + 10,
+            wait_for(lab.pbx.idle, TALK + EXTRA + 10,
                      "the call over")
             wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
             assert len(re.findall(rf"answer +{re.escape(call_id)} by", router.output())) == 1
@@ -140,7 +140,7 @@ def test_a_hangup_action_plays_its_announcement_and_the_pbx_channel_is_gone(tmp_
             wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-action!hangup!\d+!Up!Playback!custom/zh/goodbye",
                                        concise(lab), re.M), 10, "the caller hearing the announcement")
             assert lab.caller_channels()  # the caller is still on the line while it plays
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the pbx channel gone")
+            wait_for(lab.pbx.idle, 10, "the pbx channel gone")
             wait_for(lambda: not lab.caller_channels(), 5, "the caller's side hung up")
             assert call_id not in [c["call"] for c in router.status().get("calls", [])]
             assert router.warnings() == []
@@ -171,7 +171,7 @@ def test_a_transfer_action_dials_the_number_over_the_trunk_and_bridges_the_calle
             assert "Up!AppDial" in concise(lab)  # the outgoing leg on the pbx, bridged by Dial()
             assert call_id not in [c["call"] for c in router.status().get("calls", [])]
             lab.hang_up(*lab.caller_channels())
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the call over")
+            wait_for(lab.pbx.idle, 10, "the call over")
             assert router.warnings() == []
         finally:
             assert router.stop() == 0
@@ -201,7 +201,7 @@ def test_a_transfer_nobody_takes_sends_the_caller_to_the_fallback_queue_not_to_s
             assert re.search(rf"overflowed +{re.escape(call_id)} from nowhere: transfer 99999 \(max-wait\)",
                              router.output())
             lab.hang_up(*lab.caller_channels())
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the call over")
+            wait_for(lab.pbx.idle, 10, "the call over")
             assert router.warnings() == []
         finally:
             assert router.stop() == 0
@@ -228,7 +228,7 @@ def test_a_callback_the_customer_cannot_take_frees_the_agent_and_is_tried_again_
             retry = wait_for(lambda: re.search(rf"callback retry cb-{re.escape(call_id)} \(callme\) (.*)",
                                                router.output()), 15, "the callback parked for a retry").group(1)
             assert retry == "attempts=1 reason=chanunavail"
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the agent's leg gone")
+            wait_for(lab.pbx.idle, 10, "the agent's leg gone")
             wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
             assert "callback done" not in router.output() and "callback failed" not in router.output()
             assert router.warnings() == []
@@ -265,7 +265,7 @@ def test_a_callback_refused_at_first_is_tried_again_after_its_queues_callback_re
                                        lab.phones.cli("core show channels concise"), re.M),
                      5 + RING, "the customer's phone answering the second attempt")
             wait_for(lambda: f"callback done cb-{call_id}" in router.output(), TALK + 10, "the callback done")
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the callback over")
+            wait_for(lab.pbx.idle, 10, "the callback over")
             wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
             assert "callback failed" not in router.output()
             assert router.warnings() == []

@@ -97,7 +97,7 @@ def _bridged(lab: Lab, router: RouterProcess, agent: str, other: str, channel: s
     assert f"!router-agent!{agent}!" in legs[0] and f"!Up!Bridge!{channel}," in legs[0]
     assert router.agent(other)["state"] == "available"
     wait_for(lambda: router.agent(agent)["state"] == "available", TALK + 10, f"{agent} free again")
-    wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the call over")
+    wait_for(lab.pbx.idle, 10, "the call over")
 
 
 def test_the_callers_keys_pick_the_queue_and_the_agent(tmp_path):
@@ -170,7 +170,7 @@ def test_no_key_gets_the_defaults_after_the_timeouts_and_other_keys_count_as_the
             assert time.monotonic() - placed >= 2 * ATTEMPTS * TIMEOUT
             for caller in lab.caller_channels():
                 lab.hang_up(caller)
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the calls over")
+            wait_for(lab.pbx.idle, 10, "the calls over")
             assert router.warnings() == []
         finally:
             assert router.stop() == 0

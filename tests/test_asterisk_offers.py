@@ -55,7 +55,7 @@ def test_a_caller_who_hangs_up_while_the_agent_rings_withdraws_the_ring(tmp_path
             lab.hang_up(caller)
             # the router takes the ring back: the phone stops ringing, nothing is left on the pbx
             wait_for(lambda: not _ringing_phones(lab), 10, "1001's phone no longer ringing")
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "no channel left")
+            wait_for(lab.pbx.idle, 10, "no channel left")
             wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
             assert router.agent("1001").get("call") is None
             assert router.warnings() == []
@@ -95,7 +95,7 @@ def test_an_offer_that_fails_goes_to_the_next_agent_and_one_agent_gets_the_calle
             phones = lab.phones.cli("core show channels concise")
             answered = re.findall(r"^PJSIP/pbx-\S+!phones!(10\d\d)!\d+!Up!", phones, re.M)
             assert answered == ["1002"]
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), TALK + 10, "the call over")
+            wait_for(lab.pbx.idle, TALK + 10, "the call over")
             wait_for(lambda: router.agent("1002")["state"] == "available", 10, "1002 available again")
             assert router.warnings() == []
         finally:

@@ -80,7 +80,7 @@ def test_a_voicemail_action_redirects_the_caller_into_router_action_voicemail(tm
             variables = lab.pbx.cli(f"core show channel {in_voicemail.group(0).split('!')[0]}")
             assert "ROUTER_TARGET=8900@default" in variables and "ROUTER_ANNOUNCE=custom/zh/all-busy" in variables
             lab.hang_up(*lab.caller_channels())
-            wait_for(lambda: "0 active channels" in lab.pbx.cli("core show channels"), 10, "the call over")
+            wait_for(lab.pbx.idle, 10, "the call over")
             assert router.warnings() == []
         finally:
             assert router.stop() == 0

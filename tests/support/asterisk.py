@@ -19,6 +19,7 @@ build needs AVX-512); fails when its runtime libraries are missing
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -60,6 +61,11 @@ class Instance:
     def cli(self, command: str) -> str:
         return subprocess.run(["bash", str(LAB), "cli", str(self.state), command],
                               capture_output=True, text=True, timeout=30).stdout
+
+    def idle(self) -> bool:
+        """No channel up now. Anchored: "10 active channels" contains
+        "0 active channels"."""
+        return re.search(r"^0 active channels\b", self.cli("core show channels"), re.M) is not None
 
     def stop(self) -> None:
         if self.pid is not None:
