@@ -146,6 +146,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise UsageError("--days is for --traffic PROFILE (flat traffic runs --duration)")
     if args.seeds is not None:
         raise UsageError("--seeds is for --compare and --replay (one run takes --seed)")
+    if args.jobs is not None:
+        raise UsageError("--jobs is for --compare (its seeds run at once)")
     table = _load(args.config)
     if table is None:
         return EXIT_CONFIG
@@ -246,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the same traffic through two configs, side by side, over --seeds seeds")
     w.add_argument("--seeds", type=int, metavar="N",
                    help="seeds from --seed, for --compare (default 5) or --replay (default one run)")
+    w.add_argument("--jobs", type=int, metavar="N",
+                   help="with --compare: seeds run in N processes at once (default: one per CPU)")
     w.add_argument("--staffing", action="store_true", help="with --traffic: the staffing plan per interval")
     w.add_argument("--csv", metavar="PATH", help="with --traffic: write the staffing plan as CSV")
     w.add_argument("--html", metavar="PATH", help="with --traffic: the staffing plan as a chart (HTML)")

@@ -8,6 +8,8 @@ exit codes are the CLI's.
 
 from __future__ import annotations
 
+import os
+
 import sys
 from datetime import datetime, timedelta
 
@@ -72,6 +74,10 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
         raise usage("--records puts one run on record: give CONFIG_DIR and --traffic, not --compare")
     if args.seeds is not None and not args.compare:
         raise usage("--seeds is for --compare and --replay (one run takes --seed)")
+    if args.jobs is not None and not args.compare:
+        raise usage("--jobs is for --compare (its seeds run at once)")
+    if args.jobs is not None and args.jobs < 1:
+        raise usage("--jobs must be at least 1")
     if args.seeds is not None and args.seeds < 2:
         raise usage("--seeds must be at least 2 for confidence intervals")
     records = None
@@ -111,7 +117,8 @@ def simulate_whatif(args, load, zone_of, parse_at, usage) -> int:
     if args.compare:
         seeds = list(range(args.seed, args.seed + (args.seeds or COMPARE_SEEDS)))
         print(f"comparing on {what}, seeds {seeds[0]}-{seeds[-1]}", flush=True)
-        result = compare(runner(tables[0]), runner(tables[1]), seeds)
+        jobs = args.jobs or len(os.sched_getaffinity(0))
+        result = compare(runner(tables[0]), runner(tables[1]), seeds, jobs=jobs)
         print(format_comparison(result, args.compare[0], args.compare[1], len(seeds)))
         return EXIT_OK
     print(f"simulating {what}, seed {args.seed}", flush=True)

@@ -7,11 +7,17 @@ differ), so the difference B - A is judged per seed, which gives a much
 narrower interval than comparing two independent means. Intervals are 95%
 Student t over the seeds; a run where a queue measured nothing (no call
 offered) is left out of that queue's figure.
+
+With `jobs` > 1 the seeds run in forked worker processes (each seed's pair
+of runs is independent and deterministic, so the result is the same as in
+one process; tests/test_whatif_compare_jobs.py checks it), and only their
+figures come back: a week over five seeds uses every core.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import statistics
 from collections.abc import Callable
 
@@ -36,23 +42,48 @@ def mean_ci(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(xs), t * statistics.stdev(xs) / math.sqrt(len(xs))
 
 
+def _pair(run_a: Callable[[int], Outcome], run_b: Callable[[int], Outcome], seed: int) -> tuple:
+    """Seed `seed` through both runs: (queues of both, A's and B's metrics)."""
+    a, b = run_a(seed), run_b(seed)
+    queues = [q for q in a.table.queues if q in b.table.queues]
+    return queues, {q: a.metrics(q) for q in queues}, {q: b.metrics(q) for q in queues}
+
+
+#: The two runs, for forked workers (closures do not pickle; a fork inherits them).
+_FORKED: tuple | None = None
+
+
+def _forked_pair(seed: int) -> tuple:
+    assert _FORKED is not None
+    return _pair(*_FORKED, seed)
+
+
 def compare(run_a: Callable[[int], Outcome], run_b: Callable[[int], Outcome], seeds: list[int],
-            progress: Callable[[str], None] = lambda line: None) -> dict:
+            progress: Callable[[str], None] = lambda line: None, jobs: int = 1) -> dict:
     """{queue: {metric: (A mean, A ci, B mean, B ci, diff mean, diff ci)}}
-    for the queues both configs have."""
+    for the queues both configs have; `jobs` worker processes at most."""
+    global _FORKED
     per_seed = []
-    for seed in seeds:
-        a, b = run_a(seed), run_b(seed)
-        progress(f"seed {seed}: done")
-        per_seed.append((a, b))
-    a0, b0 = per_seed[0]
-    queues = [q for q in a0.table.queues if q in b0.table.queues]
+    if jobs > 1 and len(seeds) > 1:
+        _FORKED = (run_a, run_b)
+        try:
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(seeds))) as pool:
+                for seed, got in zip(seeds, pool.imap(_forked_pair, seeds)):
+                    progress(f"seed {seed}: done")
+                    per_seed.append(got)
+        finally:
+            _FORKED = None
+    else:
+        for seed in seeds:
+            per_seed.append(_pair(run_a, run_b, seed))
+            progress(f"seed {seed}: done")
+    queues = per_seed[0][0]
     out: dict[str, dict[str, tuple]] = {}
     for q in queues:
         rows = {}
         for metric, _ in METRICS:
-            xa = [a.metrics(q)[metric] for a, _ in per_seed]
-            xb = [b.metrics(q)[metric] for _, b in per_seed]
+            xa = [a[q][metric] for _, a, _ in per_seed]
+            xb = [b[q][metric] for _, _, b in per_seed]
             diff = [y - x for x, y in zip(xa, xb)]
             rows[metric] = (*mean_ci(xa), *mean_ci(xb), *mean_ci(diff))
         out[q] = rows
