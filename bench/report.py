@@ -67,7 +67,8 @@ class Day:
         at = start
         while at < end:  # cut at every quarter hour, as the subscriber does
             cut = min(end, (at // 900 + 1) * 900)
-            self.states.append((agent, team, state, reason, call, at, cut, *self.local(at), cut - at))
+            # asked_at: this bench's agents pause at once (the moment asked is not kept)
+            self.states.append((agent, team, state, reason, call, at, cut, *self.local(at), cut - at, None))
             at = cut
 
     def call(self, queue: str, arrived: float, outcome: str, wait: float, agent=None, team=None, talk=None,
@@ -95,7 +96,7 @@ class Day:
         """One agent's shift: calls back to back with idle time between."""
         rng, t, end = self.rng, start, start + 8 * 3600
         pauses = [(start + 2 * 3600, 900, "break"), (start + 4 * 3600, 1800, "lunch")]
-        self.sessions.append((agent, team, start, end, self.local(start)[0], end - start))
+        self.sessions.append((agent, team, start, end, self.local(start)[0], end - start, None))
         while t < end:
             if pauses and t >= pauses[0][0]:
                 _, length, reason = pauses.pop(0)
@@ -128,7 +129,7 @@ class Day:
             t += 4 + talk + wrapup
         # an agent still on a call at the shift's end logs out after it: the session ends then
         if t > end:
-            self.sessions[-1] = (agent, team, start, t, self.local(start)[0], t - start)
+            self.sessions[-1] = (agent, team, start, t, self.local(start)[0], t - start, None)
 
     def short_abandons(self, count: int) -> None:
         for _ in range(count):

@@ -60,7 +60,7 @@ def test_both_modes_connect_every_caller_once_on_the_real_asterisk(tmp_path):
     for mode in ("router", "app_queue"):
         work = tmp_path / mode
         work.mkdir()
-        got = run(mode, ["1001", "1002"], 3, 1.0, work)
+        got = run(mode, ["1001", "1002", "1003"], 3, 1.0, work)  # an agent free for each caller
         assert (got["callers"], got["connected"], got["agent_legs"]) == (3, 3, 3), (mode, got)
         assert all(0 <= r < 5 for r in got["ring"]), (mode, got["ring"])
         assert all(math.isfinite(c) and c >= r for c, r in zip(got["connect"], got["ring"])), mode  # sorted both
