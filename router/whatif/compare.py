@@ -8,7 +8,8 @@ narrower interval than comparing two independent means. Intervals are 95%
 Student t over the seeds; a run where a queue measured nothing (no call
 offered) is left out of that queue's figure.
 
-With `jobs` > 1 the seeds run in forked worker processes (each seed's pair
+With `jobs` > 1 (and no other thread in this process) the seeds run in
+forked worker processes (each seed's pair
 of runs is independent and deterministic, so the result is the same as in
 one process; tests/test_whatif_compare_jobs.py checks it), and only their
 figures come back: a week over five seeds uses every core.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import statistics
+import threading
 from collections.abc import Callable
 
 from router.whatif.run import Outcome
@@ -64,7 +66,10 @@ def compare(run_a: Callable[[int], Outcome], run_b: Callable[[int], Outcome], se
     for the queues both configs have; `jobs` worker processes at most."""
     global _FORKED
     per_seed = []
-    if jobs > 1 and len(seeds) > 1:
+    # fork only a single-threaded process: a lock another thread holds at the
+    # fork stays held in the child for ever (seen: a worker forked from a
+    # test process hung); with threads the seeds run here, one by one
+    if jobs > 1 and len(seeds) > 1 and threading.active_count() == 1:
         _FORKED = (run_a, run_b)
         try:
             with multiprocessing.get_context("fork").Pool(min(jobs, len(seeds))) as pool:
