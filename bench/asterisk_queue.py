@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import sys
 import tempfile
 import threading
@@ -43,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from support.ami_client import Ami  # noqa: E402
 from support.asterisk import Lab  # noqa: E402  (the tests' lab harness)
 from support.asterisk_conf import RING, TALK  # noqa: E402
 from support.asterisk_router import RouterProcess, wait_for  # noqa: E402
@@ -82,39 +82,29 @@ class BenchLab(Lab):
 
 
 class Watcher(threading.Thread):
-    """Reads every AMI event of the pbx, stamped with time.monotonic() on receipt."""
+    """Reads every AMI event of the pbx, stamped with time.monotonic() as it
+    is parsed (tests/support/ami_client.py's reader, on a thread)."""
 
     def __init__(self, port: int) -> None:
         super().__init__(daemon=True)
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.sock.sendall(f"Action: Login\r\nUsername: {BENCH_USER}\r\nSecret: {BENCH_SECRET}\r\n"
-                          "Events: on\r\n\r\n".encode())
+        self.ami = Ami(port, BENCH_USER, BENCH_SECRET)
+        self.ami.sock.settimeout(None)  # quiet spells are no error here
         self.events: list[tuple[float, dict[str, str]]] = []
-        self.sock.settimeout(None)
         self.start()
 
     def run(self) -> None:
-        buf = b""
         while True:
             try:
-                chunk = self.sock.recv(65536)
-            except OSError:
+                msg = self.ami._read_message()
+            except UnicodeDecodeError:
+                continue  # the message is consumed; its events are not ours to judge
+            except (OSError, ConnectionError):
                 return
-            if not chunk:
-                return
-            now = time.monotonic()
-            buf += chunk
-            while b"\r\n\r\n" in buf:
-                raw, buf = buf.split(b"\r\n\r\n", 1)
-                msg: dict[str, str] = {}
-                for line in raw.decode("utf-8", "replace").split("\r\n"):
-                    key, _, value = line.partition(": ")
-                    msg.setdefault(key, value)
-                if "Event" in msg:
-                    self.events.append((now, msg))
+            if "Event" in msg:
+                self.events.append((time.monotonic(), msg))
 
     def close(self) -> None:
-        self.sock.close()
+        self.ami.close()
 
 
 def cpu_seconds(pid: int) -> float:
