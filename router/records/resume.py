@@ -79,9 +79,7 @@ class ResumeOps:
 
     def _unseen(self, call: OpenCall, end: float) -> None:
         call.restored = False
-        for agent, waited in list(self.awaiting.items()):
-            if waited == call.call_id:
-                del self.awaiting[agent]
+        self._unawait(call.call_id)
         if call.answered_at is None:
             return self._finish(call, "abandoned", end, "end unseen")
         call.close_offer(end, "withdrawn")
@@ -92,6 +90,12 @@ class ResumeOps:
         call.wrapup = queue.wrapup if queue is not None else call.planned_wrapup
         call.reason = "end unseen"
         self._done_with(call)
+
+    def _unawait(self, call_id: str) -> None:
+        """No agent's wrap-up decides this call's record any more."""
+        for agent, waited in list(self.awaiting.items()):
+            if waited == call_id:
+                del self.awaiting[agent]
 
     def _scan(self, now: float) -> None:
         if self._restored_at is not None and now - self._restored_at >= self.RESYNC_GRACE:
@@ -114,7 +118,5 @@ class ResumeOps:
         call.reason = "incomplete"
         call.sl = (call.sl[0] if call.sl else None, False, False, False)
         self.surveying.pop(call.call_id, None)
-        for agent, waited in list(self.awaiting.items()):
-            if waited == call.call_id:
-                del self.awaiting[agent]
+        self._unawait(call.call_id)
         self._emit(call)
