@@ -369,6 +369,21 @@ def test_a_call_left_open_goes_on_record_as_incomplete():
     assert feed.asm.calls == {}
 
 
+def test_a_callback_parked_for_a_night_or_a_holiday_stays_open_and_only_a_month_of_silence_ends_it():
+    from router.core.facts import CallbackQueued
+
+    feed = logged_in(centre(), "a1")
+    feed.asm.handle(CallbackQueued("cb-c9", "c9", "sales", "13800000000", "李四", 0, T0, 0, "", "sim", (),
+                                   None), T0)
+    for days in (0.6, 3, 9):  # overnight, a weekend, the Spring Festival week
+        feed.rows += feed.asm.tick(T0 + days * 86400)
+        assert "cb-c9" in feed.asm.calls and not [r for r in feed.of(CallRow) if r.call_id == "cb-c9"], days
+    feed.rows += feed.asm.tick(T0 + 31 * 86400 + 61)
+    row = feed.call("cb-c9")
+    assert (row.kind, row.reason, row.outcome) == ("callback", "incomplete", "overflowed")
+    assert feed.asm.calls == {}
+
+
 def test_a_restart_continues_the_same_records():
     """Kill after a checkpoint: c1 waiting, c2 talking with a1, c3 in a2's
     wrap-up. A new engine and assembler; the resync's facts continue them."""

@@ -19,9 +19,11 @@ Rules (the row contract is model.py, the SL columns docs/SERVICE-LEVEL.md):
 4. A callback (CallbackQueued ... CallbackDone/Failed) is a CallRow of kind
    "callback" plus a CallbackRow; the call it was promised on has outcome
    "callback" (an overflow by a callback action) and its `callback_id`.
-5. Bounded: a call with no fact for STALE_AFTER seconds, or one restored
-   from a checkpoint and not seen again within RESYNC_GRACE, goes on record
-   as it stands with reason "incomplete" (not judged for the SL).
+5. Bounded: a call with no fact for STALE_AFTER seconds (a promised
+   callback: CALLBACK_STALE_AFTER, since one parked until its queue opens
+   is rightly silent for a night, a weekend, a holiday week), or one
+   restored from a checkpoint and not seen again within RESYNC_GRACE, goes
+   on record as it stands with reason "incomplete" (not judged for the SL).
 6. Restart (`restore`): open calls continue with the facts that follow the
    resync (the same call ids); agent intervals and sessions end at the last
    moment the checkpoint knew, so the downtime is a gap, not logged-in time.
@@ -47,6 +49,9 @@ from router.records.localtime import local_stamp, zone_of
 
 #: Seconds without a fact after which an open call is put on record as it is.
 STALE_AFTER = 6 * 3600.0
+#: The same for a promised callback, which the engine never forgets
+#: (router/core/callbacks.py rule 4): only a fault leaves one this silent.
+CALLBACK_STALE_AFTER = 31 * 86400.0
 #: Seconds after a restart for a restored call to be seen again.
 RESYNC_GRACE = 300.0
 #: Seconds a call on record stays in the checkpoint (so a kill between the
@@ -61,6 +66,7 @@ class RecordAssembler(CallbackOps, ResumeOps, SurveyOps):
     """Open calls, offers and agent intervals; rows as they close."""
 
     STALE_AFTER, RESYNC_GRACE, SCAN_EVERY = STALE_AFTER, RESYNC_GRACE, SCAN_EVERY
+    CALLBACK_STALE_AFTER = CALLBACK_STALE_AFTER
 
     def __init__(self, table_getter: Callable[[], RoutingTable]) -> None:
         self.table_getter = table_getter

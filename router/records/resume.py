@@ -105,7 +105,9 @@ class ResumeOps:
         if now - self._scanned < self.SCAN_EVERY:
             return
         self._scanned = now
-        for call in [c for c in self.calls.values() if now - c.last >= self.STALE_AFTER]:
+        stale, callbacks = now - self.STALE_AFTER, now - self.CALLBACK_STALE_AFTER
+        for call in [c for c in self.calls.values()
+                     if c.last <= (callbacks if c.kind == "callback" else stale)]:
             self._incomplete(call)
 
     def _incomplete(self, call: OpenCall) -> None:

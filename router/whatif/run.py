@@ -13,6 +13,7 @@ their queues). Staffed: logged in and not on a break.
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from datetime import timedelta
@@ -134,7 +135,16 @@ def _run(table: RoutingTable, sim_args: dict, end: float, interval: float, day0:
             t = min(t + RECORDS_TICK, end)
             sim.run_until(t)
             recorded.tick(t)
-        recorded.finish(end)
+        outcome.clock.finish(end)
+        # The figures are of the simulated time, as without records (same
+        # seed, same figures); the records go on to hold every call offered
+        # in it: the outcome is copied here, and the warm-down runs on past it.
+        kept = copy.deepcopy(outcome, {id(table): table})
+        roster_after = getattr(sim.world, "roster_after", None)
+        if roster_after is not None and end >= sim.world.end():  # a callback parked overnight needs agents
+            roster_after(sim)
+        recorded.finish(recorded.warm_down(sim, end))
+        return kept
     outcome.clock.finish(end)
     return outcome
 
@@ -144,7 +154,8 @@ def run_profile(table: RoutingTable, profile: Profile, *, start, days: int, seed
     """`days` whole days of `profile` from local midnight of date `start`
     (or only the first `hours` of them); with `records` (RecordsSettings,
     router/records/setup.py) written to the call records as a running
-    router writes them. Calls still open at the end are not on record."""
+    router writes them, every call offered in the run included (the warm-down
+    of router/sim/recorded.py; the outcome is of the run's time only)."""
     def world(t, rng):
         return ProfileWorld(t, rng, profile, start, days, tz)
 

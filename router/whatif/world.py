@@ -37,6 +37,7 @@ class ProfileWorld:
         self.table, self.rng, self.profile = table, rng, profile
         self.callers = random.Random(rng.getrandbits(64)) if rng is not None else None
         self.day0 = midnight(start, tz)
+        self.tz = tz
         self.dates = [start + timedelta(days=d) for d in range(days)]
         self.weekdays = [d.weekday() for d in self.dates]
         self.starts = [midnight(d, tz) for d in self.dates]
@@ -64,15 +65,25 @@ class ProfileWorld:
 
     def begin(self, sim) -> None:
         for start, weekday in zip(self.starts, self.weekdays):
-            roster = Roster.of(self.profile, self.table, weekday)
-            for agent_id, periods in roster.shifts.items():
-                for a, b in periods:
-                    sim.at(start + a, "event", ev.AgentLogin(agent_id))
-                    if b < DAY or self.profile.roster is not None:
-                        sim.at(start + b, "event", ev.AgentLogout(agent_id))
-                for a, b in roster.breaks.get(agent_id, ()):
-                    sim.at(start + a, "pause", agent_id, "break")
-                    sim.at(start + b, "unpause", agent_id, "break")
+            self._roster(sim, start, weekday)
+
+    def roster_after(self, sim) -> None:
+        """Put the day after the last on duty too (no calls arrive then): a
+        warm-down's callbacks, parked until their queue opens the next
+        morning, are made by that morning's agents, as at a real centre."""
+        after = self.dates[-1] + timedelta(days=1)
+        self._roster(sim, midnight(after, self.tz), after.weekday())
+
+    def _roster(self, sim, start: float, weekday: int) -> None:
+        roster = Roster.of(self.profile, self.table, weekday)
+        for agent_id, periods in roster.shifts.items():
+            for a, b in periods:
+                sim.at(start + a, "event", ev.AgentLogin(agent_id))
+                if b < DAY or self.profile.roster is not None:
+                    sim.at(start + b, "event", ev.AgentLogout(agent_id))
+            for a, b in roster.breaks.get(agent_id, ()):
+                sim.at(start + a, "pause", agent_id, "break")
+                sim.at(start + b, "unpause", agent_id, "break")
 
     def next_arrival(self, now: float) -> float | None:
         t, rng, n = now, self.callers, self.profile.intervals
