@@ -33,6 +33,8 @@ month of a large centre fits in seconds.
   them (empirical when few); **no-answer** is the share the curve never
   sees answered. (The answered offers alone are the quick ones: callers
   hang up on the long rings.)
+- **Callbacks reached**: the share of callback dials that reached the
+  customer (`callbacks_reached`: done callbacks over all dials on record).
 - **Roster**: router/whatif/fit_roster.py.
 """
 
@@ -50,7 +52,7 @@ from sqlalchemy.engine import Engine
 from router.whatif.fit_roster import fit_roster
 from router.whatif.km import Curve, kaplan_meier, patience_dist
 from router.whatif.profile import ZERO, CallType, Dist, Profile
-from router.whatif.records_db import ACW, CALLS, OFFERS, STATES, RecordsInputError, days
+from router.whatif.records_db import ACW, CALLBACKS, CALLS, OFFERS, STATES, RecordsInputError, days
 
 #: Fewer observations than this: an empirical list instead of a fitted lognormal.
 MIN_FIT = 30
@@ -165,6 +167,21 @@ def answering(conn, where) -> tuple[Dist, float]:
     return lognormal_or_list(curve.events, mean / answered, mean2 / answered, few), curve.survival[-1]
 
 
+def callbacks_reached(conn, first: date, last: date) -> float:
+    """The share of callback dials that reached the customer, from the
+    callbacks promised from `first` to `last`: each done callback is one
+    reached dial after `attempts - 1` failed ones, each failed one
+    `attempts` failed dials (Bernoulli trials: reached / dials is the
+    estimate). Callbacks never dialled (no number, on record incomplete)
+    tell nothing. 1.0 when no dial is on record."""
+    cb = CALLBACKS.c
+    done, dials = conn.execute(
+        select(func.sum(case((cb.outcome == "done", 1), else_=0)), func.sum(cb.attempts))
+        .where(and_(cb.local_date >= first.isoformat(), cb.local_date <= last.isoformat(),
+                    cb.attempts > 0, cb.reason != "incomplete"))).one()
+    return done / dials if dials else 1.0
+
+
 def ringing(conn, where) -> Curve:
     """How long agents take to answer, from the offers of the calls in
     `where`: Kaplan–Meier over the rings (router/whatif/km.py), an answered
@@ -218,6 +235,7 @@ def fit(engine: Engine, first: date, last: date, *, interval: float = 1800.0, ta
         times = _times(conn, where)
         patience, _ = _patience(conn, where)
         delay, no_answer = answering(conn, where)
+        reached = callbacks_reached(conn, first, last)
         roster, notes = fit_roster(conn, first, last, interval, table)
     per_day = int(86_400 // interval)
     arrivals: dict[tuple[str, str], list[list[float]]] = {}
@@ -244,4 +262,5 @@ def fit(engine: Engine, first: date, last: date, *, interval: float = 1800.0, ta
         from router.config.values import DAYS
 
         notes.append(f"the range has no {', '.join(DAYS[w] for w in missing)}: no calls on those days")
-    return Profile(interval, tuple(calls), delay, no_answer, roster, timezone, "records"), notes
+    return Profile(interval, tuple(calls), delay, no_answer, roster, timezone, "records",
+                   callback_reached=round(reached, 4)), notes

@@ -111,6 +111,8 @@ class Profile:
     roster: tuple[Shift, ...] | None = None  # None: every configured agent, all day
     timezone: str | None = None  # None: the config calendars' zone
     source: str = ""
+    #: probability that a callback's dial reaches the customer (each attempt)
+    callback_reached: float = 1.0
 
     @property
     def intervals(self) -> int:

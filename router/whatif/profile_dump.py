@@ -73,6 +73,8 @@ def dump(profile: Profile) -> str:
                   f"      patience: {_dist(c.patience)}"]
     lines += ["agents:", f"  answer_delay: {_dist(profile.answer_delay)}",
               f"  no_answer: {100 * profile.no_answer:.6g}%"]
+    if profile.callback_reached < 1.0:
+        lines += ["callbacks:", f"  reached: {100 * profile.callback_reached:.6g}%"]
     if profile.roster is not None:
         lines.append("roster:" + ("" if profile.roster else " []"))
         for shift in profile.roster:

@@ -19,7 +19,7 @@ from router.config.model import Where
 from router.config.schema import DAYS, DURATION, NAME, PERIOD, POINTS, TEXT, Kind, Reader, choice
 from router.whatif.profile import DAY, KINDS, NEVER, ZERO, CallType, Dist, Profile, Shift
 
-SECTIONS = ("traffic", "agents", "roster")
+SECTIONS = ("traffic", "agents", "roster", "callbacks")
 INTERVALS = {"15m": 900.0, "30m": 1800.0, "1h": 3600.0}
 
 
@@ -191,6 +191,11 @@ def parse_profile(path: str, data: bytes, report: Report) -> Profile | None:
         else Dist("fixed", 3.0)
     no_answer = r.value(a["no_answer"], "agents.no_answer", POINTS) if "no_answer" in a else 0.0
     roster = tuple(_roster(r, top["roster"], "roster")) if "roster" in top else None
+    cb = r.fields(top.get("callbacks"), "callbacks", ("reached",)) or {}
+    reached = r.value(cb["reached"], "callbacks.reached", POINTS) if "reached" in cb else 100.0
+    if reached is not None and not 0.0 < reached <= 100.0:
+        r.error(cb["reached"], "callbacks.reached", "must be more than 0% and at most 100% "
+                "(the share of callback dials that reach the customer)")
     zone = r.value(t["timezone"], "traffic.timezone", TEXT) if "timezone" in t else None
     if zone is not None:
         from zoneinfo import ZoneInfo
@@ -199,9 +204,10 @@ def parse_profile(path: str, data: bytes, report: Report) -> Profile | None:
             ZoneInfo(zone)
         except (ValueError, KeyError, OSError):
             r.error(t["timezone"], "traffic.timezone", f"unknown time zone {quote(zone)}; write e.g. Asia/Shanghai")
-    if report.has_errors or delay is None or no_answer is None:
+    if report.has_errors or delay is None or no_answer is None or reached is None:
         return None
-    return Profile(interval, tuple(calls), delay, no_answer / 100.0, roster, zone, path)
+    return Profile(interval, tuple(calls), delay, no_answer / 100.0, roster, zone, path,
+                   callback_reached=reached / 100.0)
 
 
 def check_roster(profile: Profile, table, report: Report) -> None:

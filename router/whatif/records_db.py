@@ -67,6 +67,7 @@ def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-CALLS, OFFERS, STATES, SESSIONS = (TABLES[n] for n in ("calls", "offers", "agent_states", "agent_sessions"))
+CALLS, OFFERS, STATES, SESSIONS, CALLBACKS = (TABLES[n] for n in ("calls", "offers", "agent_states", "agent_sessions",
+                                                               "callbacks"))
 #: The pause the simulation (and a centre's after-call work) uses: not a break.
 ACW = "after-call work"

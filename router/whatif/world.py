@@ -134,6 +134,16 @@ class ProfileWorld:
         no_answer = self.profile.no_answer and self.rng.random() < self.profile.no_answer
         return None if no_answer or delay >= timeout else delay
 
+    def dial(self, call_id: str) -> str:
+        """A callback's dial to the customer (the Dial status router-callback
+        reports): reached with the profile's `callbacks.reached`. "" when
+        every dial reaches, with no number drawn, so that such a profile's
+        runs are those of a world without dials."""
+        reached = self.profile.callback_reached
+        if reached >= 1.0:
+            return ""
+        return "ANSWER" if self.rng.random() < reached else "NOANSWER"
+
     def talk(self, call_id: str) -> float:
         return self._times(call_id)[0]
 
