@@ -20,6 +20,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 
 from support.asterisk import Lab
 from support.asterisk_conf import RING, TALK, silence
@@ -282,3 +283,58 @@ def test_a_callback_refused_at_first_is_tried_again_after_its_queues_callback_re
     assert callback == (call_id, "retry", number, "done", "", 2, "1001")
     assert dialout[:3] == ("callback", "answered", "1001")
     assert offers == [("1001", "answered"), ("1001", "answered")] and dialout[3] == 2  # both rang 1001, who answered
+
+
+def test_a_callback_whose_third_attempt_fails_too_ends_failed_on_record(tmp_path):
+    """The `retry` queue (callback_retry: 2s) and a customer whose mobile
+    refuses every call (404: CHANUNAVAIL from router-callback's hangup
+    handler): the callback is placed three times (router/core/callbacks.py
+    ATTEMPTS), each time 1001's phone first, parked 2 s after the first and
+    the second failure, and after the third it is reported failed, not
+    parked again; 1001 is free and nothing is left on the PBX. The records:
+    the callback `failed` after 3 attempts (reason chanunavail), its
+    dial-out `overflowed` with `callback failed`, no answer."""
+    db = tmp_path / "records.db"
+    number = "13700137000"
+    with Lab(tmp_path, AGENTS) as lab:
+        lab.customer(number, reject=True)
+        router = RouterProcess(lab, tmp_path, "--records", f"sqlite:{db}")
+        try:
+            lab.call("4008005001", "卫三", number)
+            call_id = wait_for(lambda: re.search(r"call +(\S+) 卫三 dnis 4008005001 -> retry", router.output()),
+                               15, "the router to see the call").group(1)
+            cb = f"cb-{call_id}"
+            wait_for(lambda: f"callback promised {cb}" in router.output(), 10, "the callback promised")
+            wait_for(lambda: not lab.caller_channels(), 15, "the caller told and hung up by router-action")
+            lab.feature("1001", "*41")
+            for attempt in (1, 2):
+                retry = wait_for(lambda: re.search(rf"callback retry {re.escape(cb)} \(retry\) attempts={attempt} (.*)",
+                                                   router.output()), 15 + RING, f"attempt {attempt} refused")
+                assert retry.group(1) == "reason=chanunavail"
+            failed = wait_for(lambda: re.search(rf"callback failed {re.escape(cb)} \(retry\) (.*)", router.output()),
+                              15 + RING, "the third attempt refused and the callback failed").group(1)
+            assert failed == "attempts=3 reason=chanunavail"
+            out = router.output()
+            assert out.count(f"callback placed {cb} (retry) agent=1001") == 3
+            assert out.count(f"callback retry {cb}") == 2  # not parked after the third
+            assert f"callback done {cb}" not in out
+            wait_for(lab.pbx.idle, 10, "the agent's last leg gone")
+            wait_for(lambda: router.agent("1001")["state"] == "available", 10, "1001 available again")
+            # a failed callback is not placed again: 1001 stays free, no leg appears
+            placed = router.output().count(f"callback placed {cb}")
+            time.sleep(3)  # longer than callback_retry
+            assert router.output().count(f"callback placed {cb}") == placed and lab.pbx.idle()
+            assert router.warnings() == []
+        finally:
+            assert router.stop() == 0
+    print(router.output())
+    with sqlite3.connect(db) as con:
+        dialout = con.execute("SELECT kind, outcome, action, reason, answered_by FROM calls WHERE call_id = ?",
+                              (f"cb-{call_id}",)).fetchone()
+        callback = con.execute("SELECT origin_call_id, queue, number, outcome, reason, attempts"
+                               " FROM callbacks WHERE callback_id = ?", (f"cb-{call_id}",)).fetchone()
+        offers = con.execute("SELECT agent_id FROM offers WHERE call_id = ? ORDER BY seq",
+                             (f"cb-{call_id}",)).fetchall()
+    assert callback == (call_id, "retry", number, "failed", "chanunavail", 3)
+    assert dialout == ("callback", "overflowed", "callback failed", "chanunavail", None)
+    assert offers == [("1001",)] * 3
