@@ -22,14 +22,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from router.config import load_config
-from router.core.classify import classify
-from router.core.events import CallWaiting
 from router.runtime.daemon import Clock, Router
 from router.metrics import Metrics
 from router.sim.pbx import PbxSimulator
 from router.sim.traffic import Behaviour
 from support.ports import free_port
-from support.races import CLOCK_SLACK, hung_up_at_max_wait
+from support.races import CLOCK_SLACK, hung_up_at_max_wait, rule_of
 from support.waiting import stop_process, until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,9 +97,7 @@ class PrometheusServer:
 def queue_of(record) -> str:
     """The queue the sample config's rules send a call to (no queue moves
     happen in this test: checked through router_calls_moved_total)."""
-    call = CallWaiting(record.call_id, dnis=record.dnis, caller_num=record.caller_num,
-                       variables=tuple(record.variables.items()))
-    return classify(TABLE, call, MONDAY_10AM).queue
+    return rule_of(TABLE, record, MONDAY_10AM).queue
 
 
 def expected_from_records(records) -> dict[str, dict]:

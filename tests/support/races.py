@@ -13,6 +13,14 @@ from router.core.table import RoutingTable
 CLOCK_SLACK = 1.0
 
 
+def rule_of(table: RoutingTable, record, now: float):
+    """The rule `table` gives the simulator's call `record` (a CallRecord)
+    arriving at `now`: the router's own classification of it."""
+    call = CallWaiting(record.call_id, dnis=record.dnis, caller_num=record.caller_num,
+                       variables=tuple(record.variables.items()))
+    return classify(table, call, now)
+
+
 def hung_up_at_max_wait(table: RoutingTable, record, now: float, slack: float = CLOCK_SLACK) -> bool:
     """A caller the PBX saw abandon within `slack` of the wait at which the
     call's escalation ends it by an action (max wait). The router decides
@@ -21,7 +29,5 @@ def hung_up_at_max_wait(table: RoutingTable, record, now: float, slack: float = 
     router's count is its decision's."""
     if record.outcome != "abandoned" or record.waited is None:
         return False
-    call = CallWaiting(record.call_id, dnis=record.dnis, caller_num=record.caller_num,
-                       variables=tuple(record.variables.items()))
-    rule = classify(table, call, now)
-    return any(abs(record.waited - step.after) <= slack for step in rule.steps if step.action is not None)
+    steps = rule_of(table, record, now).steps
+    return any(abs(record.waited - step.after) <= slack for step in steps if step.action is not None)
