@@ -35,7 +35,7 @@ class RecordsCollector(Collector):
         success.add_metric([], w.last_success or 0.0)
         from router.records.dbproc import StoreProcess
 
-        restarts = CounterMetricFamily("router_records_db_process_restarts", "Records database processes "
+        restarts = CounterMetricFamily("router_records_db_process_restarts", "Records (database) processes "
                                        "started again after one died (its write counts as a failure)")
-        restarts.add_metric([], StoreProcess.restarts)
+        restarts.add_metric([], getattr(w, "process_restarts", StoreProcess.restarts))
         yield from (backlog, spool, written, failures, dropped, success, restarts)
