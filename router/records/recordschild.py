@@ -13,6 +13,8 @@ must finish what the router sent it; it ends when the pipe does.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import pickle
 import signal
@@ -45,6 +47,32 @@ class _PipeHandler(logging.Handler):
             pass
 
 
+@contextlib.contextmanager
+def spool_lock(path: Path, timeout: float = LOCK_WAIT):
+    """Hold `path` locked (flock) while the records run on its spool:
+    wait for the child a killed router left, which is still assembling
+    and writing what it was sent; after `timeout` seconds go on without it
+    (a child that hangs must not keep the records off) and say so."""
+    log = logging.getLogger("router.records")
+    with open(path, "ab") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    log.error("records: %s still locked by an earlier records process after %.0fs; "
+                              "going on without it", path, timeout)
+                    yield
+                    return
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _status(sub, seq: int) -> dict:
     w = sub.writer
     calls = sub.assembler.calls
@@ -74,7 +102,6 @@ def serve(conn) -> None:
     root.handlers = [_PipeHandler(send)]
     root.setLevel(logging.INFO)
 
-    from router.records.journalproc import journal_lock
     from router.records.setup import RecordsSettings, open_records
 
     (url, password, spool, keep_days, prune), checkpoint, now, table = conn.recv()
@@ -82,7 +109,7 @@ def serve(conn) -> None:
     current = [table]  # the slice in force: each fact is assembled under the one it came after
     clock = [now]
     Path(spool).mkdir(parents=True, exist_ok=True)
-    with journal_lock(Path(spool) / "records", LOCK_WAIT):  # after a killed router's child
+    with spool_lock(Path(spool) / "records.lock"):  # after a killed router's child
         sub = open_records(settings, lambda: current[0], checkpoint=checkpoint, db_process=False)
         sub.start(lambda: clock[0])
         seq = 0

@@ -64,8 +64,6 @@ STATUS_EVERY = 0.1
 #: it; at 50 calls/s (about 30 kB/s of batches) this is more than 2 hours.
 #: Counted in bytes, not batches: a batch holds a tick's facts, few or many.
 MAX_OUTBOX_BYTES = 256 * 1024 * 1024
-#: Seconds a new child waits for the one a killed router left to finish.
-LOCK_WAIT = 60.0
 
 
 def _getter(cls: type) -> Callable:
