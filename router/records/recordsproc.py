@@ -37,6 +37,7 @@ checkpointed are lost with it, like those of a killed router's threads.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing as mp
 import operator
@@ -99,6 +100,7 @@ class RecordsProcess:
         self._proc = self._conn = None
         self._sender: threading.Thread | None = None
         self._stopping = False
+        self._exiting = False  # the interpreter exits without stop(): see _at_exit
         self._last_log = float("-inf")
         self.own_errors = 0
         self.dropped_batches = 0
@@ -167,6 +169,10 @@ class RecordsProcess:
 
         self._clock = clock
         self._start_child()
+        # multiprocessing's own exit handler joins the child; with the pipe
+        # still open the child would wait for batches forever. Registered
+        # after it, this runs first: the child sees the end of the pipe.
+        atexit.register(self._at_exit)
         self._sender = threading.Thread(target=self._send, name="records-send", daemon=True)
         self._sender.start()
         try:
@@ -215,6 +221,15 @@ class RecordsProcess:
                 proc.join(1.0)
             conn.close()
         self._proc = self._conn = None
+        atexit.unregister(self._at_exit)
+
+    def _at_exit(self) -> None:
+        if self._conn is not None:  # exiting without stop(): the child writes what it got and ends
+            self._exiting = self._stopping = True
+            try:
+                self._conn.close()
+            except OSError:
+                pass
 
     # -- this process's threads
     def _send(self) -> None:
@@ -227,8 +242,9 @@ class RecordsProcess:
                     if not self._proc.is_alive():
                         raise OSError("the records process died")
                     self._conn.send_bytes(blob)
-                except OSError:
-                    if self._stopping and not self._proc.is_alive() and self._proc.exitcode == 0:
+                except (OSError, TypeError):  # TypeError: the pipe closed under the write (_at_exit)
+                    if self._exiting or (self._stopping and not self._proc.is_alive()
+                                         and self._proc.exitcode == 0):
                         return
                     RecordsProcess.restarts += 1
                     log.error("records: the records process died (exit code %s); starting it again",
@@ -255,7 +271,7 @@ class RecordsProcess:
         while True:
             try:
                 kind, value = conn.recv()
-            except (EOFError, OSError):
+            except (EOFError, OSError, TypeError):  # TypeError: closed under the read (_at_exit)
                 return
             if kind == "status":
                 self.status = value
