@@ -131,7 +131,7 @@ def report(r: dict, command: str) -> str:
     out.append("Records on: the same run with `router run --records` as built by router/process/compose.py; "
                "'records CPU' is the records' CPU time per decision in microseconds, the event loop's thread "
                "inside the records callbacks + the records threads of the router's process (bench/loop_cpu.py; "
-               "the database and journal processes are not counted). Interleaved rounds: `python -m bench.records_latency`.\n")
+               "the records process, router/records/recordsproc.py, is not counted). Interleaved rounds: `python -m bench.records_latency`.\n")
     rows = [["app_queue (Asterisk 22, FIELD-NOTES)", "-", "-", "-", APP_QUEUE["p50"], "-", APP_QUEUE["max"], "-", "-", "-",
              "-", "-"]]
     records = {(t["agents"], t["waiting_target"]): [] for t in r["tcp"]}

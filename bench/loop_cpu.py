@@ -19,7 +19,7 @@ def per_decision(loop_cpu: float, records: dict, decisions: int) -> dict:
     """CPU microseconds per decision in the window: the loop thread's, the
     part of it spent in the records subscriber's callbacks, and the records
     threads of the router's process (they hold the GIL the loop needs while
-    they run Python; the database child's CPU is another process's)."""
+    they run Python; the records process's CPU is another process's)."""
     n = max(1, decisions)
     return {"loop_cpu_us": loop_cpu / n * 1e6, "records_loop_us": records["loop"] / n * 1e6,
             "records_loop_us_by_part": {k: v / n * 1e6 for k, v in records["parts"].items()},

@@ -1,28 +1,30 @@
-"""The records' CPU per call, deterministic (issue 16): the facts of a
-simulated hour replayed through the records subscriber as `router run
---records` builds it (router/records/setup.py: assembler, writer with its
-spool and database process, checkpoint).
+"""The records' CPU per call in the router's process, deterministic
+(issue 16): the facts of a simulated hour replayed through the records as
+`router run --records` builds them (router/records/setup.py: the records
+process, router/records/recordsproc.py).
 
     .venv/bin/python -m bench.records_loop            # 1 simulated hour, 1,800 calls/h, best of 5
     .venv/bin/python -m bench.records_loop --repeat 1 --calls-per-hour 600
 
 The simulation (router/sim/discrete.py, the stock config/, seed 5) runs
 first and its facts are kept; each repeat then feeds them, in order, to a
-fresh subscriber in a fresh spool directory, ticking it every 0.25 s of
-simulated time as the event loop does, with no event loop: each fact is
-assembled at once. Measured with per-thread CPU clocks, so that the
-machine's load does not count:
+fresh records process in a fresh spool directory, ticking it every 0.25 s
+of simulated time as the event loop does, with no event loop. Measured
+with per-thread CPU clocks, so that the machine's load does not count:
 
-- "loop": the CPU of the calling thread in the subscriber (the fact, the
-  assembly, the tick with the checkpoint's snapshot): what the event loop
-  spends on the records under `router run`;
-- "threads": the CPU of the records threads of the process (spooler,
-  database, checkpoint) until every row is in the database: they hold the
-  GIL the loop needs while they run Python. The replay goes as fast as it
-  can, so they work in bigger batches than at 50 calls/s in real time.
+- "loop": the CPU of the calling thread in the records (each fact's
+  append, and at each tick the batch's encoding and pickling): what the
+  event loop spends on the records under `router run`;
+- "threads": the CPU of the records threads of the router's process (the
+  one that writes batches to the pipe, the one that reads the child's
+  status) until every row is in the database: they hold the GIL the loop
+  needs while they run Python. The replay goes as fast as it can: 14,400
+  ticks in seconds, so these threads handle far more batches and statuses
+  per call than in real time (4 batches a second).
 
-The database child (router/records/dbproc.py) is another process: not
-counted. Best (least) of the repeats, in microseconds per call offered.
+The records process itself (assembly, spool, checkpoint, database) is
+another process: not counted. Best (least) of the repeats, in microseconds
+per call offered.
 """
 
 from __future__ import annotations

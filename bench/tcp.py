@@ -133,6 +133,8 @@ async def _router_side(conn, agents: int, waiting: int, seconds: float, warmup: 
         subscriber = open_records(RecordsSettings(records, password, spool), lambda: router.table,
                                   db_process=not os.environ.get("BENCH_RECORDS_IN_PROCESS"))
         if os.environ.get("BENCH_RECORDS_NO_WRITER"):  # diagnosis: the subscriber's own cost, rows dropped
+            if not hasattr(subscriber, "assembler"):  # the records process's writer is out of reach
+                raise SystemExit("bench.tcp: BENCH_RECORDS_NO_WRITER needs BENCH_RECORDS_IN_PROCESS=1")
             subscriber.writer = _NullWriter()
         subscriber.start(router.clock.now)
         records_cpu = RecordsLoopCpu(subscriber)

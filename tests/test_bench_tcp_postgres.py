@@ -22,7 +22,7 @@ def test_a_short_bench_writes_its_calls_to_postgresql(postgres):
     result = tcp_latency(20, 5, seconds=2.0, warmup=1.0, records=url, password=PASSWORD)
     assert result["latency"]["count"] > 0 and result["sim_errors"] == 0
     assert result["record_rows"] > 0
-    # Written by the database process, not only handed to it: the rows are there.
+    # Written by the records process, not only handed to it: the rows are there.
     assert _count(postgres, "bench_tcp", "calls") > 0
     assert _count(postgres, "bench_tcp", "offers") > 0
 

@@ -77,8 +77,8 @@ async def test_every_call_and_agent_state_is_on_record_as_the_pbx_and_the_metric
                 pbx.agent_logout(agent)
         await centre.until(lambda: all(a.status is AgentStatus.LOGGED_OUT for a in router.engine.agents.values()), 10)
         # the last surveyed calls wait up to SURVEY_WAIT (120 s) for a score
-        await centre.until(lambda: not centre.records.assembler.calls, 20,
-                           what=f"every call on record; open: {list(centre.records.assembler.calls)[:5]}")
+        await centre.until(lambda: centre.records.open_calls()[0] == 0, 20,
+                           what=f"every call on record; open: {centre.records.open_calls()}")
         assert centre.records.errors == 0
         centre.records.tick(router.clock.now())
         assert centre.records.writer.flush(20)

@@ -2,9 +2,8 @@
 never waits for the disk): the subscriber as `router run --records` builds
 it (router/records/setup.py), started, fed and stopped from a running
 asyncio loop; every os.fsync is counted with the thread that made it. Under
-`router run` the checkpoint's journal is written by a child process
-(router/records/journalproc.py): a SIGKILL of the router loses nothing it
-was sent."""
+`router run` the records run in a child process (router/records/recordsproc.py):
+a SIGKILL of the router loses nothing it had sent there."""
 
 from __future__ import annotations
 
@@ -17,8 +16,11 @@ import sys
 import threading
 import time
 
+from pathlib import Path
+
 import pytest
 
+from router.config import load_config
 from router.core import facts as f
 from router.records.checkpoint import Checkpoint
 from router.records.setup import RecordsSettings, open_records
@@ -50,8 +52,8 @@ def test_no_fsync_of_the_spool_or_the_checkpoint_runs_on_the_loop(tmp_path, monk
 
     loop_thread = asyncio.run(run())
     assert loop_thread not in fsyncs, fsyncs
-    # under router run the journal's fsyncs are the journal process's (not seen here)
-    assert set(fsyncs) == ({"records-spooler"} if db_process else {"records-spooler", "records-checkpoint"}), fsyncs
+    # under router run every fsync is the records process's (recordsproc.py): none in this one
+    assert set(fsyncs) == (set() if db_process else {"records-spooler", "records-checkpoint"}), fsyncs
     items, saved_at = Checkpoint(settings.spool_dir / "open.journal").load()
     assert saved_at == T0 + 30 and "c:c1" in items  # on record, kept a while (assemble.py rule 5)
     with sqlite3.connect(tmp_path / "r.db") as db:  # the row went all the way
@@ -60,41 +62,45 @@ def test_no_fsync_of_the_spool_or_the_checkpoint_runs_on_the_loop(tmp_path, monk
 
 KILLED = """
 import os, signal, sys, time
-from router.records.checkpoint import Checkpoint
-cp = Checkpoint(sys.argv[1], process=True)
-cp.load()
-cp.start()
-cp.submit({"c:1": ["王五", 1]}, 10.0)
-time.sleep(0.5)  # the checkpoint thread has sent it: in the pipe or written
-cp.submit({"c:2": ["李娜", 2], "c:1": None}, 11.0)
-time.sleep(0.5)
-print("sent", flush=True)
-os.kill(os.getpid(), signal.SIGKILL)
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from router.config import load_config
+from router.records.setup import RecordsSettings, open_records
+from test_records_proc import START, TICK, feed, half_hour
+
+if __name__ == "__main__":  # the records process is spawned: it imports this module again
+    table = load_config(sys.argv[3])
+    facts = half_hour(table)
+    clock = [START]
+    settings = RecordsSettings("sqlite:" + sys.argv[1] + "/r.db", None, Path(sys.argv[1]) / "spool")
+    records = open_records(settings, lambda: table, db_process=True)
+    records.start(lambda: clock[0])
+    feed(records, facts, clock, START + TICK)
+    while records._outbox:  # every batch written to the pipe (not yet assembled)
+        time.sleep(0.01)
+    print("sent", records.status.get("seq", 0), records._seq, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-def test_a_sigkilled_router_loses_nothing_it_sent_to_the_journal_process(tmp_path):
-    journal = tmp_path / "open.journal"
-    proc = subprocess.run([sys.executable, "-c", KILLED, str(journal)], capture_output=True, text=True, timeout=60)
+def test_a_sigkilled_router_loses_nothing_it_sent_to_the_records_process(tmp_path):
+    from test_records_proc import ROOT, half_hour, on_record
+
+    tests = str(Path(__file__).resolve().parent)
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path), tests, str(ROOT / "config")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == -signal.SIGKILL and "sent" in proc.stdout, proc.stderr
-    # The next run's load waits for the killed run's journal process (its lock), then reads.
-    items, saved_at = Checkpoint(journal, process=True).load()
-    assert (items, saved_at) == ({"c:2": ["李娜", 2]}, 11.0)
-
-
-def test_a_journal_process_that_dies_is_started_again_with_the_whole_state(tmp_path):
-    journal = tmp_path / "open.journal"
-    cp = Checkpoint(journal, process=True)
-    cp.load()
-    cp.start()
-    cp.submit({"c:1": ["王五", 1], "a:1001": [7]}, 10.0)
-    deadline = time.monotonic() + 30
-    while (cp._child is None or not journal.exists() or b"c:1" not in journal.read_bytes()) \
-            and time.monotonic() < deadline:
-        time.sleep(0.05)
-    cp._child.proc.kill()
-    cp._child.proc.join(5)
-    cp.submit({"c:2": ["李娜", 2], "c:1": None}, 11.0)
-    cp.stop(15)
-    assert cp.restarts == 1
-    assert Checkpoint(journal, process=True).load() == ({"a:1001": [7], "c:2": ["李娜", 2]}, 11.0)
+    _, assembled, made = proc.stdout.split()
+    table = load_config(ROOT / "config")
+    facts = half_hour(table)
+    end = facts[-1][1]
+    finished = {fact.call for fact, at in facts
+                if isinstance(fact, (f.CallCompleted, f.CallAbandoned)) and at < end - 300}
+    assert int(assembled) < int(made)  # killed before the child had all of it: the pipe held the rest
+    # The orphaned child reads the pipe to its end, assembles, writes and ends.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (finished <= on_record(tmp_path / "r.db")):
+        time.sleep(0.2)
+    assert finished <= on_record(tmp_path / "r.db")

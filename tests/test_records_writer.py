@@ -179,15 +179,11 @@ def test_the_spool_stays_within_its_bound_and_counts_what_it_drops(tmp_path, cap
     assert sum(counts_at(url).values()) == len(rows) - dropped
 
 
-@pytest.mark.parametrize("where", ["in-process", "child"])
-def test_a_row_the_database_refuses_is_skipped_and_counted(tmp_path, where):
-    """In the writer's own thread and through the child process
-    (router/records/dbproc.py, as under `router run`): the refusal comes
-    back as the same error, so the one row is skipped, not the batch."""
-    from router.records.dbproc import StoreProcess
-
+def test_a_row_the_database_refuses_is_skipped_and_counted(tmp_path):
+    """The refusal comes back as an error of that row, so the one row is
+    skipped, not the batch."""
     url = f"sqlite:{tmp_path / 'r.db'}"
-    store = (lambda: open_store(url)) if where == "in-process" else (lambda: StoreProcess(url))
+    store = lambda: open_store(url)  # noqa: E731
     writer = RecordWriter(store, tmp_path / "spool")
     writer.start()
     good = sample_rows(3)

@@ -9,11 +9,9 @@ flight get complete records after the restart (assemble.py rule 6).
 
 A journal of JSON lines `[key, state]` (state null: gone) and `["@",
 saved_at]`, appended and fsynced every INTERVAL seconds by a thread of its
-own, never by the event loop (nor by start or stop, which the loop calls:
-the first compacted write and the last drain are the thread's). With
-`process=True` (`router run`) the thread only hands the changes to a child
-process that encodes, appends and fsyncs them (journalproc.py): the JSON
-never holds the GIL the loop needs. The writer keeps the latest state per
+own, never by the caller (nor by start or stop: the first compacted write
+and the last drain are the thread's). Under `router run` all of this runs
+in the records process (recordsproc.py), not the router's. The writer keeps the latest state per
 key and, when the journal holds several times more lines than live keys,
 rewrites it compacted (a new file, fsynced, renamed over the old one): the
 file stays proportional to the calls and agents open, not to the traffic.
@@ -38,14 +36,10 @@ SLACK = 2000
 
 
 class Checkpoint:
-    """The open state's journal (one writer thread; with `process`, the
-    thread feeds a child process that writes it)."""
+    """The open state's journal (one writer thread)."""
 
-    def __init__(self, path: Path, process: bool = False) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.process = process
-        self.restarts = 0  # journal processes started again after one died
-        self._child = None  # journalproc.JournalProcess (process mode)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._queue: deque = deque()
         self._live: dict[str, list] = {}
@@ -59,16 +53,7 @@ class Checkpoint:
 
     def load(self) -> tuple[dict[str, list], float | None]:
         """The state the last run left: key -> state, and when it was saved
-        (None: no checkpoint). In process mode, after the journal process of
-        a killed run (if any) has written its last lines."""
-        if self.process:
-            from router.records.journalproc import journal_lock
-
-            with journal_lock(self.path):
-                return self._load()
-        return self._load()
-
-    def _load(self) -> tuple[dict[str, list], float | None]:
+        (None: no checkpoint)."""
         live: dict[str, list] = {}
         saved_at = None
         try:
@@ -114,8 +99,6 @@ class Checkpoint:
 
     # -- the thread
     def _run(self) -> None:
-        if self.process:
-            return self._run_feeding()
         delay = 0.0  # the compacted rewrite of the loaded state comes first
         rewrite = True
         while True:
@@ -125,48 +108,6 @@ class Checkpoint:
             if stopping:
                 break
         self.close_file()
-
-    def _run_feeding(self) -> None:
-        """Process mode: fold the changes into the state (kept to start a
-        child again) and send them to the journal process."""
-        from router.records.journalproc import JournalProcess
-
-        delay = 0.0
-        while True:
-            stopping = self._stop.wait(delay)
-            delay = INTERVAL
-            batch = []
-            while self._queue:
-                batch.append(self._queue.popleft())
-            for changes, now in batch:
-                self._fold(changes, now)
-            try:
-                if self._child is None or not self._child.alive():
-                    if self._child is not None:
-                        self.restarts += 1
-                        log.warning("records checkpoint %s: the journal process died; starting it again", self.path)
-                    # it rewrites the journal from the whole state, this batch in it
-                    self._child = JournalProcess(self.path, self._live, self._saved_at)
-                elif batch:
-                    self._child.send(batch)
-            except Exception as err:  # noqa: BLE001 (never die: log, count; a new child gets the whole state)
-                self.errors += 1
-                self.last_error = str(err)
-                log.exception("records checkpoint %s: the journal process failed (started again)", self.path)
-                if self._child is not None and self._child.alive():
-                    self._child.close(1.0)
-            if stopping:
-                break
-        if self._child is not None and not self._child.close():
-            log.error("records checkpoint %s: the journal process did not finish within 5s", self.path)
-        self._child = None
-
-    # -- the writing half (this thread, or journalproc's child)
-    def restore_state(self, live: dict, saved_at: float) -> None:
-        self._live, self._saved_at = live, saved_at
-
-    def queue(self, batch) -> None:
-        self._queue.extend(batch)
 
     def write_round(self, rewrite: bool = False) -> bool:
         """Append what was submitted (compacted `rewrite` first, or when

@@ -33,9 +33,7 @@ class RecordsCollector(Collector):
         success = GaugeMetricFamily("router_records_last_success_timestamp_seconds", "When rows were last "
                                     "committed to the database (0: not yet)")
         success.add_metric([], w.last_success or 0.0)
-        from router.records.dbproc import StoreProcess
-
-        restarts = CounterMetricFamily("router_records_db_process_restarts", "Records database processes "
-                                       "started again after one died (its write counts as a failure)")
-        restarts.add_metric([], StoreProcess.restarts)
+        restarts = CounterMetricFamily("router_records_db_process_restarts", "Records processes (router/records/"
+                                       "recordsproc.py) started again after one died")
+        restarts.add_metric([], getattr(w, "process_restarts", 0))
         yield from (backlog, spool, written, failures, dropped, success, restarts)

@@ -66,10 +66,10 @@ def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTa
                  checkpoint: bool = True, db_process: bool = False):
     """The records subscriber (not started) for `settings`; without
     `checkpoint`, open calls are not kept across a restart (a simulation).
-    `db_process`: the database writes run in a child process
-    (router/records/dbproc.py), as under `router run`, where routing shares
-    the process; a simulation, which has no routing to protect, writes in
-    its own process."""
+    `db_process`: the records (assembly, spool, checkpoint, database) run
+    in a child process (router/records/recordsproc.py), as under `router
+    run`, where routing shares the process; a simulation, which has no
+    routing to protect, keeps them in its own process."""
     from router.records.assemble import RecordAssembler
     from router.records.checkpoint import Checkpoint
     from router.records.retention import Retention
@@ -77,18 +77,16 @@ def open_records(settings: RecordsSettings, table_getter: Callable[[], RoutingTa
     from router.records.subscriber import RecordsSubscriber
     from router.records.writer import RecordWriter
 
-    if db_process:
-        from router.records.dbproc import StoreProcess
+    if db_process:  # all of it in a child process (recordsproc.py), which runs this function again
+        from router.records.recordsproc import RecordsProcess
 
-        def store():
-            return StoreProcess(settings.url, settings.password)
-    else:
-        def store():
-            return open_store(settings.url, settings.password)
+        return RecordsProcess(settings, table_getter, registry=registry, checkpoint=checkpoint)
+
+    def store():
+        return open_store(settings.url, settings.password)
     retention = None
     if settings.prune:  # the flag wins over the config, whose value is read anew after each reload
         retention = Retention(settings.keep_days or (lambda: table_getter().records.keep_days))
     writer = RecordWriter(store, settings.spool_dir, registry=registry, upkeep=retention)
-    # db_process: the journal too is written by a child process (journalproc.py)
-    journal = Checkpoint(settings.spool_dir / "open.journal", process=db_process) if checkpoint else None
+    journal = Checkpoint(settings.spool_dir / "open.journal") if checkpoint else None
     return RecordsSubscriber(RecordAssembler(table_getter), writer, journal, registry=registry)

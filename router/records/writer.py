@@ -10,9 +10,8 @@ wait for the database.
 Two threads: the spooler drains the deque every BATCH_SECONDS, appends the
 rows to the spool (spool.py) and fsyncs it; the database thread writes what
 the spool holds, up to `batch_rows` rows per transaction, and commits the
-spool's cursor. Under `router run` the store is a StoreProcess (dbproc.py):
-the transaction itself runs in a child process and the database thread only
-waits for it, without the GIL. So a row put more than about BATCH_SECONDS + one fsync
+spool's cursor. Under `router run` all of it runs in the records process
+(recordsproc.py), not the router's. A row put more than about BATCH_SECONDS + one fsync
 before a SIGKILL is on disk, whatever the database does; a database that is
 slow, locked or down only makes the spool grow (bounded) while the database
 thread retries with backoff. On start, the spool a killed run left is
