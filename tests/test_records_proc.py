@@ -80,6 +80,9 @@ def test_calls_land_through_the_child_and_a_killed_child_is_started_again(tmp_pa
         assert child is not None and child != os.getpid()
         first = on_record(tmp_path / "r.db")
         assert first and first <= set(finished)
+        # the child's status in the metrics: calls still in flight at the cut, no error
+        assert metric(registry, "router_records_open_calls") == records.open_calls()[0] > 0
+        assert metric(registry, "router_records_subscriber_errors_total") == 0
         restarts = metric(registry, "router_records_db_process_restarts_total")
         os.kill(child, signal.SIGKILL)
         deadline = time.monotonic() + 10

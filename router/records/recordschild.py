@@ -20,7 +20,6 @@ import pickle
 import signal
 import threading
 import time
-from itertools import islice
 from pathlib import Path
 
 #: Real seconds between two status reports (recordsproc.STATUS_EVERY).
@@ -75,9 +74,9 @@ def spool_lock(path: Path, timeout: float = LOCK_WAIT):
 
 def _status(sub, seq: int) -> dict:
     w = sub.writer
-    calls = sub.assembler.calls
-    return {"seq": seq, "rows": sub.rows, "errors": sub.errors, "open_calls": len(calls),
-            "open_sample": list(islice(calls, 5)), "backlog": w.backlog(), "spool_bytes": w.spool.bytes(),
+    open_calls, sample = sub.open_calls()
+    return {"seq": seq, "rows": sub.rows, "errors": sub.errors, "open_calls": open_calls,
+            "open_sample": sample, "backlog": w.backlog(), "spool_bytes": w.spool.bytes(),
             "written": dict(w.written), "failures": w.failures, "dropped": w.dropped,
             "last_success": w.last_success, "health": w.health(),
             "pruned": w.upkeep.pruned if w.upkeep is not None else 0,

@@ -48,10 +48,8 @@ from collections import deque
 from dataclasses import fields
 from typing import Callable
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
-
 from router.records.recordschild import serve as _serve
+from router.records.subscriber import SubscriberCollector
 from router.records.tableslice import table_slice
 
 log = logging.getLogger("router.records")
@@ -110,7 +108,7 @@ class RecordsProcess:
             from router.records.metrics import RecordsCollector
 
             registry.register(RecordsCollector(self.writer))
-            registry.register(_Collector(self))
+            registry.register(SubscriberCollector(self))
 
     # -- the loop's side
     def __call__(self, fact, now: float) -> None:
@@ -385,18 +383,3 @@ class _Upkeep:
     def next_at(self) -> float:
         """When the child's next prune is due (wall-clock time)."""
         return self.records.status.get("next_at", float("-inf"))
-
-
-class _Collector(Collector):
-    def __init__(self, records: RecordsProcess) -> None:
-        self.r = records
-
-    def collect(self):
-        errors = CounterMetricFamily("router_records_subscriber_errors", "Facts (or ticks) the records "
-                                     "subscriber failed on; routing went on")
-        errors.add_metric([], self.r.errors)
-        open_calls = GaugeMetricFamily("router_records_open_calls", "Calls the records hold open (not yet "
-                                       "finished, or in their agent's wrap-up)")
-        open_calls.add_metric([], self.r.open_calls()[0])
-        yield from (errors, open_calls)
-

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from itertools import islice
 from typing import Callable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -63,7 +64,7 @@ class RecordsSubscriber:
         self._table = None
         assembler.table_getter = self._table_now
         if registry is not None:
-            registry.register(_Collector(self))
+            registry.register(SubscriberCollector(self))
 
     def __call__(self, fact, now: float) -> None:
         self._pending.append((fact, now, self._live_table()))
@@ -167,6 +168,11 @@ class RecordsSubscriber:
             self.checkpoint.stop(timeout)
         self.writer.stop(timeout)
 
+    def open_calls(self) -> tuple[int, list[str]]:
+        """(calls the records hold open, a few of their ids)."""
+        calls = self.assembler.calls
+        return len(calls), list(islice(calls, 5))
+
     def _failed(self, what: str) -> None:
         self.errors += 1
         now = time.monotonic()
@@ -175,8 +181,11 @@ class RecordsSubscriber:
             log.exception("records: %s failed (%d errors so far; routing goes on)", what, self.errors)
 
 
-class _Collector(Collector):
-    def __init__(self, subscriber: RecordsSubscriber) -> None:
+class SubscriberCollector(Collector):
+    """The subscriber's errors and open calls, of a RecordsSubscriber or
+    of the records process (recordsproc.py), which answer alike."""
+
+    def __init__(self, subscriber) -> None:
         self.s = subscriber
 
     def collect(self):
@@ -185,5 +194,5 @@ class _Collector(Collector):
         errors.add_metric([], self.s.errors)
         open_calls = GaugeMetricFamily("router_records_open_calls", "Calls the records hold open (not yet "
                                        "finished, or in their agent's wrap-up)")
-        open_calls.add_metric([], len(self.s.assembler.calls))
+        open_calls.add_metric([], self.s.open_calls()[0])
         yield from (errors, open_calls)
