@@ -55,3 +55,35 @@ def test_jobs_is_checked(capsys):
     assert code != 0 and "--jobs is for --compare" in err
     code, _, err = run(capsys, "simulate", "--compare", SAMPLE, SAMPLE, "--jobs", "0")
     assert code != 0 and "--jobs must be at least 1" in err
+
+
+HELD = """
+import signal, sys
+from router.config import load_config
+from router.process.ops import hold_signals
+from router.whatif.compare import compare
+from router.whatif.run import run_flat
+
+table = load_config(sys.argv[1])
+hold_signals()  # what a `router run` that stopped before its loop leaves behind in a process
+
+
+def runner(seed):
+    # Pool's terminate() ends its workers with SIGTERM: a worker that keeps the
+    # parent's handler may never end, and the parent waits for it for ever.
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, signal.getsignal(signal.SIGTERM)
+    return run_flat(table, start=%r, duration=600.0, seed=seed, calls_per_hour=400.0, agents=20)
+
+
+result = compare(runner, runner, [1, 2], jobs=2)
+print(sorted(result))
+""" % T0
+
+
+def test_workers_die_of_sigterm_even_if_the_process_holds_it():
+    # Seen: a compare in a test process that an earlier in-process `router
+    # run` had left holding SIGTERM hung in the pool's terminate().
+    done = subprocess.run([sys.executable, "-c", HELD, SAMPLE], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "general" in done.stdout

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import signal
 import statistics
 import threading
 from collections.abc import Callable
@@ -55,6 +56,16 @@ def _pair(run_a: Callable[[int], Outcome], run_b: Callable[[int], Outcome], seed
 _FORKED: tuple | None = None
 
 
+def _worker_start() -> None:
+    """A worker dies of SIGTERM, whatever the parent had set: Pool's
+    terminate() ends its workers with it, and one that inherited a handler
+    (router run's `hold_signals`, left behind by a run that stopped before
+    its loop) would never end, nor would the parent's wait for it (seen: a
+    test process hung)."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _forked_pair(seed: int) -> tuple:
     assert _FORKED is not None
     return _pair(*_FORKED, seed)
@@ -72,10 +83,12 @@ def compare(run_a: Callable[[int], Outcome], run_b: Callable[[int], Outcome], se
     if jobs > 1 and len(seeds) > 1 and threading.active_count() == 1:
         _FORKED = (run_a, run_b)
         try:
-            with multiprocessing.get_context("fork").Pool(min(jobs, len(seeds))) as pool:
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(seeds)), _worker_start) as pool:
                 for seed, got in zip(seeds, pool.imap(_forked_pair, seeds)):
                     progress(f"seed {seed}: done")
                     per_seed.append(got)
+                pool.close()  # every seed is in: the workers end of themselves
+                pool.join()
         finally:
             _FORKED = None
     else:
