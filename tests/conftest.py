@@ -5,6 +5,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 
 import logging
+import signal
 
 import pytest
 
@@ -21,6 +22,19 @@ def _restore_router_logging():
         logger = logging.getLogger(name)
         logger.setLevel(level)
         logger.handlers = handlers
+
+
+@pytest.fixture(autouse=True)
+def _restore_signal_handlers():
+    """`router run` in-process holds SIGHUP and SIGTERM from its first step
+    (router/process/ops.py, hold_signals); one that stops before its loop
+    never hands them back. Put them back, so that a later test's forked
+    workers die of SIGTERM as they should."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
+    yield
+    for sig, handler in saved.items():
+        if handler is not None and signal.getsignal(sig) is not handler:
+            signal.signal(sig, handler)
 
 
 @pytest.fixture(scope="session")
