@@ -33,4 +33,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_need "the records tes
 asterisk_libs=$(for p in libedit2 libjansson4 libxml2 libxslt1.1 libsqlite3-0 libssl3 libuuid1; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"; done)
 [ -z "$asterisk_libs" ] || apt_need "the real-Asterisk tests" $asterisk_libs
+# - Asterisk's own English prompts (VoiceMail() hangs up without them), for
+#   tests/test_asterisk_fallback.py.
+[ -e /usr/share/asterisk/sounds/en/vm-theperson.gsm ] \
+    || apt_need "the real-Asterisk voicemail tests" asterisk-core-sounds-en-gsm
 exec .venv/bin/python -m pytest -q "$@"

@@ -37,6 +37,8 @@ SHARED = ROOT.parent / "shared" / "asterisk"
 LAB = SHARED / "asterisk-lab"
 DEPLOY = ROOT / "deploy" / "asterisk"
 SECRET = "router-lab-secret-0123456789"
+#: Asterisk's core prompts in English, from Debian's asterisk-core-sounds-en-gsm (scripts/test.sh installs it)
+CORE_SOUNDS = Path("/usr/share/asterisk/sounds/en")
 class Instance:
     """One Asterisk run by ../shared/asterisk/asterisk-lab."""
 
@@ -124,6 +126,11 @@ class Lab:
         (etc / "voicemail.conf").write_text("[general]\nformat=wav\n[default]\n8900 => 1234,Fallback\n")
         data = self.pbx.state / "data"
         silence(data / "moh" / "silence.wav", 2)
+        # Asterisk's own prompts, as every site has them (VoiceMail() cannot
+        # run without vm-theperson and the rest: it hangs the caller up)
+        (data / "sounds").mkdir(parents=True, exist_ok=True)
+        if CORE_SOUNDS.is_dir():
+            (data / "sounds" / "en").symlink_to(CORE_SOUNDS)
         # Read() of a missing prompt returns at once: the survey needs one to wait on
         silence(data / "sounds" / "custom" / "zh" / "survey.wav", 4)
         silence(self.phones.state / "data" / "sounds" / "lab-agent-talks.wav", TALK, tone=440)
@@ -173,10 +180,13 @@ class Lab:
             time.sleep(0.2)
         raise AssertionError(f"agent phones did not register:\n{contacts}")
 
-    def call(self, dnis: str, name: str, number: str) -> None:
-        """A caller on the trunk dials `dnis` (CallerID name and number as given)."""
+    def call(self, dnis: str, name: str, number: str, talks: bool = False) -> None:
+        """A caller on the trunk dials `dnis` (CallerID name and number as
+        given); silent, or with `talks` saying a tone over and over (what a
+        voicemail can record)."""
         assert self.ami
-        self.ami.action("Originate", Channel=f"PJSIP/{dnis}@pbx", Context="caller", Exten="s", Priority="1",
+        self.ami.action("Originate", Channel=f"PJSIP/{dnis}@pbx", Context="caller-talks" if talks else "caller",
+                        Exten="s", Priority="1",
                         CallerID=f'"{name}" <{number}>', Async="true")
 
     def feature(self, agent: str, code: str) -> None:
@@ -210,7 +220,8 @@ class Lab:
     def caller_channels(self) -> list[str]:
         """The phones instance's caller channels (to the pbx's trunk), now."""
         out = self.phones.cli("core show channels concise")
-        return [line.split("!")[0] for line in out.splitlines() if line.split("!")[1:2] == ["caller"]]
+        return [line.split("!")[0] for line in out.splitlines()
+                if line.split("!")[1:2] in (["caller"], ["caller-talks"])]
 
     def hang_up(self, channel: str) -> None:
         """The caller on `channel` (a caller_channels() name) hangs up."""

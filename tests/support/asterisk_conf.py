@@ -22,7 +22,7 @@ pbx_config app_dial app_queue app_userevent app_senddtmf app_exec app_read app_v
 app_playback app_mixmonitor app_bridgewait func_callerid func_channel func_strings func_logic func_math
 func_global func_db func_devstate func_hangupcause res_musiconhold res_timing_timerfd bridge_simple
 bridge_native_rtp bridge_holding bridge_builtin_features res_manager_devicestate format_wav format_pcm
-codec_ulaw res_pjproject res_sorcery_config res_sorcery_memory res_sorcery_astdb res_pjsip
+format_gsm codec_gsm codec_ulaw res_pjproject res_sorcery_config res_sorcery_memory res_sorcery_astdb res_pjsip
 res_pjsip_session chan_pjsip res_rtp_asterisk res_pjsip_sdp_rtp res_pjsip_registrar
 res_pjsip_outbound_registration res_pjsip_authenticator_digest res_pjsip_outbound_authenticator_digest
 res_pjsip_endpoint_identifier_ip res_pjsip_endpoint_identifier_user res_pjsip_caller_id
@@ -209,6 +209,11 @@ exten => _1[3-9]XXXXXXXXX,1,GotoIf($["${{GLOBAL(CUSTOMER_${{EXTEN}})}}" = "rejec
 ; a caller once the pbx answered: listen until hung up (DTMF comes by AMI)
 exten => s,1,Wait(60)
  same => n,Hangup()
+
+[caller-talks]
+; a caller who speaks (the agents' TALK s tone, again and again) until hung up
+exten => s,1,Playback(lab-agent-talks)
+ same => n,Goto(1)
 
 [feature]
 exten => s,1,Wait(3)

@@ -1,0 +1,108 @@
+"""The dialplan's own fallback to voicemail on a real Asterisk 22.10.1
+running the shipped deploy/asterisk (tests/support/asterisk.py), with no
+router at all: the caller's RouterCallWaiting goes nowhere, router-in's
+hold limit (ROUTER_HOLD_LIMIT, 3 s from the test trunk) runs out and the
+caller goes to Queue(router-fallback); when that cannot serve them the
+caller reaches VoiceMail(${FALLBACK_MAILBOX},u) (8900@default) and leaves a
+message, which Asterisk writes to the mailbox's INBOX.
+
+- every agent phone unregistered (agents gone home, phones off):
+  queues.conf's joinempty=unavailable keeps the caller out of the queue,
+  straight to voicemail, no phone rung;
+- the phones registered but every one busy (486): the queue rings them
+  until its timeout (FALLBACK_QUEUE_TIMEOUT, lowered from the shipped 300 s
+  to 4 s with `dialplan set global`, what a site may do on its live PBX),
+  then voicemail.
+
+The caller talks (a tone, again and again) so that the message has sound;
+it is written when the caller hangs up. VoiceMail() needs Asterisk's own
+prompts (vm-theperson and the rest; Debian's asterisk-core-sounds-en-gsm,
+which scripts/test.sh installs): without them it hangs the caller up at
+once, message lost (seen here before the lab had them).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import wave
+from pathlib import Path
+
+from support.asterisk import CORE_SOUNDS, Lab
+from support.asterisk_router import AGENTS, wait_for
+
+NUMBER = "13800138001"
+#: seconds the caller talks into the mailbox before hanging up
+MESSAGE = 3
+
+
+def concise(lab: Lab) -> str:
+    return lab.pbx.cli("core show channels concise")
+
+
+def inbox(lab: Lab) -> Path:
+    """Mailbox 8900@default's INBOX (astspooldir is STATE_DIR/spool)."""
+    return lab.pbx.state / "spool" / "voicemail" / "default" / "8900" / "INBOX"
+
+
+def leave_a_message(lab: Lab) -> dict[str, str]:
+    """The talking caller in router-in's VoiceMail(): let them speak, hang
+    up, and return the message's metadata (msg0000.txt) once written."""
+    (caller,) = lab.caller_channels()
+    wait_for(lambda: "Recording the message" in lab.log(), 15, "voicemail recording the caller")
+    time.sleep(MESSAGE)
+    lab.hang_up(caller)
+    txt = wait_for(lambda: (p := inbox(lab) / "msg0000.txt").exists() and p, 10, "the message written")
+    wait_for(lab.pbx.idle, 10, "the caller's channel gone")
+    meta = dict(line.split("=", 1) for line in txt.read_text(encoding="utf-8", errors="replace").splitlines()
+                if "=" in line and not line.startswith(";"))
+    with wave.open(str(inbox(lab) / "msg0000.wav")) as w:
+        seconds = w.getnframes() / w.getframerate()
+        audio = w.readframes(w.getnframes())
+    assert seconds >= 1, f"{seconds:.1f} s of message"
+    # the caller's tone, not silence: some samples far from zero
+    samples = [int.from_bytes(audio[i:i + 2], "little", signed=True) for i in range(0, len(audio), 2)]
+    assert max(abs(x) for x in samples) > 1000
+    return meta
+
+
+def test_the_core_prompts_are_there():
+    assert CORE_SOUNDS.joinpath("vm-theperson.gsm").exists(), (
+        f"{CORE_SOUNDS}: no vm-theperson.gsm; install Debian's asterisk-core-sounds-en-gsm (scripts/test.sh does)")
+
+
+def test_with_no_router_and_every_agent_phone_off_the_caller_reaches_the_fallback_voicemail(tmp_path):
+    with Lab(tmp_path, AGENTS, hold_limit=3) as lab:
+        for aid in AGENTS:
+            lab.phones.cli(f"pjsip send unregister reg-{aid}")
+        wait_for(lambda: not re.search(r"10\d\d/sip:", lab.pbx.cli("pjsip show contacts")), 10,
+                 "the agent phones unregistered")
+        lab.call("4008001000", "秦五", NUMBER, talks=True)
+        wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!MusicOnHold!default,3!",
+                                   concise(lab), re.M), 10, "the caller on hold in router-in")
+        wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!VoiceMail!8900@default,u!",
+                                   concise(lab), re.M), 10, "the caller in the fallback voicemail")
+        meta = leave_a_message(lab)
+        # nobody was rung: the queue never called a phone
+        assert "Queue(\"PJSIP/trunk" in lab.log() and "app_queue.c: Called PJSIP/" not in lab.log()
+    print(meta)
+    assert meta["origmailbox"] == "8900" and meta["context"] == "router-in" and meta["exten"] == "4008001000"
+    assert NUMBER in meta["callerid"]
+
+
+def test_with_no_router_and_every_agent_busy_the_fallback_queue_times_out_to_voicemail(tmp_path):
+    with Lab(tmp_path, AGENTS, hold_limit=3) as lab:
+        for aid in AGENTS:
+            lab.phone(aid, busy=True)
+        # what a site may do on its live PBX: a shorter fallback queue than the shipped 300 s
+        lab.pbx.cli("dialplan set global FALLBACK_QUEUE_TIMEOUT 4")
+        lab.call("4008001000", "秦五", NUMBER, talks=True)
+        wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!Queue!router-fallback,,,,4!",
+                                   concise(lab), re.M), 10, "the caller in the fallback queue")
+        wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!VoiceMail!8900@default,u!",
+                                   concise(lab), re.M), 10, "the caller in the fallback voicemail")
+        meta = leave_a_message(lab)
+        # the queue did ring the agents' phones, which said busy
+        assert all(f"app_queue.c: Called PJSIP/{aid}\n" in lab.log() for aid in AGENTS), lab.log()[-3000:]
+    assert meta["origmailbox"] == "8900" and meta["context"] == "router-in" and meta["exten"] == "4008001000"
+    assert NUMBER in meta["callerid"]
