@@ -66,6 +66,20 @@ def leave_a_message(lab: Lab) -> dict[str, str]:
     return meta
 
 
+def through_to_voicemail(lab: Lab, app: str, what: str) -> dict[str, str]:
+    """A talking caller on the trunk, seen in router-in running `app` (the
+    hold, or the fallback queue), then in the fallback voicemail, where they
+    leave a message: its metadata, checked to be the fallback's."""
+    lab.call("4008001000", "秦五", NUMBER, talks=True)
+    for step, label in ((app, what), ("VoiceMail!8900@default,u", "the caller in the fallback voicemail")):
+        wait_for(lambda: re.search(rf"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!{re.escape(step)}!",
+                                   concise(lab), re.M), 10, label)
+    meta = leave_a_message(lab)
+    assert meta["origmailbox"] == "8900" and meta["context"] == "router-in" and meta["exten"] == "4008001000"
+    assert NUMBER in meta["callerid"]
+    return meta
+
+
 def test_the_core_prompts_are_there():
     assert CORE_SOUNDS.joinpath("vm-theperson.gsm").exists(), (
         f"{CORE_SOUNDS}: no vm-theperson.gsm; install Debian's asterisk-core-sounds-en-gsm (scripts/test.sh does)")
@@ -77,17 +91,9 @@ def test_with_no_router_and_every_agent_phone_off_the_caller_reaches_the_fallbac
             lab.phones.cli(f"pjsip send unregister reg-{aid}")
         wait_for(lambda: not re.search(r"10\d\d/sip:", lab.pbx.cli("pjsip show contacts")), 10,
                  "the agent phones unregistered")
-        lab.call("4008001000", "秦五", NUMBER, talks=True)
-        wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!MusicOnHold!default,3!",
-                                   concise(lab), re.M), 10, "the caller on hold in router-in")
-        wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!VoiceMail!8900@default,u!",
-                                   concise(lab), re.M), 10, "the caller in the fallback voicemail")
-        meta = leave_a_message(lab)
+        through_to_voicemail(lab, "MusicOnHold!default,3", "the caller on hold in router-in")
         # nobody was rung: the queue never called a phone
         assert "Queue(\"PJSIP/trunk" in lab.log() and "app_queue.c: Called PJSIP/" not in lab.log()
-    print(meta)
-    assert meta["origmailbox"] == "8900" and meta["context"] == "router-in" and meta["exten"] == "4008001000"
-    assert NUMBER in meta["callerid"]
 
 
 def test_with_no_router_and_every_agent_busy_the_fallback_queue_times_out_to_voicemail(tmp_path):
@@ -96,13 +102,6 @@ def test_with_no_router_and_every_agent_busy_the_fallback_queue_times_out_to_voi
             lab.phone(aid, busy=True)
         # what a site may do on its live PBX: a shorter fallback queue than the shipped 300 s
         lab.pbx.cli("dialplan set global FALLBACK_QUEUE_TIMEOUT 4")
-        lab.call("4008001000", "秦五", NUMBER, talks=True)
-        wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!Queue!router-fallback,,,,4!",
-                                   concise(lab), re.M), 10, "the caller in the fallback queue")
-        wait_for(lambda: re.search(r"^PJSIP/trunk-\S+!router-in!4008001000!\d+!Up!VoiceMail!8900@default,u!",
-                                   concise(lab), re.M), 10, "the caller in the fallback voicemail")
-        meta = leave_a_message(lab)
+        through_to_voicemail(lab, "Queue!router-fallback,,,,4", "the caller in the fallback queue")
         # the queue did ring the agents' phones, which said busy
         assert all(f"app_queue.c: Called PJSIP/{aid}\n" in lab.log() for aid in AGENTS), lab.log()[-3000:]
-    assert meta["origmailbox"] == "8900" and meta["context"] == "router-in" and meta["exten"] == "4008001000"
-    assert NUMBER in meta["callerid"]
