@@ -1,6 +1,7 @@
 """The shipped IVR of router-inbound on a real Asterisk 22.10.1 with real
 prompts (tests/support/asterisk.py, Lab(prompts=True): a PROMPT-second tone
-for custom/zh/choose-language and custom/zh/main-menu). The caller on the
+for custom/zh/choose-language and for custom/<lang>/main-menu in zh, yue and
+en: the menu is played in the language chosen). The caller on the
 trunk presses real DTMF keys (AMI PlayDTMF on the phones instance, RFC 4733
 over the trunk); the keys become ROUTER_VARS, the lab config's rules keyed
 on menu / lang pick the queue, and only that queue's agent is bridged. A
@@ -22,6 +23,10 @@ from support.asterisk_router import AGENTS, RouterProcess, wait_for
 
 DNIS = "4008008000"
 LANGUAGE, MENU = "custom/zh/choose-language", "custom/zh/main-menu"
+#: the menu prompt of each language the callers below choose
+MENU_IN = {"zh": MENU, "yue": "custom/yue/main-menu", "en": "custom/en/main-menu"}
+#: the language key -> the language (any other key: zh)
+LANG_KEYS = {"2": "yue", "3": "en"}
 #: Read(ROUTER_KEY,<prompt>,1,,2,5) in router-inbound: 2 attempts, 5 s each after the prompt
 ATTEMPTS, TIMEOUT = 2, 5
 
@@ -82,7 +87,7 @@ def _through_ivr(lab: Lab, name: str, number: str, lang: str, menu: str) -> str:
     channel = _in_read(lab, LANGUAGE)
     caller = _new_caller(lab, before)
     lab.dtmf(caller, lang)
-    _in_read(lab, MENU)
+    _in_read(lab, MENU_IN[LANG_KEYS.get(lang, "zh")])
     time.sleep(PROMPT + 1)  # past the prompt, well inside the TIMEOUT s Read() then waits
     lab.dtmf(caller, menu)
     return channel
@@ -101,10 +106,11 @@ def _bridged(lab: Lab, router: RouterProcess, agent: str, other: str, channel: s
 
 
 def test_the_callers_keys_pick_the_queue_and_the_agent(tmp_path):
-    """Language 3 (en) pressed during the prompt and menu 1 after it go to
-    `english` (only 1001); language 2 (yue) and menu 3 (complaints) from a
+    """Language 3 (en) pressed during the prompt and menu 1 after the English
+    menu prompt go to `english` (only 1001); language 2 (yue) and menu 3 (complaints) from a
     caller the CRM's AstDB calls `Gold` go to `complaints` (only 1002), with
-    tier gold (the dialplan's FILTER(a-z) alone made it "old")."""
+    tier gold (the dialplan's FILTER(a-z) alone made it "old"), after the
+    Cantonese menu prompt."""
     db = tmp_path / "records.db"
     with Lab(tmp_path, AGENTS, prompts=True) as lab:
         lab.pbx.cli("database put crm-tier 13900139000 Gold")
@@ -130,9 +136,9 @@ def test_the_callers_keys_pick_the_queue_and_the_agent(tmp_path):
             assert router.warnings() == []
         finally:
             assert router.stop() == 0
-        for channel, keys in ((english, ("3", "1")), (complaint, ("2", "3"))):
-            # each prompt played once, and the one key pressed ended its Read()
-            assert _played(lab, channel) == [LANGUAGE, MENU]
+        for channel, keys, lang in ((english, ("3", "1"), "en"), (complaint, ("2", "3"), "yue")):
+            # each prompt played once, the menu in the caller's language, and the one key pressed ended its Read()
+            assert _played(lab, channel) == [LANGUAGE, MENU_IN[lang]]
             assert _entered(lab, channel) == [f"User entered '{k}'" for k in keys]
         _no_missing_prompt(lab)
     assert _variables(db, english_id) == ("answered", "1001", {"menu": "1", "lang": "en", "tier": "normal"},

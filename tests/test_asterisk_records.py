@@ -36,8 +36,9 @@ def test_a_survey_and_record_call_has_its_score_and_its_recording_in_the_record(
             call_id = wait_for(lambda: re.search(r"call +(\S+) 陈静 dnis 4008009000 -> care", router.output()),
                                15, "the router to see the call").group(1)
             # the agent talks TALK seconds and hangs up: Bridge's F() sends the caller to the survey
-            wait_for(lambda: "router-survey!s!3!Up!Read!" in lab.pbx.cli("core show channels concise"),
-                     TALK + 15, "the caller in router-survey's Read()")
+            # (in the caller's language: zh, the IVR's default, made by router-in into the prompt's path)
+            wait_for(lambda: "router-survey!s!3!Up!Read!ROUTER_SCORE,custom/zh/survey,1,,1,5!"
+                     in lab.pbx.cli("core show channels concise"), TALK + 15, "the caller in router-survey's Read()")
             (caller,) = lab.caller_channels()
             lab.dtmf(caller, "4")
             wait_for(lambda: not lab.caller_channels(), 15, "the caller hung up after the survey")

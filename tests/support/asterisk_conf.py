@@ -14,7 +14,9 @@ from pathlib import Path
 RING, TALK = 1, 3
 #: the prompts the shipped IVR (router-inbound) plays, each a PROMPT s tone
 #: of its own pitch (Lab(prompts=True) installs them)
-IVR_PROMPTS = {"custom/zh/choose-language": 523.0, "custom/zh/main-menu": 659.0}
+#: the example IVR's prompts, each its own tone: the language, then the menu in each language
+IVR_PROMPTS = {"custom/zh/choose-language": 523.0, "custom/zh/main-menu": 659.0, "custom/yue/main-menu": 698.0,
+               "custom/en/main-menu": 784.0}
 PROMPT = 1.5
 #: the modules the shipped dialplan and the lab wiring need (all in the build)
 MODULES = """\
