@@ -95,11 +95,12 @@ class Lab:
     SECRET); `recordings` is where MixMonitor may write."""
 
     def __init__(self, workdir: Path, agents: dict[str, str], hold_limit: int | None = None,
-                 without: tuple[str, ...] = (), prompts: bool = False) -> None:
+                 without: tuple[str, ...] = (), prompts: bool = False, hold_tone: float = 0.0) -> None:
         if not LAB.exists():
             pytest.skip(f"no real Asterisk here: {LAB} is missing")
         self.workdir, self.agents, self.hold_limit, self.without = workdir, agents, hold_limit, without
         self.prompts = prompts
+        self.hold_tone = hold_tone  # Hz of the hold music file (0: a silent one)
         self.ami_port, self.phones_ami_port = free_port(), free_port()
         self.sip, self.phones_sip = free_udp_port(), free_udp_port("127.0.0.2")
         self.recordings = workdir / "recordings"
@@ -125,7 +126,9 @@ class Lab:
         (etc / "pjsip.conf").write_text(pjsip, encoding="utf-8")
         (etc / "voicemail.conf").write_text("[general]\nformat=wav\n[default]\n8900 => 1234,Fallback\n")
         data = self.pbx.state / "data"
-        silence(data / "moh" / "silence.wav", 2)
+        # the hold music: one file in the moh directory of the shipped musiconhold.conf
+        silence(data / "moh" / ("music.wav" if self.hold_tone else "silence.wav"), 10 if self.hold_tone else 2,
+                tone=self.hold_tone)
         # Asterisk's own prompts, as every site has them (VoiceMail() cannot
         # run without vm-theperson and the rest: it hangs the caller up)
         (data / "sounds").mkdir(parents=True, exist_ok=True)
@@ -180,14 +183,16 @@ class Lab:
             time.sleep(0.2)
         raise AssertionError(f"agent phones did not register:\n{contacts}")
 
-    def call(self, dnis: str, name: str, number: str, talks: bool = False) -> None:
+    def call(self, dnis: str, name: str, number: str, talks: bool = False, heard: Path | None = None) -> None:
         """A caller on the trunk dials `dnis` (CallerID name and number as
         given); silent, or with `talks` saying a tone over and over (what a
-        voicemail can record)."""
-        assert self.ami
-        self.ami.action("Originate", Channel=f"PJSIP/{dnis}@pbx", Context="caller-talks" if talks else "caller",
-                        Exten="s", Priority="1",
-                        CallerID=f'"{name}" <{number}>', Async="true")
+        voicemail can record), or silent recording what they hear to `heard`
+        (a WAV, written when the call ends)."""
+        assert self.ami and not (talks and heard)
+        context = "caller-talks" if talks else "caller-listens" if heard else "caller"
+        extra = {"Variable": f"HEARD={heard}"} if heard else {}
+        self.ami.action("Originate", Channel=f"PJSIP/{dnis}@pbx", Context=context, Exten="s", Priority="1",
+                        CallerID=f'"{name}" <{number}>', Async="true", **extra)
 
     def feature(self, agent: str, code: str) -> None:
         """The agent dials a feature code (e.g. *41) from their phone."""
@@ -221,7 +226,7 @@ class Lab:
         """The phones instance's caller channels (to the pbx's trunk), now."""
         out = self.phones.cli("core show channels concise")
         return [line.split("!")[0] for line in out.splitlines()
-                if line.split("!")[1:2] in (["caller"], ["caller-talks"])]
+                if line.split("!")[1:2] in (["caller"], ["caller-talks"], ["caller-listens"])]
 
     def hang_up(self, channel: str) -> None:
         """The caller on `channel` (a caller_channels() name) hangs up."""

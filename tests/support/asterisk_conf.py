@@ -212,6 +212,13 @@ exten => _1[3-9]XXXXXXXXX,1,GotoIf($["${{GLOBAL(CUSTOMER_${{EXTEN}})}}" = "rejec
 exten => s,1,Wait(60)
  same => n,Hangup()
 
+[caller-listens]
+; a silent caller who records what they hear (the HEARD channel variable: a
+; path on this instance) until hung up
+exten => s,1,MixMonitor(${{HEARD}})
+ same => n,Wait(60)
+ same => n,Hangup()
+
 [caller-talks]
 ; a caller who speaks (the agents' TALK s tone, again and again) until hung up
 exten => s,1,Playback(lab-agent-talks)
