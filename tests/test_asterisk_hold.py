@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import time
-import wave
+from itertools import groupby
 
 from support.asterisk import Lab
+from support.asterisk_conf import wav_samples
 from support.asterisk_router import AGENTS, wait_for
 
 HOLD_TONE = 330.0
@@ -24,24 +25,11 @@ HOLD, LISTEN = 8, 4
 def loud_stretch(path) -> tuple[float, float]:
     """(seconds, Hz) of the recording's longest run of sound: 20 ms frames
     whose peak is far from zero, and the frequency their zero crossings give."""
-    with wave.open(str(path)) as w:
-        rate = w.getframerate()
-        assert w.getsampwidth() == 2 and w.getnchannels() == 1
-        audio = w.readframes(w.getnframes())
-    samples = [int.from_bytes(audio[i:i + 2], "little", signed=True) for i in range(0, len(audio), 2)]
+    rate, samples = wav_samples(path)
     step = rate // 50
     frames = [samples[i:i + step] for i in range(0, len(samples) - step + 1, step)]
-    best, run = (0, 0), None
-    for i, frame in enumerate(frames):
-        loud = max(abs(x) for x in frame) > 1000
-        if loud and run is None:
-            run = i
-        if run is not None and (not loud or i == len(frames) - 1):
-            end = i + 1 if loud else i
-            best = max(best, (end - run, run))
-            run = None
-    length, first = best
-    sound = [x for frame in frames[first:first + length] for x in frame]
+    runs = [list(run) for loud, run in groupby(frames, key=lambda frame: max(map(abs, frame)) > 1000) if loud]
+    sound = [x for frame in max(runs, key=len, default=[]) for x in frame]
     crossings = sum(1 for a, b in zip(sound, sound[1:]) if (a < 0) != (b < 0))
     seconds = len(sound) / rate
     return seconds, crossings / 2 / seconds if seconds else 0.0

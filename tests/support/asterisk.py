@@ -39,6 +39,8 @@ DEPLOY = ROOT / "deploy" / "asterisk"
 SECRET = "router-lab-secret-0123456789"
 #: Asterisk's core prompts in English, from Debian's asterisk-core-sounds-en-gsm (scripts/test.sh installs it)
 CORE_SOUNDS = Path("/usr/share/asterisk/sounds/en")
+
+
 class Instance:
     """One Asterisk run by ../shared/asterisk/asterisk-lab."""
 

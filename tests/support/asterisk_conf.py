@@ -13,8 +13,8 @@ from pathlib import Path
 #: seconds an agent's phone rings before it answers, and talks before it hangs up
 RING, TALK = 1, 3
 #: the prompts the shipped IVR (router-inbound) plays, each a PROMPT s tone
-#: of its own pitch (Lab(prompts=True) installs them)
-#: the example IVR's prompts, each its own tone: the language, then the menu in each language
+#: of its own pitch (Lab(prompts=True) installs them): the language, then
+#: the menu in each language
 IVR_PROMPTS = {"custom/zh/choose-language": 523.0, "custom/zh/main-menu": 659.0, "custom/yue/main-menu": 698.0,
                "custom/en/main-menu": 784.0}
 PROMPT = 1.5
@@ -51,6 +51,15 @@ def silence(path: Path, seconds: float, tone: float = 0.0) -> None:
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes(bytes(frames))
+
+
+def wav_samples(path: Path) -> tuple[int, list[int]]:
+    """(frame rate, samples) of an 8 or 16 kHz mono 16-bit WAV (what
+    VoiceMail() and MixMonitor write here), to tell sound from silence."""
+    with wave.open(str(path)) as w:
+        assert w.getsampwidth() == 2 and w.getnchannels() == 1, path
+        rate, audio = w.getframerate(), w.readframes(w.getnframes())
+    return rate, [int.from_bytes(audio[i:i + 2], "little", signed=True) for i in range(0, len(audio), 2)]
 
 
 def modules_conf(without: tuple[str, ...] = ()) -> str:
