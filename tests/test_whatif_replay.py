@@ -244,3 +244,23 @@ def test_records_from_before_revision_0005_replay_with_what_they_say(day_records
     assert later >= 5 and all(b >= a for (_, _, a), (_, _, b) in zip(new.sessions, day.sessions))
     after, _ = replay(table, day, seed=1)
     assert sum(f.offered for f in after.values()) == len(day.calls)
+
+
+def test_replay_day_bias_bench_reports_each_recording_and_the_mean_difference(capsys, monkeypatch):
+    """bench/replay_day_bias.py (docs/WHATIF.md quotes it): a Sunday recorded
+    twice from an empty centre, each replayed once; the per-recording abandon
+    rates are the records' own, and the mean difference is theirs."""
+    from bench import replay_day_bias
+
+    monkeypatch.chdir(ROOT)
+    assert replay_day_bias.main(["--recordings", "2", "--seeds", "1", "--before", "0"]) == 0
+    out = capsys.readouterr().out
+    pairs = re.findall(r"seed +(\d+) +abandon % recorded -> replayed: vip ([\d.]+) -> ([\d.]+)", out)
+    assert [p[0] for p in pairs] == ["11", "12"]
+    table = load_config(ROOT / "config")
+    profile, _ = read_profile(ROOT / "examples" / "traffic.yaml", table)
+    rec, _ = replay_day_bias.one_recording(table, profile, date(2026, 11, 29), 0, 11, 1, zone_of(table))
+    assert float(pairs[0][1]) == pytest.approx(rec["vip"].abandon, abs=0.05)
+    mean = sum(float(b) - float(a) for _, a, b in pairs) / 2
+    row = re.search(r"^vip .* ([+-][\d.]+)% ±[\d.]+ \(sd [\d.]+\)$", out, re.M)
+    assert row and float(row.group(1)) == pytest.approx(mean, abs=0.06)
