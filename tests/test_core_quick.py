@@ -47,13 +47,14 @@ def test_a_quick_dataclass_is_the_dataclass_it_was(cls):
 
 def test_the_core_types_keep_their_fields_and_defaults():
     w = ev.CallWaiting("c1", dnis="4008", caller_name="王五")
-    assert (w.call_id, w.dnis, w.caller_num, w.caller_name, w.variables, w.waited) == ("c1", "4008", "", "王五", (), 0.0)
+    assert (w.call_id, w.dnis, w.caller_num, w.caller_name, w.variables, w.waited) == (
+        "c1", "4008", "", "王五", (), 0.0)
     assert ev.AgentPause("a1") == ev.AgentPause(agent_id="a1")
     t = cmd.StartTimer("ring", "c1", 12.0)
     assert dataclasses.astuple(t) == ("ring", "c1", 12.0)
     s = f.AgentStateChanged("a1", "available", "", None, None)
     assert s.data["agent"] == "a1" and s.call is None
-    assert "quick" not in type(s).__init__.__qualname__ and type(s).__init__.__qualname__ == "AgentStateChanged.__init__"
+    assert type(s).__init__.__qualname__ == "AgentStateChanged.__init__"
 
 
 def test_quick_refuses_what_it_cannot_keep():
