@@ -27,6 +27,20 @@ from router.whatif.world import ProfileWorld, midnight
 SPILL = 2 * 3600.0
 
 
+def sample_centre():
+    """(the sample config, examples/traffic.yaml read against it, its time
+    zone): the centre the replay benches record. Run from the checkout."""
+    from router.config import load_config
+    from router.records.localtime import zone_of
+    from router.whatif.profile_file import read_profile
+
+    table = load_config("config")
+    profile, errors = read_profile("examples/traffic.yaml", table)
+    if profile is None:
+        raise SystemExit("\n".join(errors))
+    return table, profile, zone_of(table)
+
+
 def record_days(table, profile, first: date, days: int, url: str, *, seed: int = 11, tz, also=()) -> int:
     """Simulate `days` days of `profile` from `first` and write their
     records to `url`; returns the number of rows written. `also`: more

@@ -23,15 +23,12 @@ from pathlib import Path
 
 from sqlalchemy import and_, func, select
 
-from router.config import load_config
 from router.core import facts as f
-from router.records.localtime import zone_of
 from router.sim.discrete import Simulation
-from router.whatif.profile_file import read_profile
 from router.whatif.records_db import STATES, open_records
 from router.whatif.replay import ReplayWorld, load_day
 from router.whatif.replay_run import SPILL
-from bench.record_day import record_days
+from bench.record_day import record_days, sample_centre
 
 #: The states compared, in the order printed (the records' names).
 STATES_SHOWN = ("available", "reserved", "on_call", "wrapup", "paused")
@@ -113,12 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=11, help="the seed of the recorded days")
     p.add_argument("--replay-seed", type=int, default=1)
     args = p.parse_args(argv)
-    table = load_config("config")
-    profile, errors = read_profile("examples/traffic.yaml", table)
-    if profile is None:
-        print("\n".join(errors), file=sys.stderr)
-        return 1
-    tz = zone_of(table)
+    table, profile, tz = sample_centre()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:{Path(tmp) / 'days.db'}"
         asked = record(table, profile, args.date, args.days, url, args.seed, tz)

@@ -29,12 +29,9 @@ from pathlib import Path
 
 from sqlalchemy import and_, select
 
-from bench.record_day import record_days
-from router.config import load_config
-from router.records.localtime import zone_of
+from bench.record_day import record_days, sample_centre
 from router.whatif.compare import mean_ci
 from router.whatif.km import Curve, kaplan_meier
-from router.whatif.profile_file import read_profile
 from router.whatif.records_db import CALLS, OFFERS, SESSIONS, open_records
 from router.whatif.replay import load_day
 from router.whatif.replay_run import Figures, recorded
@@ -72,12 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--answered-only", action="store_true", help="answer delays of the answered rings alone")
     p.add_argument("--asked-when-done", action="store_true", help="logouts and pauses asked for when done")
     args = p.parse_args(argv)
-    table = load_config("config")
-    profile, errors = read_profile("examples/traffic.yaml", table)
-    if profile is None:
-        print("\n".join(errors), file=sys.stderr)
-        return 1
-    tz = zone_of(table)
+    table, profile, tz = sample_centre()
     diffs: dict[tuple[str, str], list[float]] = {}
     days: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,11 +29,8 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.record_day import record_days
-from router.config import load_config
-from router.records.localtime import zone_of
+from bench.record_day import record_days, sample_centre
 from router.whatif.compare import mean_ci
-from router.whatif.profile_file import read_profile
 from router.whatif.records_db import open_records
 from router.whatif.replay import load_day
 from router.whatif.replay_run import recorded
@@ -65,12 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.recordings < 2 or args.seeds < 1 or args.before < 0:
         p.error("--recordings must be at least 2, --seeds at least 1, --before at least 0")
-    table = load_config("config")
-    profile, errors = read_profile("examples/traffic.yaml", table)
-    if profile is None:
-        print("\n".join(errors), file=sys.stderr)
-        return 1
-    tz = zone_of(table)
+    table, profile, tz = sample_centre()
     diffs: dict[tuple[str, str], list[float]] = {}
     print(f"{args.date:%a %Y-%m-%d}, recorded {args.recordings} times after {args.before} day(s) "
           f"(seeds {args.seed}-{args.seed + args.recordings - 1}), each replayed with seeds 1-{args.seeds}")

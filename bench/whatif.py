@@ -15,8 +15,10 @@ About 57% occupancy: 2,000 calls/h x ~204 s handle time = 113 Erlangs.
 Measured: wall-clock and CPU seconds of `run_profile` alone (the config
 and profile are built first), calls offered, and calls per CPU second.
 The CPU time is the figure to quote on a shared machine; the wall time is
-what the admin waits. The section "What-if simulation speed" of
-bench/RESULTS.md is rewritten with the figures of each full run.
+what the admin waits. The build measured is printed: pure Python, or
+compiled (`bash scripts/build-compiled.sh`: setup.py's modules, mypyc).
+The section "What-if simulation speed" of bench/RESULTS.md is rewritten
+with the figures of each full run.
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ def traffic(table, calls_per_hour: float = 2000.0) -> Profile:
     return replace(sample, calls=tuple(calls), roster=None)
 
 
+def build() -> str:
+    """Which router this process runs: compiled (setup.py) or pure Python."""
+    import router.core.sla as sla
+
+    return "compiled (scripts/build-compiled.sh)" if not sla.__file__.endswith(".py") else "pure Python"
+
+
 def week_speed(agents: int = 200, calls_per_hour: float = 2000.0, hours: float | None = None,
                seed: int = 1) -> dict:
     table = centre(agents)
@@ -77,7 +86,8 @@ def week_speed(agents: int = 200, calls_per_hour: float = 2000.0, hours: float |
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     offered = sum(q.offered for q in outcome.tally.queues.values())
     answered = sum(q.answered for q in outcome.tally.queues.values())
-    return {"agents": agents, "calls_per_hour": calls_per_hour, "hours": hours or 168.0, "offered": offered,
+    return {"build": build(), "agents": agents, "calls_per_hour": calls_per_hour, "hours": hours or 168.0,
+            "offered": offered,
             "answered": answered, "wall_s": wall, "cpu_s": cpu, "calls_per_cpu_s": offered / cpu if cpu else 0.0,
             "occupancy": {q: outcome.metrics(q)["occupancy"] for q in table.queues},
             "SL": {q: outcome.metrics(q)["SL"] for q in table.queues}}
@@ -87,7 +97,7 @@ def section(r: dict, command: str) -> str:
     sl = ", ".join(f"{q} {v:.0f}%" for q, v in r["SL"].items())
     occ = ", ".join(f"{q} {v:.0f}%" for q, v in r["occupancy"].items())
     return (f"{HEADING}\n\nCommand: `{command}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-            f"Python {sys.version.split()[0]}. How it is measured: the docstring of bench/whatif.py.\n\n"
+            f"Python {sys.version.split()[0]}, {r['build']}. How it is measured: the docstring of bench/whatif.py.\n\n"
             "| agents | calls/h | simulated hours | calls offered | wall s | CPU s | calls per CPU s |\n"
             "|--------|---------|-----------------|---------------|--------|-------|-----------------|\n"
             f"| {r['agents']} | {r['calls_per_hour']:,.0f} | {r['hours']:g} | {r['offered']:,} | "

@@ -60,18 +60,12 @@ class _Counting(Simulation):
 
 
 def counts(hours: float = 3.0) -> dict:
-    import router.whatif.run as run
-
     table = centre(200)
     profile = traffic(table)
     for c in (_Counting.events, _Counting.commands, _Counting.scheduled):
         c.clear()
-    real, run.Simulation = run.Simulation, _Counting
-    try:
-        outcome = run_profile(table, profile, start=date(2026, 11, 23), days=7, seed=1,
-                              tz=ZoneInfo("Asia/Shanghai"), hours=hours)
-    finally:
-        run.Simulation = real
+    outcome = run_profile(table, profile, start=date(2026, 11, 23), days=7, seed=1,
+                          tz=ZoneInfo("Asia/Shanghai"), hours=hours, simulation=_Counting)
     calls = sum(q.offered for q in outcome.tally.queues.values())
     return {"calls": calls, "events": dict(_Counting.events), "commands": dict(_Counting.commands),
             "scheduled": dict(_Counting.scheduled)}

@@ -21,6 +21,9 @@ def test_a_short_run_gives_a_section_and_keeps_the_others(tmp_path):
     assert r["cpu_s"] > 0 and r["calls_per_cpu_s"] > 0
     text = section(r, "python -m bench.whatif --hours 0.25")
     assert text.startswith(HEADING) and "| 200 | 2,000 | 0.25 |" in text
+    import router.core.sla as sla
+    assert r["build"] == ("pure Python" if sla.__file__.endswith(".py") else "compiled (scripts/build-compiled.sh)")
+    assert f", {r['build']}. How it is measured" in text
     out = tmp_path / "RESULTS.md"
     out.write_text("# Benchmark results\n\n## Changes made from the profiles\n\nkept\n", encoding="utf-8")
     write_section(out, text)

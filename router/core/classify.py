@@ -16,7 +16,7 @@ variables.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 from router.core.calendar import is_open
 from router.core.events import CallWaiting
@@ -48,7 +48,10 @@ def why_not(match: Match, call: CallWaiting, variables: Mapping[str, str],
 
 def classify(table: RoutingTable, call: CallWaiting, now: float) -> Rule:
     """The first rule whose conditions all hold, else the default route."""
-    for rule in _candidates(table, call.dnis, call.variables):
+    # (read untyped: a list of pairs is taken too, and compiled code would
+    # refuse anything but the tuple the field is declared as; setup.py)
+    variables: Any = getattr(call, "variables")
+    for rule in _candidates(table, call.dnis, variables):
         match = rule.match
         if match.caller and not any(p.matches(call.caller_num) for p in match.caller):
             continue
@@ -65,7 +68,7 @@ def classify(table: RoutingTable, call: CallWaiting, now: float) -> Rule:
 _kept: dict[int, tuple[RoutingTable, dict[tuple, tuple[Rule, ...]]]] = {}
 
 
-def _candidates(table: RoutingTable, dnis: str, variables) -> tuple[Rule, ...]:
+def _candidates(table: RoutingTable, dnis: str, variables: Any) -> tuple[Rule, ...]:
     """The table's rules, in order, whose dnis and variable conditions hold."""
     entry = _kept.get(id(table))
     if entry is None or entry[0] is not table:

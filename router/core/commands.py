@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.core.facts import Fact
+from router.core.quick import quick
 from router.core.table import Action
 
 
+@quick
 @dataclass(frozen=True)
 class RingAgent:
     """Ring the agent's endpoint and, when answered, bridge it to the call.
@@ -28,6 +30,7 @@ class RingAgent:
     recording: str = ""  # record the bridge to this file ("": not recorded)
 
 
+@quick
 @dataclass(frozen=True)
 class CancelRing:
     """Hang up the agent leg of this offer (the caller left, the agent paused,
@@ -37,6 +40,7 @@ class CancelRing:
     agent_id: str
 
 
+@quick
 @dataclass(frozen=True)
 class StartTimer:
     """Deliver TimerFired(kind, ref) at time `at`. A timer with the same kind
@@ -47,12 +51,14 @@ class StartTimer:
     at: float
 
 
+@quick
 @dataclass(frozen=True)
 class CancelTimer:
     kind: str
     ref: str
 
 
+@quick
 @dataclass(frozen=True)
 class RunAction:
     """Take the call out of routing this way (voicemail, callback, transfer,

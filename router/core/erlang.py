@@ -115,8 +115,9 @@ def _erlang_a_states(rate: float, aht: float, patience: float, agents: int) -> t
     top = max(max(logs), max(queue))
     free = [math.exp(x - top) for x in logs[:-1]]
     ahead = [math.exp(x - top) for x in queue]
-    total = sum(free) + sum(ahead)
-    return sum(free) / total, [x / total for x in ahead]
+    # (a float start: compiled, `sum` of floats from the int 0 is refused)
+    total = sum(free, 0.0) + sum(ahead, 0.0)
+    return sum(free, 0.0) / total, [x / total for x in ahead]
 
 
 def erlang_a(rate: float, aht: float, patience: float, agents: int, within: float) -> dict[str, float]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from router.core.quick import quick
 from router.core.table import RoutingTable
 
 #: AgentNoAnswer.reason values (from OriginateResponse's Reason on Asterisk).
 NO_ANSWER_REASONS = ("no-answer", "busy", "congestion", "failed")
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallWaiting:
     """The dialplan handed a call to the router; the caller is on hold."""
@@ -30,6 +32,7 @@ class CallWaiting:
     waited: float = 0.0  # seconds the caller had already held (a call found by resync)
 
 
+@quick
 @dataclass(frozen=True)
 class CallLeft:
     """The caller hung up before being answered (an abandon)."""
@@ -37,6 +40,7 @@ class CallLeft:
     call_id: str
 
 
+@quick
 @dataclass(frozen=True)
 class AgentOffered:
     """The agent's phone is ringing with the call (the PBX confirmed it)."""
@@ -45,6 +49,7 @@ class AgentOffered:
     agent_id: str
 
 
+@quick
 @dataclass(frozen=True)
 class AgentAnswered:
     """The agent answered and is being bridged to the caller."""
@@ -53,6 +58,7 @@ class AgentAnswered:
     agent_id: str
 
 
+@quick
 @dataclass(frozen=True)
 class AgentNoAnswer:
     """The offer failed: reason is one of NO_ANSWER_REASONS."""
@@ -62,6 +68,7 @@ class AgentNoAnswer:
     reason: str = "no-answer"
 
 
+@quick
 @dataclass(frozen=True)
 class CallEnded:
     """A leg of an answered call hung up. `agent_id` names the agent whose
@@ -73,27 +80,32 @@ class CallEnded:
     agent_id: str = ""
 
 
+@quick
 @dataclass(frozen=True)
 class AgentLogin:
     agent_id: str
 
 
+@quick
 @dataclass(frozen=True)
 class AgentLogout:
     agent_id: str
 
 
+@quick
 @dataclass(frozen=True)
 class AgentPause:
     agent_id: str
     reason: str = "break"
 
 
+@quick
 @dataclass(frozen=True)
 class AgentUnpause:
     agent_id: str
 
 
+@quick
 @dataclass(frozen=True)
 class AgentDevice:
     """The agent's phone is busy (in use, ringing) or free, whoever caused
@@ -106,6 +118,7 @@ class AgentDevice:
     unreachable: bool = False
 
 
+@quick
 @dataclass(frozen=True)
 class PbxSnapshot:
     """What one PBX has right now, read from its listings after a (re)connect.
@@ -123,6 +136,7 @@ class PbxSnapshot:
     unreachable: tuple[str, ...] = ()
 
 
+@quick
 @dataclass(frozen=True)
 class CallMove:
     """A supervisor moves a call not yet answered to another queue. It keeps
@@ -134,6 +148,7 @@ class CallMove:
     queue: str
 
 
+@quick
 @dataclass(frozen=True)
 class CallPriority:
     """A supervisor sets a call's priority (higher is served first). It
@@ -143,6 +158,7 @@ class CallPriority:
     priority: int
 
 
+@quick
 @dataclass(frozen=True)
 class CallbackPromised:
     """A callback the router owes: the engine places it (rings an agent,
@@ -166,6 +182,7 @@ class CallbackPromised:
     retry_at: float = 0.0  # a failed attempt's retry: parked until then
 
 
+@quick
 @dataclass(frozen=True)
 class CallbackResult:
     """How the agent's dial to the customer ended (Asterisk's DIALSTATUS:
@@ -175,6 +192,7 @@ class CallbackResult:
     status: str
 
 
+@quick
 @dataclass(frozen=True)
 class SurveyAnswered:
     """The caller of an ended call pressed a satisfaction score (1-5) in
@@ -184,6 +202,7 @@ class SurveyAnswered:
     score: int
 
 
+@quick
 @dataclass(frozen=True)
 class RecordingStarted:
     """The agent leg of the call's offer started recording it (AMI
@@ -195,6 +214,7 @@ class RecordingStarted:
     agent_id: str
 
 
+@quick
 @dataclass(frozen=True)
 class TimerFired:
     """A StartTimer came due. kind and ref are those of the StartTimer."""
@@ -203,6 +223,7 @@ class TimerFired:
     ref: str
 
 
+@quick
 @dataclass(frozen=True)
 class ConfigReplaced:
     """A new, fully validated routing table is to be used from now on."""
@@ -210,6 +231,7 @@ class ConfigReplaced:
     table: RoutingTable
 
 
+@quick
 @dataclass(frozen=True)
 class OffersStopped:
     """The router stops gracefully: from now on no call is offered (no agent

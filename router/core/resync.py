@@ -196,6 +196,13 @@ class ResyncOps(EngineState):
         if call.status is not CallStatus.WAITING:
             self._free_agent_of(call)
         self._yield_reservation(agent_id, call.id)
+        if agent_id not in self.table.agents:
+            # Removed from the config (by a reload) before a restart: the new
+            # engine has no record of them, but the PBX shows them talking,
+            # so the call is theirs until it ends, as in
+            # `_adopt_conversation`. (Ignored, a callback's leg stayed
+            # waiting and was offered again: the customer called twice.)
+            self.agents.setdefault(agent_id, AgentRec(agent_id))
         if not self._claimable(agent_id, call, talking=True):
             return self._publish(f.EventIgnored(
                 "PbxSnapshot", f"{call.id} talks with {agent_id}, who holds another call"))

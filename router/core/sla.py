@@ -295,7 +295,8 @@ class SlaBook:
                 roll.expire(now)
 
     def _span(self, roll: _Rolling, now: float) -> float:
-        return max(MIN_SPAN, min(roll.length, now - self._since))
+        since = self._since if self._since is not None else now  # (set by the first `_queue`)
+        return max(MIN_SPAN, min(roll.length, now - since))
 
     def _within(self, queue: str) -> float:
         return self.table.queues[queue].service_level.within

@@ -9,7 +9,7 @@ calls like a random draw but is reproducible.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Sequence
+from typing import Sequence
 
 from router.core.state import AgentRec, CallRec
 from router.core.table import Agent, Step, Strategy
@@ -36,11 +36,13 @@ def choose(strategy: Strategy, candidates: Sequence[tuple[AgentRec, Agent]], cal
     # key built a tuple per candidate, at every offer of a simulated week.
     # Each compares as its key below does, so the choice is the same.
     best: AgentRec | None = None
+    best_at, best_n, best_score = 0.0, 0, 0  # (read only once `best` is set)
     if strategy is Strategy.LONGEST_IDLE:  # key (idle_since, id)
         for rec, _ in candidates:
             at = rec.idle_since
             if best is None or at < best_at or (at == best_at and rec.id < best.id):
                 best, best_at = rec, at
+        assert best is not None, "choose: no candidates"
         return best
     if strategy is Strategy.FEWEST_CALLS:  # key (calls_taken, idle_since, id)
         for rec, _ in candidates:
@@ -48,6 +50,7 @@ def choose(strategy: Strategy, candidates: Sequence[tuple[AgentRec, Agent]], cal
             if (best is None or n < best_n
                     or (n == best_n and (at < best_at or (at == best_at and rec.id < best.id)))):
                 best, best_n, best_at = rec, n, at
+        assert best is not None, "choose: no candidates"
         return best
     if strategy is Strategy.BEST_SKILLED:  # key (-skill score, idle_since, id)
         one = len(step.requirements) == 1  # every candidate meets it: the score needs no check
@@ -62,11 +65,20 @@ def choose(strategy: Strategy, candidates: Sequence[tuple[AgentRec, Agent]], cal
             if (best is None or score > best_score
                     or (score == best_score and (at < best_at or (at == best_at and rec.id < best.id)))):
                 best, best_score, best_at = rec, score, at
+        assert best is not None, "choose: no candidates"
         return best
-    key: Callable[[tuple[AgentRec, Agent]], tuple]
-    if strategy is Strategy.RANDOM:
-        def key(c): return (_stable_hash(call.id, c[0].id, str(call.offers)), c[0].id)
-    else:  # ROUND_ROBIN: next id after the last one served, wrapping around.
-        def key(c): return (last_rr is not None and c[0].id <= last_rr, c[0].id)
-    return min(candidates, key=key)[0]
+    # RANDOM and ROUND_ROBIN: the first candidate of the smallest key, as
+    # `min` gives it; a loop, not a key function (a closure over the call:
+    # compiled, each one was a reference cycle left to the collector).
+    best_key: tuple | None = None
+    salt = str(call.offers)
+    for rec, _ in candidates:
+        if strategy is Strategy.RANDOM:
+            k: tuple = (_stable_hash(call.id, rec.id, salt), rec.id)
+        else:  # ROUND_ROBIN: next id after the last one served, wrapping around.
+            k = (last_rr is not None and rec.id <= last_rr, rec.id)
+        if best_key is None or k < best_key:
+            best, best_key = rec, k
+    assert best is not None, "choose: no candidates"
+    return best
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from router.core.facts import CATALOGUE, Fact
 
@@ -36,7 +36,7 @@ Subscriber = Callable[[Fact, float], None]
 Handler = Callable[[Fact, float], None]
 
 
-def by_type(handlers: Mapping[type[Fact], Handler]) -> Subscriber:
+def by_type(handlers: Mapping[type, Callable[[Any, float], None]]) -> Subscriber:
     """A subscriber that calls `handlers[type(fact)](fact, now)` and ignores
     the facts it has no handler for. Every key must be a fact of the
     catalogue (a typo or a stray class is refused here, at wiring time)."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import heapq
 import random
-from typing import Callable, Protocol
+from typing import Any, Callable, ClassVar, Protocol
+
+from mypy_extensions import mypyc_attr
 
 from router.core import events as ev
 from router.core import facts as f
@@ -69,6 +71,8 @@ class World(Protocol):
     # (core/callbacks.py rule 3), and draws nothing for it.
 
 
+# (tests subclass it, also when compiled: setup.py)
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Flat:
     """Poisson arrivals at one rate, one call type per rule (traffic.call_types),
     exponential talk and patience from `behaviour`."""
@@ -115,6 +119,8 @@ class Flat:
         return 0.0
 
 
+# (subclassed by tests and bench/whatif_counts.py, also when compiled: setup.py)
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Simulation:
     def __init__(self, table: RoutingTable, *, seed: int = 1, calls_per_hour: float = 600.0,
                  start: float = 0.0, behaviour: traffic.Behaviour = traffic.Behaviour(),
@@ -131,14 +137,17 @@ class Simulation:
         #: Who follows the facts (router/runtime/subscribers.py): the tally, the log
         #: lines, and whoever `subscribe`s (a fault is raised: no routing to protect).
         self.subscribers = Subscribers(catch=False)
-        self._carry: dict[type, object] = {}  # command type -> how (`_how`)
+        self._carry: dict[type, Any] = {}  # command type -> how (`_how`)
+        # (read off the class as Python does: a subclass may give its own,
+        # which a compiled class's attribute would not see; setup.py)
+        self._kinds: dict[str, Callable] = getattr(type(self), "_KINDS")
         self.subscribe(self.tally.on_fact)
         if log is not None:
             self.subscribe(by_type({f.CallQueued: self._log_queued, f.CallMoved: self._log_moved,
                                     f.CallAnswered: self._log_answered, f.CallAbandoned: self._log_abandoned}))
         # (time, sequence, what): the sequence breaks ties in order of
         # scheduling and keeps tuples from ever comparing `what`.
-        self._due: list[tuple[float, int, tuple]] = []
+        self._due: list[tuple[float, int, Any, tuple]] = []
         self._seq = 0
         self._timers: dict[tuple[str, str], int] = {}  # live version per timer key
         self._rings: set[tuple[str, str]] = set()  # offers not yet resolved or cancelled
@@ -174,7 +183,7 @@ class Simulation:
         self._seq += 1
         # The kind's handler is looked up here, once, rather than compared
         # against every kind at each of the millions of pops of a week.
-        heapq.heappush(self._due, (at, self._seq, self._KINDS[what[0]], what[1:]))
+        heapq.heappush(self._due, (at, self._seq, self._kinds[what[0]], what[1:]))
 
     def start(self) -> None:
         """Log agents in and schedule the first arrival."""
@@ -323,7 +332,7 @@ class Simulation:
         (looked up once per type: the isinstance chain per command cost a
         tenth of a week's run, `Subscribers.publish` per fact another few
         hundredths)."""
-        how = self._CARRY.get(kind)
+        how: Any = getattr(type(self), "_CARRY").get(kind)
         if how is None:
             how = self.subscribers.handlers_for(kind) if issubclass(kind, Fact) else _ignore
         self._carry[kind] = how
@@ -334,7 +343,7 @@ class Simulation:
         version = self._timers.get(key, 0) + 1
         self._timers[key] = version
         self._seq += 1  # (`at`, spelt out: three timers a call)
-        heapq.heappush(self._due, (c.at, self._seq, Simulation._timer, (key, version)))
+        heapq.heappush(self._due, (c.at, self._seq, _TIMER, (key, version)))
 
     def _cancel_timer(self, c: CancelTimer) -> None:
         self._timers.pop((c.kind, c.ref), None)
@@ -362,29 +371,47 @@ class Simulation:
         if self.log:
             self.log(self.now, f"action {c.call_id} leaves {c.queue}: {c.action.describe()} ({c.reason})")
 
-    _CARRY = {StartTimer: _start_timer, CancelTimer: _cancel_timer, RingAgent: _ring,
-              CancelRing: _cancel_ring, RunAction: _run_action}
-    #: What `at` may schedule: the world's kinds ("event", "pause",
-    #: "unpause", "call") and the simulation's own.
-    _KINDS = {"timer": _timer, "answer": _answer, "no_answer": _no_answer, "hangup": _hang_up,
-              "arrival": _arrival, "patience": _patience, "pause": pause, "unpause": unpause, "event": feed,
-              "call": _call}
+    #: How each command is carried out, and what `at` may schedule: the
+    #: world's kinds ("event", "pause", "unpause", "call") and the
+    #: simulation's own. Filled in below the class (a compiled class cannot
+    #: name its own methods in its body).
+    _CARRY: ClassVar[dict[type, Callable]] = {}
+    _KINDS: ClassVar[dict[str, Callable]] = {}
 
     # -- the log lines (`log`)
     def _log_queued(self, d: f.CallQueued, now: float) -> None:
-        self.log(now, f"call   {d.call} {d.caller_name} dnis {d.dnis} -> {d.queue} "
-                      f"(rule {d.rule}, priority {d.priority})")
+        log = self.log
+        assert log is not None  # (subscribed only with a log)
+        log(now, f"call   {d.call} {d.caller_name} dnis {d.dnis} -> {d.queue} "
+                 f"(rule {d.rule}, priority {d.priority})")
 
     def _log_moved(self, d: f.CallMoved, now: float) -> None:
-        self.log(now, f"moved  {d.call} {d.source} -> {d.to} ({d.reason})")
+        log = self.log
+        assert log is not None  # (subscribed only with a log)
+        log(now, f"moved  {d.call} {d.source} -> {d.to} ({d.reason})")
 
     def _log_answered(self, d: f.CallAnswered, now: float) -> None:
-        self.log(now, f"answer {d.call} by {d.agent} after {d.wait:.1f}s ({d.queue})")
+        log = self.log
+        assert log is not None  # (subscribed only with a log)
+        log(now, f"answer {d.call} by {d.agent} after {d.wait:.1f}s ({d.queue})")
 
     def _log_abandoned(self, d: f.CallAbandoned, now: float) -> None:
-        self.log(now, f"abandon {d.call} after {d.wait:.1f}s ({d.queue})")
+        log = self.log
+        assert log is not None  # (subscribed only with a log)
+        log(now, f"abandon {d.call} after {d.wait:.1f}s ({d.queue})")
 
     # -- live figures for the summary line
     def queue_now(self, name: str) -> tuple[int, float, int]:
         """(calls waiting, longest wait in seconds, eligible agents free)."""
         return queue_now(self.engine, self.table, name, self.now)
+
+
+Simulation._CARRY.update({StartTimer: Simulation._start_timer, CancelTimer: Simulation._cancel_timer,
+                          RingAgent: Simulation._ring, CancelRing: Simulation._cancel_ring,
+                          RunAction: Simulation._run_action})
+Simulation._KINDS.update({"timer": Simulation._timer, "answer": Simulation._answer,
+                          "no_answer": Simulation._no_answer, "hangup": Simulation._hang_up,
+                          "arrival": Simulation._arrival, "patience": Simulation._patience,
+                          "pause": Simulation.pause, "unpause": Simulation.unpause, "event": Simulation.feed,
+                          "call": Simulation._call})
+_TIMER = Simulation._timer  # (`_start_timer` pushes it: three timers a call)

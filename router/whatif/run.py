@@ -13,11 +13,15 @@ their queues). Staffed: logged in and not on a break.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
 import math
 import sys
 from datetime import timedelta
 from dataclasses import dataclass, field
+
+from mypy_extensions import mypyc_attr
 
 from router.core import facts as f
 from router.core.table import RoutingTable
@@ -31,6 +35,7 @@ WORKING = ("reserved", "on_call", "wrapup")
 ACW = "after-call work"  # the pause the simulation uses for long after-call work
 
 
+@mypyc_attr(serializable=True)  # (copied with the outcome; setup.py compiles it)
 class AgentClock:
     """Time per agent spent working and staffed, from the engine's
     state changes (`observe` follows AgentStateChanged)."""
@@ -73,6 +78,7 @@ class AgentClock:
             self.state[agent] = (state, reason, now)
 
 
+@mypyc_attr(serializable=True)
 @dataclass
 class Outcome:
     table: RoutingTable
@@ -87,7 +93,8 @@ class Outcome:
         self.on_fact = by_type({f.AgentStateChanged: self.clock.observe,
                                 **dict.fromkeys(f.OUTCOME_FACTS, self._outcome)})
 
-    def _outcome(self, fact: f.Fact, now: float) -> None:
+    def _outcome(self, fact: f.CallAnswered | f.CallAbandoned | f.CallOverflowed | f.CallClosed,
+                 now: float) -> None:
         index = int((now - fact.wait - self.day0) // self.interval)
         tally = self.by_interval.get(index)
         if tally is None:
@@ -101,8 +108,8 @@ class Outcome:
         sl = r.service_level()
         base = self.table.queues[queue].steps[0]
         eligible = [a for a in self.table.agents.values() if base.eligible(a)]
-        staffed = sum(self.clock.staffed.get(a.id, 0.0) for a in eligible)
-        worked = sum(self.clock.worked.get(a.id, 0.0) for a in eligible)
+        staffed = sum((self.clock.staffed.get(a.id, 0.0) for a in eligible), 0.0)
+        worked = sum((self.clock.worked.get(a.id, 0.0) for a in eligible), 0.0)
         nan = math.nan
         return {"offered": float(r.offered),
                 "SL": nan if sl is None else sl,
@@ -116,14 +123,31 @@ class Outcome:
 RECORDS_TICK = 60.0
 
 
+@contextlib.contextmanager
+def collector_off():
+    """Python's cycle collector paused for a run, as it was after. Why: a
+    run leaves no reference cycle behind per call (tests/test_sim_speed.py
+    counts them), so the collector's passes over every young object (some
+    millions a simulated week) found nothing to free; freed objects go by
+    their reference counts as ever, and the memory stays flat."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _run(table: RoutingTable, sim_args: dict, end: float, interval: float, day0: float,
-         records=None) -> Outcome:
-    sim = Simulation(table, start=day0, **sim_args)
+         records=None, simulation: type[Simulation] = Simulation) -> Outcome:
+    sim = simulation(table, start=day0, **sim_args)
     outcome = Outcome(table, sim.tally, AgentClock(), interval, day0)
     sim.subscribe(outcome.on_fact)
-    if records is None:
+    if records is None:  # (with records, their assembly is not checked for cycles: the collector runs)
         sim.start()
-        sim.run_until(end)
+        with collector_off():
+            sim.run_until(end)
     else:  # the same run, put on record (router/sim/recorded.py): same seed, same figures
         from router.sim.recorded import SimRecords
 
@@ -141,7 +165,8 @@ def _run(table: RoutingTable, sim_args: dict, end: float, interval: float, day0:
         # in it: the outcome is copied here, and the warm-down runs on past it.
         kept = copy.deepcopy(outcome, {id(table): table})
         roster_after = getattr(sim.world, "roster_after", None)
-        if roster_after is not None and end >= sim.world.end():  # a callback parked overnight needs agents
+        # a callback parked overnight needs agents (a ProfileWorld has both)
+        if roster_after is not None and end >= sim.world.end():  # type: ignore[attr-defined]
             roster_after(sim)
         recorded.finish(recorded.warm_down(sim, end))
         return kept
@@ -150,18 +175,20 @@ def _run(table: RoutingTable, sim_args: dict, end: float, interval: float, day0:
 
 
 def run_profile(table: RoutingTable, profile: Profile, *, start, days: int, seed: int, tz,
-                hours: float | None = None, records=None) -> Outcome:
+                hours: float | None = None, records=None, simulation: type[Simulation] = Simulation) -> Outcome:
     """`days` whole days of `profile` from local midnight of date `start`
     (or only the first `hours` of them); with `records` (RecordsSettings,
     router/records/setup.py) written to the call records as a running
     router writes them, every call offered in the run included (the warm-down
-    of router/sim/recorded.py; the outcome is of the run's time only)."""
+    of router/sim/recorded.py; the outcome is of the run's time only).
+    `simulation`: the class that runs it (bench/whatif_counts.py counts
+    through a subclass)."""
     def world(t, rng):
         return ProfileWorld(t, rng, profile, start, days, tz)
 
     day0 = midnight(start, tz)
     end = midnight(start + timedelta(days=days), tz) if hours is None else day0 + hours * 3600.0
-    return _run(table, {"seed": seed, "world": world}, end, profile.interval, day0, records)
+    return _run(table, {"seed": seed, "world": world}, end, profile.interval, day0, records, simulation)
 
 
 def run_flat(table: RoutingTable, *, start: float, duration: float, seed: int, calls_per_hour: float,

@@ -108,6 +108,7 @@ class ProfileWorld:
 
     def new_call(self, call_id: str, now: float) -> ev.CallWaiting:
         ct, rng = self._upcoming, self.callers
+        assert ct is not None, "new_call before next_arrival drew a call type"
         if ct.caller.endswith("*"):
             number = ct.caller[:-1] + str(rng.randint(100000, 999999))
         else:

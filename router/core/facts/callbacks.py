@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from router.core.facts.base import Fact
+from router.core.quick import quick
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallbackQueued(Fact):
     """A callback was promised (or restored after a restart)."""
@@ -33,6 +35,7 @@ class CallbackQueued(Fact):
         return out
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallbackPlaced(Fact):
     """The agent answered a callback; the dialplan now dials the customer."""
@@ -45,6 +48,7 @@ class CallbackPlaced(Fact):
     number: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallbackRetrying(Fact):
     """An attempt failed; the callback is parked until `retry_at`."""
@@ -57,6 +61,7 @@ class CallbackRetrying(Fact):
     retry_at: float
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallbackDone(Fact):
     """The customer was reached."""
@@ -69,6 +74,7 @@ class CallbackDone(Fact):
     result: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallbackFailed(Fact):
     """The callback is given up: out of attempts, or no number to call

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from router.core.facts.base import Fact, Vars
+from router.core.quick import quick
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallQueued(Fact):
     """A new call was classified by a rule and filed in its first queue."""
@@ -28,6 +30,7 @@ class CallQueued(Fact):
     arrived: float = 0.0  # when the router got the call (a resync keeps the caller's wait)
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallEscalated(Fact):
     """The call reached escalation step `step` of its queue."""
@@ -39,6 +42,7 @@ class CallEscalated(Fact):
     source: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallMoved(Fact):
     """The call left queue `source` for queue `to` (reason: a rule's
@@ -51,6 +55,7 @@ class CallMoved(Fact):
     reason: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallReprioritised(Fact):
     """A supervisor set the call's priority."""
@@ -61,6 +66,7 @@ class CallReprioritised(Fact):
     priority: int
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallOffered(Fact):
     """An agent is being rung with the call (offer number `offer`)."""
@@ -73,6 +79,7 @@ class CallOffered(Fact):
     offer: int
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallRinging(Fact):
     """The PBX reports the agent's leg of the offer up and ringing."""
@@ -82,6 +89,7 @@ class CallRinging(Fact):
     agent: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class OfferFailed(Fact):
     """The offer to `agent` failed (reason: no-answer, timeout, busy, ...);
@@ -93,6 +101,7 @@ class OfferFailed(Fact):
     reason: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallAnswered(Fact):
     """Outcome: the agent answered; `wait` from arrival to answer."""
@@ -104,6 +113,7 @@ class CallAnswered(Fact):
     wait: float
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallAbandoned(Fact):
     """Outcome: the caller hung up before an answer."""
@@ -114,6 +124,7 @@ class CallAbandoned(Fact):
     wait: float
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallOverflowed(Fact):
     """Outcome: the call left routing by an action (voicemail, callback,
@@ -127,6 +138,7 @@ class CallOverflowed(Fact):
     action: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallClosed(Fact):
     """Outcome: the call arrived while its queue was closed and was sent on
@@ -140,6 +152,7 @@ class CallClosed(Fact):
     action: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallCompleted(Fact):
     """An answered call's conversation ended; its agent goes to wrap-up."""
@@ -152,6 +165,7 @@ class CallCompleted(Fact):
     wrapup: float = 0.0  # the wrap-up that now starts, seconds
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallRecorded(Fact):
     """The answered call is being recorded to `path` on the PBX (a queue
@@ -164,6 +178,7 @@ class CallRecorded(Fact):
     path: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallSurveyed(Fact):
     """The caller gave a satisfaction score (1-5) after the call (a queue

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from router.core.facts.base import Fact
+from router.core.quick import quick
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class EventIgnored(Fact):
     """An input the engine could not apply (unknown call, stale offer...)."""
@@ -18,6 +20,7 @@ class EventIgnored(Fact):
     why: str
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class ControlCommand(Fact):
     """Audit of a command on the control socket (`router agent/call ...`):
@@ -36,6 +39,7 @@ class ControlCommand(Fact):
                 "refused": self.refused}
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class PbxResynced(Fact):
     """The engine has applied a PBX's snapshot (after every (re)connect):

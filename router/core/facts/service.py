@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from router.core.facts.base import Fact
+from router.core.quick import quick
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class AgentStateChanged(Fact):
     """The agent's state (or what it will be after the call) changed.
@@ -27,6 +29,7 @@ class AgentStateChanged(Fact):
 
 
 # ------------------------------------------------- service-level actions
+@quick
 @dataclass(frozen=True, slots=True)
 class QueueProtected(Fact):
     """Enforcement: the queue's short-window SL fell below target; its
@@ -41,6 +44,7 @@ class QueueProtected(Fact):
     reason: str = "below_target"
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class QueueReleased(Fact):
     """Enforcement: protection ends (reason "recovered", with the level and
@@ -62,6 +66,7 @@ class QueueReleased(Fact):
         return out
 
 
+@quick
 @dataclass(frozen=True, slots=True)
 class CallHurried(Fact):
     """Enforcement: the call's estimated wait would miss the threshold, so
