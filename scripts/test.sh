@@ -35,6 +35,8 @@ asterisk_libs=$(for p in libedit2 libjansson4 libxml2 libxslt1.1 libsqlite3-0 li
 [ -z "$asterisk_libs" ] || apt_need "the real-Asterisk tests" $asterisk_libs
 # - Asterisk's own English prompts (VoiceMail() hangs up without them), for
 #   tests/test_asterisk_fallback.py.
+#   The -gsm package holds them in en_US_f_Allison; asterisk-core-sounds-en
+#   links sounds/en to it (update-alternatives), where Asterisk looks.
 [ -e /usr/share/asterisk/sounds/en/vm-theperson.gsm ] \
-    || apt_need "the real-Asterisk voicemail tests" asterisk-core-sounds-en-gsm
+    || apt_need "the real-Asterisk voicemail tests" asterisk-core-sounds-en asterisk-core-sounds-en-gsm
 exec .venv/bin/python -m pytest -q "$@"

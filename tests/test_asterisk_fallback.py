@@ -78,7 +78,8 @@ def through_to_voicemail(lab: Lab, app: str, what: str) -> None:
 
 def test_the_core_prompts_are_there():
     assert CORE_SOUNDS.joinpath("vm-theperson.gsm").exists(), (
-        f"{CORE_SOUNDS}: no vm-theperson.gsm; install Debian's asterisk-core-sounds-en-gsm (scripts/test.sh does)")
+        f"{CORE_SOUNDS}: no vm-theperson.gsm; install Debian's asterisk-core-sounds-en and "
+        "asterisk-core-sounds-en-gsm (scripts/test.sh does)")
 
 
 def test_with_no_router_and_every_agent_phone_off_the_caller_reaches_the_fallback_voicemail(tmp_path):

@@ -37,8 +37,11 @@ SHARED = ROOT.parent / "shared" / "asterisk"
 LAB = SHARED / "asterisk-lab"
 DEPLOY = ROOT / "deploy" / "asterisk"
 SECRET = "router-lab-secret-0123456789"
-#: Asterisk's core prompts in English, from Debian's asterisk-core-sounds-en-gsm (scripts/test.sh installs it)
-CORE_SOUNDS = Path("/usr/share/asterisk/sounds/en")
+#: Asterisk's core prompts in English, from Debian's asterisk-core-sounds-en-gsm, in en_US_f_Allison;
+#: asterisk-core-sounds-en links sounds/en to it (scripts/test.sh installs both)
+CORE_SOUNDS = next((p for p in (Path("/usr/share/asterisk/sounds/en"),
+                                Path("/usr/share/asterisk/sounds/en_US_f_Allison")) if p.is_dir()),
+                   Path("/usr/share/asterisk/sounds/en"))
 
 
 class Instance:
