@@ -379,26 +379,23 @@ class Simulation:
     _KINDS: ClassVar[dict[str, Callable]] = {}
 
     # -- the log lines (`log`)
-    def _log_queued(self, d: f.CallQueued, now: float) -> None:
+    def _say(self, now: float, line: str) -> None:
         log = self.log
-        assert log is not None  # (subscribed only with a log)
-        log(now, f"call   {d.call} {d.caller_name} dnis {d.dnis} -> {d.queue} "
-                 f"(rule {d.rule}, priority {d.priority})")
+        assert log is not None  # (the log lines are subscribed only with a log)
+        log(now, line)
+
+    def _log_queued(self, d: f.CallQueued, now: float) -> None:
+        self._say(now, f"call   {d.call} {d.caller_name} dnis {d.dnis} -> {d.queue} "
+                       f"(rule {d.rule}, priority {d.priority})")
 
     def _log_moved(self, d: f.CallMoved, now: float) -> None:
-        log = self.log
-        assert log is not None  # (subscribed only with a log)
-        log(now, f"moved  {d.call} {d.source} -> {d.to} ({d.reason})")
+        self._say(now, f"moved  {d.call} {d.source} -> {d.to} ({d.reason})")
 
     def _log_answered(self, d: f.CallAnswered, now: float) -> None:
-        log = self.log
-        assert log is not None  # (subscribed only with a log)
-        log(now, f"answer {d.call} by {d.agent} after {d.wait:.1f}s ({d.queue})")
+        self._say(now, f"answer {d.call} by {d.agent} after {d.wait:.1f}s ({d.queue})")
 
     def _log_abandoned(self, d: f.CallAbandoned, now: float) -> None:
-        log = self.log
-        assert log is not None  # (subscribed only with a log)
-        log(now, f"abandon {d.call} after {d.wait:.1f}s ({d.queue})")
+        self._say(now, f"abandon {d.call} after {d.wait:.1f}s ({d.queue})")
 
     # -- live figures for the summary line
     def queue_now(self, name: str) -> tuple[int, float, int]:
